@@ -1,0 +1,1 @@
+//! The Rust SDK of the audit log service (built by the audit-client issue).

@@ -1,0 +1,82 @@
+//! API keys: how host apps and tools authenticate to the service.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{Scope, timestamp};
+
+/// The body that creates an API key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "utoipa", schema(example = json!({"name": "ingest", "scopes": ["auditLogs:write"], "projectId": null})))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewApiKey {
+    /// A display name, 1 to 256 characters.
+    pub name: String,
+    /// What the key may do; at least one scope.
+    pub scopes: Vec<Scope>,
+    /// Restricts the key to one project's events.
+    #[serde(default)]
+    pub project_id: Option<String>,
+}
+
+/// An API key as listed: everything but the secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKey {
+    /// The key's id.
+    pub id: Uuid,
+    /// The organization it belongs to.
+    pub org_id: Uuid,
+    /// Its display name.
+    pub name: String,
+    /// What it may do.
+    pub scopes: Vec<Scope>,
+    /// The project it is restricted to, if any.
+    pub project_id: Option<String>,
+    /// The first characters of the secret, to recognise it.
+    pub secret_prefix: String,
+    /// When it was created.
+    #[serde(with = "timestamp::required")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime))]
+    pub created_at: DateTime<Utc>,
+    /// When it was revoked; a revoked key no longer authenticates.
+    #[serde(default, with = "timestamp::optional")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, format = DateTime))]
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A key just created, with its secret. The secret is shown this once and stored only hashed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedApiKey {
+    /// The key's id.
+    pub id: Uuid,
+    /// The organization it belongs to.
+    pub org_id: Uuid,
+    /// Its display name.
+    pub name: String,
+    /// What it may do.
+    pub scopes: Vec<Scope>,
+    /// The project it is restricted to, if any.
+    pub project_id: Option<String>,
+    /// The first characters of the secret.
+    pub secret_prefix: String,
+    /// When it was created.
+    #[serde(with = "timestamp::required")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime))]
+    pub created_at: DateTime<Utc>,
+    /// The bearer secret. Store it now: it cannot be shown again.
+    pub secret: String,
+}
+
+/// The organization's API keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+pub struct ApiKeyList {
+    /// Every key, revoked ones included, oldest first.
+    pub data: Vec<ApiKey>,
+}

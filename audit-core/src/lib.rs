@@ -1,0 +1,59 @@
+//! The shared vocabulary of the audit log service.
+//!
+//! Everything here is plain data and pure functions, used alike by the server, the SDK, the
+//! tower layer and the offline verifier: the event a host app records ([`AuditEvent`]), the
+//! stored record ([`AuditRecord`]), actors and roles with Langfuse's `auditLogs:read` rule,
+//! the resource/action [`Catalog`], query filters and the opaque keyset [`Cursor`], and the
+//! tamper-evidence chain over RFC 8785 canonical JSON.
+//!
+//! ```
+//! use audit_core::{AuditEvent, Catalog, EventLimits, Role, can_read_audit_logs};
+//!
+//! let mut event = AuditEvent::by_user("u_123", "prompt", "pr_9", "update");
+//! event.project_id = Some("p_1".into());
+//! event.before = Some(serde_json::json!({ "prompt": "Hi" }));
+//! event.after = Some(serde_json::json!({ "prompt": "Hello" }));
+//! event.ensure_id();
+//!
+//! assert!(event.validate(&EventLimits::default()).is_ok());
+//! assert!(Catalog::langfuse().allows(&event.resource_type, &event.action));
+//! assert!(can_read_audit_logs(Role::Member, Some(Role::Admin)));
+//! ```
+//!
+//! With the `utoipa` feature every wire type derives `utoipa::ToSchema`.
+
+mod actor;
+mod api_key;
+mod batch;
+pub mod canonical;
+mod catalog;
+pub mod chain;
+mod cursor;
+mod event;
+mod organization;
+mod page;
+mod problem;
+mod query;
+mod record;
+mod role;
+mod scope;
+pub mod timestamp;
+mod validation;
+mod verify;
+
+pub use actor::ActorType;
+pub use api_key::{ApiKey, ApiKeyList, CreatedApiKey, NewApiKey};
+pub use batch::{BatchItemResult, BatchItemStatus, BatchRequest, BatchResponse, MAX_BATCH_EVENTS};
+pub use catalog::{Catalog, CatalogEntry, CatalogParseError, CatalogResponse, CatalogViolation, check_name};
+pub use chain::{ChainBreak, ChainVerifier, GENESIS_HASH};
+pub use cursor::{Cursor, InvalidCursor};
+pub use event::AuditEvent;
+pub use organization::{NewOrganization, Organization, OrganizationList};
+pub use page::AuditLogPage;
+pub use problem::{FieldError, Problem};
+pub use query::{AuditLogFilter, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageParams, QueryError, parse_query};
+pub use record::AuditRecord;
+pub use role::{Role, can_read_audit_logs, effective_role};
+pub use scope::Scope;
+pub use validation::{EventLimits, EventViolation};
+pub use verify::{VerifyParams, VerifyReport};

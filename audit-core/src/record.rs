@@ -1,0 +1,94 @@
+//! The stored audit record: the event plus what the server adds.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::{ActorType, Role, chain, timestamp};
+
+/// One record of the trail, as stored and as every read endpoint returns it. Records are
+/// immutable; `seq`, `prevHash` and `hash` chain them per organization.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AuditRecord {
+    /// The record's id (the event's idempotency key).
+    pub id: Uuid,
+    /// The organization the record belongs to.
+    pub org_id: Uuid,
+    /// Position in the organization's trail: 1, 2, 3, ... without gaps.
+    pub seq: i64,
+    /// When the server stored the record; the order of the trail.
+    #[serde(with = "timestamp::required")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime))]
+    pub created_at: DateTime<Utc>,
+    /// When the action happened.
+    #[serde(with = "timestamp::required")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime))]
+    pub occurred_at: DateTime<Utc>,
+    /// The kind of actor.
+    #[serde(rename = "type")]
+    pub actor_type: ActorType,
+    /// The acting user.
+    pub user_id: Option<String>,
+    /// The acting API key of the host app.
+    pub api_key_id: Option<String>,
+    /// The actor's role in the organization.
+    pub user_org_role: Option<Role>,
+    /// The project, or null for organization-level events.
+    pub project_id: Option<String>,
+    /// The actor's role in the project.
+    pub user_project_role: Option<Role>,
+    /// The kind of resource acted on.
+    pub resource_type: String,
+    /// The resource acted on.
+    pub resource_id: String,
+    /// What was done.
+    pub action: String,
+    /// State before the action.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<Object>))]
+    pub before: Option<Value>,
+    /// State after the action.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<Object>))]
+    pub after: Option<Value>,
+    /// The client's IP address.
+    pub ip_address: Option<String>,
+    /// The client's user agent.
+    pub user_agent: Option<String>,
+    /// The host app's request id.
+    pub request_id: Option<String>,
+    /// The W3C trace id.
+    pub trace_id: Option<String>,
+    /// Free-form context.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<Object>))]
+    pub metadata: Option<Map<String, Value>>,
+    /// The audit-service API key that recorded the event, whatever the body claimed.
+    pub recorded_by: Option<Uuid>,
+    /// The previous record's `hash` (64 zeros for the first record).
+    pub prev_hash: String,
+    /// `SHA-256(prevHash || JCS(record without hash))`, hex.
+    pub hash: String,
+}
+
+impl AuditRecord {
+    /// The record without `hash`, as the chain hashes it.
+    pub fn hashed_content(&self) -> Value {
+        let mut value = serde_json::to_value(self).unwrap_or(Value::Null);
+        if let Value::Object(members) = &mut value {
+            members.remove("hash");
+        }
+        value
+    }
+
+    /// Recomputes the record's hash from its content and `prevHash`.
+    pub fn compute_hash(&self) -> String {
+        chain::chain_hash(&self.prev_hash, &self.hashed_content())
+    }
+
+    /// Sets `prevHash` and `hash`, chaining this record after `prev_hash`.
+    pub fn seal(&mut self, prev_hash: &str) {
+        self.prev_hash = prev_hash.to_owned();
+        self.hash = self.compute_hash();
+    }
+}

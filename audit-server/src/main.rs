@@ -1,0 +1,2 @@
+//! The audit log server.
+fn main() {}
