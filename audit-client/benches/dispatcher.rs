@@ -1,0 +1,3 @@
+//! Dispatcher throughput against the real server (written once the server's test harness exists).
+
+fn main() {}

@@ -1,0 +1,662 @@
+//! A background sender that batches events so recording never waits for the network.
+//!
+//! [`Dispatcher::record`] puts the event on a bounded queue and returns at once. A worker task
+//! takes events off the queue and sends them with `POST /api/v1/audit-logs/batch` when a batch
+//! is full or when the first event of a batch has waited `batch_interval`. While the service is
+//! unavailable (connection errors, timeouts, 408, 429, 5xx) the worker retries the same batch,
+//! with the same event ids, with jittered exponential backoff, until it is delivered or the
+//! shutdown deadline passes: an event the queue accepted is never silently lost. Events the
+//! service refuses are reported through [`DispatcherConfig::on_rejected`] and a warning.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//! use audit_client::{AuditClient, Dispatcher, DispatcherConfig};
+//! use audit_core::AuditEvent;
+//!
+//! let client = AuditClient::new("http://127.0.0.1:8080", "ak_0123456789abcdef")?;
+//! let dispatcher = Dispatcher::spawn(client, DispatcherConfig::default());
+//!
+//! dispatcher.record(AuditEvent::by_user("u_1", "dataset", "ds_1", "create"));
+//!
+//! dispatcher.flush().await?;
+//! dispatcher.shutdown(Duration::from_secs(5)).await?;
+//! println!("{:?}", dispatcher.stats());
+//! # Ok(()) }
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::mem;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use audit_core::{AuditEvent, BatchItemStatus, BatchRequest, BatchResponse, MAX_BATCH_EVENTS, Problem};
+use reqwest::StatusCode;
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+
+use crate::client::Retry;
+use crate::retry::Jitter;
+use crate::{AuditClient, Error, RetryPolicy};
+
+/// What [`Dispatcher::record_wait`] does when the queue is full.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OverflowPolicy {
+    /// Drop the new event and count it in [`DispatcherStats::dropped`].
+    #[default]
+    DropNewest,
+    /// Wait for room (backpressure). [`Dispatcher::record`] cannot wait and still drops.
+    Wait,
+}
+
+/// An event the service refused: it is not retried.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RejectedEvent {
+    /// The event as it was sent (with its id).
+    pub event: AuditEvent,
+    /// Why the service refused it.
+    pub problem: Problem,
+}
+
+/// A callback told about each rejected event.
+pub type OnRejected = Arc<dyn Fn(RejectedEvent) + Send + Sync>;
+
+/// How a [`Dispatcher`] queues, batches and retries.
+#[derive(Clone)]
+pub struct DispatcherConfig {
+    /// How many events may wait in the queue (default 10,000). Memory is bounded by this
+    /// plus one batch in flight.
+    pub queue_capacity: usize,
+    /// Events per request, 1 to 1,000 (default 500).
+    pub max_batch_size: usize,
+    /// How long the first event of a batch may wait for more (default 200 ms).
+    pub batch_interval: Duration,
+    /// What `record_wait` does on a full queue (default [`OverflowPolicy::DropNewest`]).
+    pub overflow: OverflowPolicy,
+    /// The delays between attempts to deliver a batch while the service is unavailable
+    /// (default: 100 ms doubling up to 5 s). `max_retries` is ignored: the dispatcher retries
+    /// until delivery or the shutdown deadline.
+    pub backoff: RetryPolicy,
+    /// Told about every event the service rejects.
+    pub on_rejected: Option<OnRejected>,
+}
+
+impl Default for DispatcherConfig {
+    fn default() -> Self {
+        DispatcherConfig {
+            queue_capacity: 10_000,
+            max_batch_size: 500,
+            batch_interval: Duration::from_millis(200),
+            overflow: OverflowPolicy::DropNewest,
+            backoff: RetryPolicy::default().with_backoff(Duration::from_millis(100), Duration::from_secs(5)),
+            on_rejected: None,
+        }
+    }
+}
+
+impl fmt::Debug for DispatcherConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DispatcherConfig")
+            .field("queue_capacity", &self.queue_capacity)
+            .field("max_batch_size", &self.max_batch_size)
+            .field("batch_interval", &self.batch_interval)
+            .field("overflow", &self.overflow)
+            .field("backoff", &self.backoff)
+            .field(
+                "on_rejected",
+                &self.on_rejected.as_ref().map(|_| "Fn(RejectedEvent)"),
+            )
+            .finish()
+    }
+}
+
+impl DispatcherConfig {
+    /// The queue capacity (at least 1).
+    pub fn with_queue_capacity(mut self, capacity: usize) -> Self {
+        self.queue_capacity = capacity.max(1);
+        self
+    }
+
+    /// Events per request, clamped to 1..=1,000.
+    pub fn with_max_batch_size(mut self, size: usize) -> Self {
+        self.max_batch_size = size.clamp(1, MAX_BATCH_EVENTS);
+        self
+    }
+
+    /// How long the first event of a batch may wait for more.
+    pub fn with_batch_interval(mut self, interval: Duration) -> Self {
+        self.batch_interval = interval;
+        self
+    }
+
+    /// What `record_wait` does on a full queue.
+    pub fn with_overflow(mut self, overflow: OverflowPolicy) -> Self {
+        self.overflow = overflow;
+        self
+    }
+
+    /// The delays between delivery attempts.
+    pub fn with_backoff(mut self, backoff: RetryPolicy) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// Calls `callback` for every event the service rejects.
+    pub fn on_rejected(mut self, callback: impl Fn(RejectedEvent) + Send + Sync + 'static) -> Self {
+        self.on_rejected = Some(Arc::new(callback));
+        self
+    }
+}
+
+/// Counters of a [`Dispatcher`], since it started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DispatcherStats {
+    /// Events the service stored (created, or already stored with the same content).
+    pub sent: u64,
+    /// Delivery attempts that failed transiently and were repeated.
+    pub retried: u64,
+    /// Events not queued: the queue was full or the dispatcher shut down.
+    pub dropped: u64,
+    /// Events the service refused (not retried).
+    pub rejected: u64,
+    /// Queued events still undelivered when the shutdown deadline passed.
+    pub abandoned: u64,
+    /// Events (and flush requests) waiting in the queue now.
+    pub queued: u64,
+}
+
+/// Why a flush or shutdown did not complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DispatchError {
+    /// The dispatcher has shut down.
+    #[error("the dispatcher has shut down")]
+    Closed,
+    /// The deadline passed with events undelivered (counted in `abandoned`).
+    #[error("the deadline passed before every event was delivered")]
+    Timeout,
+}
+
+enum Message {
+    Event(Box<AuditEvent>),
+    /// Reply `true` once everything queued before it is delivered (or rejected).
+    Flush(oneshot::Sender<bool>),
+    /// Deliver what is queued, then stop.
+    Shutdown(oneshot::Sender<bool>),
+}
+
+#[derive(Default)]
+struct Counters {
+    sent: AtomicU64,
+    retried: AtomicU64,
+    dropped: AtomicU64,
+    rejected: AtomicU64,
+    abandoned: AtomicU64,
+}
+
+impl Counters {
+    fn add(counter: &AtomicU64, n: usize) -> u64 {
+        counter.fetch_add(n as u64, Ordering::Relaxed)
+    }
+}
+
+struct Shared {
+    tx: mpsc::Sender<Message>,
+    counters: Arc<Counters>,
+    overflow: OverflowPolicy,
+    closed: AtomicBool,
+    deadline: watch::Sender<Option<Instant>>,
+}
+
+/// A handle to the background sender; clones share one queue and one worker.
+///
+/// Dropping the last handle lets the worker deliver what is queued and stop; call
+/// [`Dispatcher::shutdown`] to wait for that with a deadline.
+#[derive(Clone)]
+pub struct Dispatcher {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Dispatcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Dispatcher")
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Dispatcher {
+    /// Starts the worker on the current tokio runtime.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
+    pub fn spawn(client: AuditClient, config: DispatcherConfig) -> Self {
+        let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
+        let (deadline_tx, deadline_rx) = watch::channel(None);
+        let counters = Arc::new(Counters::default());
+        let worker = Worker {
+            client,
+            rx,
+            counters: counters.clone(),
+            deadline: deadline_rx,
+            max_batch_size: config.max_batch_size.clamp(1, MAX_BATCH_EVENTS),
+            batch_interval: config.batch_interval,
+            backoff: config.backoff,
+            on_rejected: config.on_rejected,
+            buffer: Vec::new(),
+            jitter: Jitter::new(),
+            unavailable: false,
+        };
+        tokio::spawn(worker.run());
+        Dispatcher {
+            shared: Arc::new(Shared {
+                tx,
+                counters,
+                overflow: config.overflow,
+                closed: AtomicBool::new(false),
+                deadline: deadline_tx,
+            }),
+        }
+    }
+
+    /// Queues an event without waiting; returns whether it was queued.
+    ///
+    /// Gives the event its UUIDv7 `id` now, so every delivery attempt carries the same one.
+    /// When the queue is full or the dispatcher has shut down the event is dropped and counted
+    /// in [`DispatcherStats::dropped`].
+    pub fn record(&self, mut event: AuditEvent) -> bool {
+        if self.shared.closed.load(Ordering::Relaxed) {
+            self.count_dropped();
+            return false;
+        }
+        event.ensure_id();
+        match self.shared.tx.try_send(Message::Event(Box::new(event))) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_) | TrySendError::Closed(_)) => {
+                self.count_dropped();
+                false
+            }
+        }
+    }
+
+    /// Queues an event according to the [`OverflowPolicy`]: under `Wait` it waits for room in
+    /// the queue, under `DropNewest` it is [`Dispatcher::record`]. Returns whether it was
+    /// queued. Never waits for the network.
+    pub async fn record_wait(&self, mut event: AuditEvent) -> bool {
+        if self.shared.overflow != OverflowPolicy::Wait || self.shared.closed.load(Ordering::Relaxed) {
+            return self.record(event);
+        }
+        event.ensure_id();
+        let queued = self.shared.tx.send(Message::Event(Box::new(event))).await.is_ok();
+        if !queued {
+            self.count_dropped();
+        }
+        queued
+    }
+
+    /// Waits until every event queued before this call is delivered (or rejected).
+    pub async fn flush(&self) -> Result<(), DispatchError> {
+        let (reply, done) = oneshot::channel();
+        self.shared
+            .tx
+            .send(Message::Flush(reply))
+            .await
+            .map_err(|_| DispatchError::Closed)?;
+        match done.await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(DispatchError::Timeout),
+            Err(_) => Err(DispatchError::Closed),
+        }
+    }
+
+    /// Stops accepting events, delivers what is queued, and stops the worker, waiting at most
+    /// `timeout`. Events still undelivered then are counted in `abandoned` and the result is
+    /// [`DispatchError::Timeout`].
+    pub async fn shutdown(&self, timeout: Duration) -> Result<(), DispatchError> {
+        let deadline = Instant::now() + timeout;
+        self.shared.closed.store(true, Ordering::Relaxed);
+        self.shared.deadline.send_replace(Some(deadline));
+        let (reply, done) = oneshot::channel();
+        match tokio::time::timeout_at(deadline, self.shared.tx.send(Message::Shutdown(reply))).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return Err(DispatchError::Closed),
+            Err(_) => return Err(DispatchError::Timeout),
+        }
+        // The worker answers right after the deadline at the latest; allow it a moment.
+        match tokio::time::timeout_at(deadline + Duration::from_millis(250), done).await {
+            Ok(Ok(true)) => Ok(()),
+            Ok(Ok(false)) | Err(_) => Err(DispatchError::Timeout),
+            Ok(Err(_)) => Err(DispatchError::Closed),
+        }
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> DispatcherStats {
+        let counters = &self.shared.counters;
+        let tx = &self.shared.tx;
+        DispatcherStats {
+            sent: counters.sent.load(Ordering::Relaxed),
+            retried: counters.retried.load(Ordering::Relaxed),
+            dropped: counters.dropped.load(Ordering::Relaxed),
+            rejected: counters.rejected.load(Ordering::Relaxed),
+            abandoned: counters.abandoned.load(Ordering::Relaxed),
+            queued: (tx.max_capacity() - tx.capacity()) as u64,
+        }
+    }
+
+    fn count_dropped(&self) {
+        let before = Counters::add(&self.shared.counters.dropped, 1);
+        // Warn on the 1st, 2nd, 4th, 8th... drop: visible, but no log flood under overload.
+        if (before + 1).is_power_of_two() {
+            tracing::warn!(
+                dropped = before + 1,
+                "audit dispatcher queue full: events dropped"
+            );
+        }
+    }
+}
+
+struct Worker {
+    client: AuditClient,
+    rx: mpsc::Receiver<Message>,
+    counters: Arc<Counters>,
+    deadline: watch::Receiver<Option<Instant>>,
+    max_batch_size: usize,
+    batch_interval: Duration,
+    backoff: RetryPolicy,
+    on_rejected: Option<OnRejected>,
+    buffer: Vec<AuditEvent>,
+    jitter: Jitter,
+    unavailable: bool,
+}
+
+/// What became of one batch.
+enum Delivery {
+    /// Delivered, rejected or abandoned: nothing left to do.
+    Done,
+    /// Too large for the service: send the halves.
+    Split(Vec<AuditEvent>, Vec<AuditEvent>),
+}
+
+impl Worker {
+    async fn run(mut self) {
+        let timer = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(timer);
+        let mut armed = false;
+        loop {
+            tokio::select! {
+                message = self.rx.recv() => match message {
+                    Some(Message::Event(event)) => {
+                        if self.buffer.is_empty() {
+                            timer.as_mut().reset(Instant::now() + self.batch_interval);
+                            armed = true;
+                        }
+                        self.buffer.push(*event);
+                        if self.buffer.len() >= self.max_batch_size {
+                            self.export().await;
+                            armed = false;
+                        }
+                    }
+                    Some(Message::Flush(reply)) => {
+                        let complete = self.export().await;
+                        armed = false;
+                        let _ = reply.send(complete);
+                    }
+                    Some(Message::Shutdown(reply)) => {
+                        let complete = self.drain().await;
+                        let _ = reply.send(complete);
+                        return;
+                    }
+                    None => {
+                        self.export().await;
+                        return;
+                    }
+                },
+                () = &mut timer, if armed => {
+                    self.export().await;
+                    armed = false;
+                }
+            }
+        }
+    }
+
+    /// Delivers everything still queued after a shutdown request, answering flushes on the way.
+    async fn drain(&mut self) -> bool {
+        self.rx.close();
+        let mut complete = true;
+        while let Some(message) = self.rx.recv().await {
+            match message {
+                Message::Event(event) => {
+                    self.buffer.push(*event);
+                    if self.buffer.len() >= self.max_batch_size {
+                        complete &= self.export().await;
+                    }
+                }
+                Message::Flush(reply) | Message::Shutdown(reply) => {
+                    let done = self.export().await;
+                    complete &= done;
+                    let _ = reply.send(done);
+                }
+            }
+        }
+        complete & self.export().await
+    }
+
+    /// Sends the buffered events; false when some were abandoned at the shutdown deadline.
+    async fn export(&mut self) -> bool {
+        let abandoned_before = self.counters.abandoned.load(Ordering::Relaxed);
+        let mut pending = vec![mem::take(&mut self.buffer)];
+        while let Some(events) = pending.pop() {
+            if events.is_empty() {
+                continue;
+            }
+            if let Delivery::Split(first, second) = self.deliver(events).await {
+                pending.push(second);
+                pending.push(first);
+            }
+        }
+        self.counters.abandoned.load(Ordering::Relaxed) == abandoned_before
+    }
+
+    async fn deliver(&mut self, events: Vec<AuditEvent>) -> Delivery {
+        let batch = BatchRequest { events };
+        let mut retries = 0u32;
+        loop {
+            let attempt = self.client.send_batch(&batch, Retry::Never);
+            let Some(result) = before_deadline(&mut self.deadline, attempt).await else {
+                return self.abandon(batch.events);
+            };
+            let error = match result {
+                Ok(response) => {
+                    if mem::take(&mut self.unavailable) {
+                        tracing::info!(retries, "audit service available again");
+                    }
+                    self.account(batch.events, response);
+                    return Delivery::Done;
+                }
+                Err(error) => error,
+            };
+            if error.status() == Some(StatusCode::PAYLOAD_TOO_LARGE) && batch.events.len() > 1 {
+                let mut first = batch.events;
+                let second = first.split_off(first.len() / 2);
+                return Delivery::Split(first, second);
+            }
+            if !should_retry(&error) {
+                self.reject_all(batch.events, &error);
+                return Delivery::Done;
+            }
+            if !mem::replace(&mut self.unavailable, true) {
+                tracing::warn!(%error, events = batch.events.len(), "audit service unavailable; retrying");
+            }
+            Counters::add(&self.counters.retried, 1);
+            let delay = self
+                .backoff
+                .delay(retries.min(32), error.retry_after(), &mut self.jitter);
+            retries = retries.saturating_add(1);
+            if before_deadline(&mut self.deadline, tokio::time::sleep(delay))
+                .await
+                .is_none()
+            {
+                return self.abandon(batch.events);
+            }
+        }
+    }
+
+    fn account(&self, events: Vec<AuditEvent>, response: BatchResponse) {
+        let mut events: Vec<Option<AuditEvent>> = events.into_iter().map(Some).collect();
+        let mut sent = 0;
+        for result in response.results {
+            match result.status {
+                BatchItemStatus::Created | BatchItemStatus::Duplicate => sent += 1,
+                BatchItemStatus::Rejected => {
+                    let Some(event) = events.get_mut(result.index).and_then(Option::take) else {
+                        continue;
+                    };
+                    let problem = result.error.unwrap_or_else(|| Problem {
+                        problem_type: "about:blank".into(),
+                        title: "Rejected".into(),
+                        status: 422,
+                        detail: "the service rejected the event without saying why".into(),
+                        errors: Vec::new(),
+                        allowed_actions: None,
+                    });
+                    self.report(event, problem);
+                }
+            }
+        }
+        Counters::add(&self.counters.sent, sent);
+    }
+
+    fn reject_all(&self, events: Vec<AuditEvent>, error: &Error) {
+        let problem = match error.problem() {
+            Some(problem) => problem.clone(),
+            None => Problem {
+                problem_type: "about:blank".into(),
+                title: "Not Delivered".into(),
+                status: 502,
+                detail: error.to_string(),
+                errors: Vec::new(),
+                allowed_actions: None,
+            },
+        };
+        tracing::warn!(%error, events = events.len(), "audit service refused a whole batch");
+        for event in events {
+            self.report(event, problem.clone());
+        }
+    }
+
+    fn report(&self, event: AuditEvent, problem: Problem) {
+        Counters::add(&self.counters.rejected, 1);
+        tracing::warn!(
+            id = ?event.id, resource_type = %event.resource_type, action = %event.action,
+            status = problem.status, detail = %problem.detail,
+            "audit event rejected by the service"
+        );
+        if let Some(callback) = &self.on_rejected {
+            callback(RejectedEvent { event, problem });
+        }
+    }
+
+    fn abandon(&self, events: Vec<AuditEvent>) -> Delivery {
+        Counters::add(&self.counters.abandoned, events.len());
+        tracing::warn!(
+            events = events.len(),
+            "audit dispatcher shutdown deadline passed: events abandoned"
+        );
+        Delivery::Done
+    }
+}
+
+/// Whether the dispatcher tries a failed batch again: anything that says "not now" rather
+/// than "never" (transport errors, timeouts, 408, 429 and every 5xx).
+fn should_retry(error: &Error) -> bool {
+    match error.status() {
+        Some(status) => status.is_server_error() || error.is_retryable(),
+        None => error.is_retryable(),
+    }
+}
+
+/// Runs `future` unless the shutdown deadline (which may be set meanwhile) passes first.
+async fn before_deadline<F: Future>(
+    deadline: &mut watch::Receiver<Option<Instant>>,
+    future: F,
+) -> Option<F::Output> {
+    tokio::pin!(future);
+    loop {
+        let current = *deadline.borrow_and_update();
+        let expiry = async move {
+            match current {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            output = &mut future => return Some(output),
+            () = expiry => return None,
+            changed = deadline.changed() => {
+                if changed.is_err() {
+                    // Every handle is gone: the deadline can no longer change.
+                    return match current {
+                        Some(at) => tokio::time::timeout_at(at, future).await.ok(),
+                        None => Some(future.await),
+                    };
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_final_errors_are_not_retried() {
+        let api = |status: u16| Error::from_response(StatusCode::from_u16(status).unwrap(), b"", None);
+        for status in [408, 429, 500, 502, 503, 504] {
+            assert!(should_retry(&api(status)), "{status}");
+        }
+        for status in [400, 401, 403, 404, 409, 413, 415, 422] {
+            assert!(!should_retry(&api(status)), "{status}");
+        }
+        assert!(should_retry(&Error::Timeout));
+        assert!(!should_retry(&Error::InvalidArgument("x".into())));
+    }
+
+    #[tokio::test]
+    async fn the_deadline_interrupts_a_wait_when_it_is_set_later() {
+        let (tx, mut rx) = watch::channel(None);
+        let waiting = tokio::spawn(async move {
+            before_deadline(&mut rx, tokio::time::sleep(Duration::from_secs(3600))).await
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let started = Instant::now();
+        tx.send_replace(Some(started + Duration::from_millis(100)));
+        assert_eq!(waiting.await.unwrap(), None);
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_millis(100) && waited < Duration::from_secs(5),
+            "{waited:?}"
+        );
+
+        let (_tx, mut rx) = watch::channel(Some(Instant::now() + Duration::from_secs(3600)));
+        assert_eq!(before_deadline(&mut rx, async { 7 }).await, Some(7));
+    }
+
+    #[test]
+    fn config_setters_clamp() {
+        let config = DispatcherConfig::default()
+            .with_max_batch_size(5000)
+            .with_queue_capacity(0);
+        assert_eq!(config.max_batch_size, 1000);
+        assert_eq!(config.queue_capacity, 1);
+        assert!(format!("{:?}", config.on_rejected(|_| {})).contains("Fn(RejectedEvent)"));
+    }
+}
