@@ -130,6 +130,9 @@ mod tests {
 
     #[test]
     fn integers_and_negative_zero() {
-        assert_eq!(to_canonical_string(&json!([0, -0.0, 1, -7, 100.0, 9007199254740991i64])), "[0,0,1,-7,100,9007199254740991]");
+        assert_eq!(
+            to_canonical_string(&json!([0, -0.0, 1, -7, 100.0, 9007199254740991i64])),
+            "[0,0,1,-7,100,9007199254740991]"
+        );
     }
 }

@@ -74,7 +74,10 @@ impl Catalog {
                 });
             };
             if let Err(message) = check_name(resource_type).and_then(|()| check_name(action)) {
-                return Err(CatalogParseError { line: index + 1, message });
+                return Err(CatalogParseError {
+                    line: index + 1,
+                    message,
+                });
             }
             catalog.add(resource_type, action);
         }
@@ -83,7 +86,10 @@ impl Catalog {
 
     /// Adds one pair.
     pub fn add(&mut self, resource_type: impl Into<String>, action: impl Into<String>) {
-        self.entries.entry(resource_type.into()).or_default().insert(action.into());
+        self.entries
+            .entry(resource_type.into())
+            .or_default()
+            .insert(action.into());
     }
 
     /// Adds every pair of `other`.
@@ -95,18 +101,24 @@ impl Catalog {
 
     /// Whether the pair is allowed.
     pub fn allows(&self, resource_type: &str, action: &str) -> bool {
-        self.entries.get(resource_type).is_some_and(|actions| actions.contains(action))
+        self.entries
+            .get(resource_type)
+            .is_some_and(|actions| actions.contains(action))
     }
 
     /// The actions of a resource type, sorted.
     pub fn actions(&self, resource_type: &str) -> Option<impl Iterator<Item = &str>> {
-        self.entries.get(resource_type).map(|actions| actions.iter().map(String::as_str))
+        self.entries
+            .get(resource_type)
+            .map(|actions| actions.iter().map(String::as_str))
     }
 
     /// Every pair, sorted by resource type, then action.
     pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
         self.entries.iter().flat_map(|(resource_type, actions)| {
-            actions.iter().map(move |action| (resource_type.as_str(), action.as_str()))
+            actions
+                .iter()
+                .map(move |action| (resource_type.as_str(), action.as_str()))
         })
     }
 
@@ -156,8 +168,13 @@ pub fn check_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.chars().count() > 256 {
         return Err(format!("`{name}` must be 1 to 256 characters"));
     }
-    if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':')) {
-        return Err(format!("`{name}` may contain only letters, digits, `_`, `-`, `.` and `:`"));
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
+    {
+        return Err(format!(
+            "`{name}` may contain only letters, digits, `_`, `-`, `.` and `:`"
+        ));
     }
     Ok(())
 }
@@ -202,7 +219,11 @@ mod tests {
     #[test]
     fn every_pair_of_the_langfuse_table_is_built_in() {
         let catalog = Catalog::langfuse();
-        let rows: Vec<&str> = LANGFUSE_TSV.lines().skip(1).filter(|line| !line.is_empty()).collect();
+        let rows: Vec<&str> = LANGFUSE_TSV
+            .lines()
+            .skip(1)
+            .filter(|line| !line.is_empty())
+            .collect();
         assert_eq!(catalog.len(), rows.len());
         for row in rows {
             let mut columns = row.split('\t');

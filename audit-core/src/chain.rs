@@ -81,12 +81,21 @@ impl ChainVerifier {
         self.checked += 1;
         let problem = if record.seq != self.expected_seq {
             Some(if record.seq > self.expected_seq {
-                (self.expected_seq, format!("record seq {} is missing", self.expected_seq))
+                (
+                    self.expected_seq,
+                    format!("record seq {} is missing", self.expected_seq),
+                )
             } else {
-                (record.seq, format!("record seq {} is out of order or duplicated", record.seq))
+                (
+                    record.seq,
+                    format!("record seq {} is out of order or duplicated", record.seq),
+                )
             })
         } else if !self.expected_prev_hash.is_empty() && record.prev_hash != self.expected_prev_hash {
-            Some((record.seq, "prevHash does not match the previous record's hash".to_owned()))
+            Some((
+                record.seq,
+                "prevHash does not match the previous record's hash".to_owned(),
+            ))
         } else if record.compute_hash() != record.hash {
             Some((record.seq, "hash does not match the record's content".to_owned()))
         } else {

@@ -38,7 +38,11 @@ pub struct AuditEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<Uuid>,
     /// When the action happened; defaults to the time of receipt.
-    #[serde(default, with = "timestamp::optional", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "timestamp::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[cfg_attr(feature = "utoipa", schema(value_type = Option<String>, format = DateTime))]
     pub occurred_at: Option<DateTime<Utc>>,
     /// The organization; it comes from the API key, and a different value here is refused.

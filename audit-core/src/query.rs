@@ -85,7 +85,15 @@ impl QueryError {
 }
 
 const FILTER_NAMES: [&str; 9] = [
-    "from", "to", "projectId", "type", "userId", "apiKeyId", "resourceType", "resourceId", "action",
+    "from",
+    "to",
+    "projectId",
+    "type",
+    "userId",
+    "apiKeyId",
+    "resourceType",
+    "resourceId",
+    "action",
 ];
 const MAX_VALUE_CHARS: usize = 256;
 
@@ -122,8 +130,9 @@ impl AuditLogFilter {
         let text = Some(value.to_owned());
         match name {
             "from" | "to" => {
-                let time = timestamp::parse(value)
-                    .map_err(|_| FieldError::new(name, "must be an RFC 3339 time, e.g. 2026-11-25T10:00:00Z"))?;
+                let time = timestamp::parse(value).map_err(|_| {
+                    FieldError::new(name, "must be an RFC 3339 time, e.g. 2026-11-25T10:00:00Z")
+                })?;
                 if name == "from" {
                     self.from = Some(time);
                 } else {
@@ -156,7 +165,10 @@ impl AuditLogFilter {
         }
         for (name, value) in self.to_query_pairs() {
             if value.chars().count() > MAX_VALUE_CHARS {
-                errors.push(FieldError::new(name, format!("must be at most {MAX_VALUE_CHARS} characters")));
+                errors.push(FieldError::new(
+                    name,
+                    format!("must be at most {MAX_VALUE_CHARS} characters"),
+                ));
             }
         }
         errors
@@ -203,7 +215,10 @@ pub fn parse_query<'a>(
         } else if name == "limit" {
             match value.parse::<u32>() {
                 Ok(limit) if (1..=MAX_PAGE_SIZE).contains(&limit) => page.limit = Some(limit),
-                Ok(_) => invalid.push(FieldError::new("limit", format!("must be between 1 and {MAX_PAGE_SIZE}"))),
+                Ok(_) => invalid.push(FieldError::new(
+                    "limit",
+                    format!("must be between 1 and {MAX_PAGE_SIZE}"),
+                )),
                 Err(_) => malformed.push(FieldError::new("limit", "must be a whole number")),
             }
         } else if name == "cursor" {
@@ -232,7 +247,10 @@ mod tests {
     use super::*;
 
     fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
-        items.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect()
+        items
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect()
     }
 
     #[test]
@@ -248,8 +266,11 @@ mod tests {
             resource_id: Some("pr_1".into()),
             action: Some("update".into()),
         };
-        let owned: Vec<(String, String)> =
-            filter.to_query_pairs().into_iter().map(|(name, value)| (name.to_owned(), value)).collect();
+        let owned: Vec<(String, String)> = filter
+            .to_query_pairs()
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), value))
+            .collect();
         let (parsed, page, _) = parse_query(&owned, &[]).unwrap();
         assert_eq!(parsed, filter);
         assert_eq!(page, PageParams::default());
@@ -257,12 +278,30 @@ mod tests {
 
     #[test]
     fn bad_parameters_are_named() {
-        let error = parse_query(&pairs(&[("from", "yesterday"), ("type", "ROBOT"), ("limit", "x"), ("cursor", "zz"), ("bogus", "1")]), &[]).unwrap_err();
+        let error = parse_query(
+            &pairs(&[
+                ("from", "yesterday"),
+                ("type", "ROBOT"),
+                ("limit", "x"),
+                ("cursor", "zz"),
+                ("bogus", "1"),
+            ]),
+            &[],
+        )
+        .unwrap_err();
         let fields: Vec<&str> = error.errors().iter().map(|error| error.field.as_str()).collect();
         assert!(matches!(error, QueryError::Malformed(_)));
         assert_eq!(fields, ["from", "type", "limit", "cursor", "bogus"]);
 
-        let error = parse_query(&pairs(&[("from", "2026-11-02T00:00:00Z"), ("to", "2026-11-01T00:00:00Z"), ("limit", "1001")]), &[]).unwrap_err();
+        let error = parse_query(
+            &pairs(&[
+                ("from", "2026-11-02T00:00:00Z"),
+                ("to", "2026-11-01T00:00:00Z"),
+                ("limit", "1001"),
+            ]),
+            &[],
+        )
+        .unwrap_err();
         assert!(matches!(error, QueryError::Invalid(_)));
         let fields: Vec<&str> = error.errors().iter().map(|error| error.field.as_str()).collect();
         assert_eq!(fields, ["limit", "to"]);

@@ -47,10 +47,7 @@ pub mod optional {
     use super::*;
 
     /// Serializes in the fixed millisecond form, or `null`.
-    pub fn serialize<S: Serializer>(
-        time: &Option<DateTime<Utc>>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(time: &Option<DateTime<Utc>>, serializer: S) -> Result<S::Ok, S::Error> {
         match time {
             Some(time) => serializer.serialize_str(&format(time)),
             None => serializer.serialize_none(),
@@ -77,7 +74,10 @@ mod tests {
     fn offsets_are_converted_and_precision_is_milliseconds() {
         let time = parse("2026-11-25T11:00:00.123456+01:00").unwrap();
         assert_eq!(format(&time), "2026-11-25T10:00:00.123Z");
-        assert_eq!(format(&parse("2026-11-25T10:00:00Z").unwrap()), "2026-11-25T10:00:00.000Z");
+        assert_eq!(
+            format(&parse("2026-11-25T10:00:00Z").unwrap()),
+            "2026-11-25T10:00:00.000Z"
+        );
     }
 
     #[test]

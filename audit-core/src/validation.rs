@@ -82,12 +82,23 @@ impl AuditEvent {
         for (field, value) in identifiers {
             check_text(field, value, limits.max_identifier_chars, &mut invalid);
         }
-        check_text("userAgent", self.user_agent.as_deref(), limits.max_user_agent_chars, &mut invalid);
+        check_text(
+            "userAgent",
+            self.user_agent.as_deref(),
+            limits.max_user_agent_chars,
+            &mut invalid,
+        );
 
         let metadata = self.metadata.clone().map(Value::Object);
-        for (field, value) in [("before", &self.before), ("after", &self.after), ("metadata", &metadata)] {
+        for (field, value) in [
+            ("before", &self.before),
+            ("after", &self.after),
+            ("metadata", &metadata),
+        ] {
             let Some(value) = value else { continue };
-            let bytes = serde_json::to_vec(value).map(|json| json.len()).unwrap_or(usize::MAX);
+            let bytes = serde_json::to_vec(value)
+                .map(|json| json.len())
+                .unwrap_or(usize::MAX);
             if bytes > limits.max_state_bytes {
                 too_large.push(FieldError::new(
                     field,
@@ -117,7 +128,10 @@ fn check_text(field: &str, value: Option<&str>, max_chars: usize, errors: &mut V
     let Some(value) = value else { return };
     let chars = value.chars().count();
     if chars > max_chars {
-        errors.push(FieldError::new(field, format!("is {chars} characters; the limit is {max_chars}")));
+        errors.push(FieldError::new(
+            field,
+            format!("is {chars} characters; the limit is {max_chars}"),
+        ));
     }
     if value.contains('\0') {
         errors.push(FieldError::new(field, "must not contain NUL characters"));
@@ -128,7 +142,9 @@ fn contains_nul(value: &Value) -> bool {
     match value {
         Value::String(text) => text.contains('\0'),
         Value::Array(items) => items.iter().any(contains_nul),
-        Value::Object(members) => members.iter().any(|(name, member)| name.contains('\0') || contains_nul(member)),
+        Value::Object(members) => members
+            .iter()
+            .any(|(name, member)| name.contains('\0') || contains_nul(member)),
         _ => false,
     }
 }
@@ -139,7 +155,11 @@ mod tests {
     use serde_json::json;
 
     fn fields(violation: EventViolation) -> Vec<String> {
-        violation.errors().iter().map(|error| error.field.clone()).collect()
+        violation
+            .errors()
+            .iter()
+            .map(|error| error.field.clone())
+            .collect()
     }
 
     #[test]
@@ -151,9 +171,15 @@ mod tests {
     #[test]
     fn actor_identity_is_required_by_type() {
         let event = AuditEvent::new(ActorType::User, "prompt", "pr_1", "create");
-        assert_eq!(fields(event.validate(&EventLimits::default()).unwrap_err()), ["userId"]);
+        assert_eq!(
+            fields(event.validate(&EventLimits::default()).unwrap_err()),
+            ["userId"]
+        );
         let event = AuditEvent::new(ActorType::ApiKey, "prompt", "pr_1", "create");
-        assert_eq!(fields(event.validate(&EventLimits::default()).unwrap_err()), ["apiKeyId"]);
+        assert_eq!(
+            fields(event.validate(&EventLimits::default()).unwrap_err()),
+            ["apiKeyId"]
+        );
         let event = AuditEvent::new(ActorType::System, "prompt", "pr_1", "create");
         assert!(event.validate(&EventLimits::default()).is_ok());
     }
@@ -162,7 +188,10 @@ mod tests {
     fn long_identifiers_and_large_states_are_named() {
         let mut event = AuditEvent::by_user("u".repeat(257), "prompt", "pr_1", "create");
         event.user_agent = Some("a".repeat(1025));
-        assert_eq!(fields(event.validate(&EventLimits::default()).unwrap_err()), ["userId", "userAgent"]);
+        assert_eq!(
+            fields(event.validate(&EventLimits::default()).unwrap_err()),
+            ["userId", "userAgent"]
+        );
 
         let mut event = AuditEvent::by_user("u_1", "prompt", "pr_1", "create");
         event.after = Some(json!({"blob": "x".repeat(300 * 1024)}));
@@ -175,6 +204,9 @@ mod tests {
     fn nul_characters_are_refused_everywhere() {
         let mut event = AuditEvent::by_user("u\0", "prompt", "pr_1", "create");
         event.before = Some(json!({"a": ["ok", "bad\u{0}"]}));
-        assert_eq!(fields(event.validate(&EventLimits::default()).unwrap_err()), ["userId", "before"]);
+        assert_eq!(
+            fields(event.validate(&EventLimits::default()).unwrap_err()),
+            ["userId", "before"]
+        );
     }
 }

@@ -1,0 +1,123 @@
+//! Builds the application: state, router, middleware, and the listening server.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use audit_core::Catalog;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::response::{IntoResponse, Response};
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::Config;
+use crate::error::{ApiError, method_not_allowed_fallback, not_found_fallback};
+use crate::openapi::ApiDoc;
+use crate::routes;
+use crate::store::Store;
+
+/// What every handler shares.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// The catalog every organization gets.
+    pub catalog: Arc<Catalog>,
+}
+
+/// The documented API routes, with the document they make.
+pub fn documented_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(routes::router())
+}
+
+/// The whole HTTP application for `state`.
+pub fn router(state: AppState) -> Router {
+    let max_body_bytes = state.config.max_body_bytes;
+    let (api, document) = documented_routes().split_for_parts();
+    api.merge(SwaggerUi::new("/docs").url("/openapi.json", document))
+        .fallback(not_found_fallback)
+        .method_not_allowed_fallback(method_not_allowed_fallback)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::internal("a request handler panicked").into_response()
+}
+
+/// A server bound to its address, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    store: Store,
+}
+
+impl Application {
+    /// Checks the configuration, connects, migrates and binds.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        config.validate()?;
+        let catalog = config.base_catalog()?;
+        let store = Store::connect(&config.database_url).await?;
+        store.migrate().await?;
+        let listener = TcpListener::bind(config.bind).await?;
+        let state = AppState {
+            store: store.clone(),
+            config: Arc::new(config),
+            catalog: Arc::new(catalog),
+        };
+        Ok(Application {
+            listener,
+            router: router(state),
+            store,
+        })
+    }
+
+    /// The address it listens on (useful with port 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then lets requests in flight finish and closes the pool.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        axum::serve(
+            self.listener,
+            self.router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
+        let _ = self.store.close().await;
+        Ok(())
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

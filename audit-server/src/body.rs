@@ -1,0 +1,138 @@
+//! Request bodies and query strings, parsed into problem answers that name the field at fault.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use serde::de::DeserializeOwned;
+
+use audit_core::FieldError;
+
+use crate::error::ApiError;
+
+/// A JSON body: 415 unless the content type is JSON, 413 over the size limit, 400 for malformed
+/// JSON, 422 naming the field for wrong types, missing fields and unknown enum values.
+#[derive(Debug, Clone)]
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = json_bytes(request, state).await?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// Reads the raw bytes of a JSON body, enforcing the content type and the size limit.
+pub async fn json_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
+    let content_type = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok());
+    let is_json = content_type.is_some_and(|value| {
+        let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    });
+    if !is_json {
+        return Err(ApiError::unsupported_media_type(
+            "the body must be JSON (Content-Type: application/json)",
+        ));
+    }
+    Bytes::from_request(request, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::payload_too_large("the request body is over the size limit", Vec::new())
+        } else {
+            ApiError::bad_request(format!("the body could not be read: {rejection}"), Vec::new())
+        }
+    })
+}
+
+/// Parses JSON into `T`, naming the field at fault.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let field = error.path().to_string();
+        let field = if field == "." { String::new() } else { field };
+        let inner = error.into_inner();
+        let message = inner.to_string();
+        match inner.classify() {
+            serde_json::error::Category::Data => ApiError::unprocessable(
+                format!("invalid value: {}", strip_position(&message)),
+                vec![FieldError::new(field, strip_position(&message))],
+            ),
+            _ => ApiError::bad_request(
+                format!("malformed JSON: {message}"),
+                vec![FieldError::new(field, strip_position(&message))],
+            ),
+        }
+    })
+}
+
+/// Parses a JSON value into `T`, naming the field at fault (for items of a batch).
+pub fn parse_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, FieldError> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let field = error.path().to_string();
+        let field = if field == "." { String::new() } else { field };
+        FieldError::new(field, error.into_inner().to_string())
+    })
+}
+
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(index) => message[..index].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// The query string as name/value pairs (400 when it is not form-encoded).
+pub fn query_pairs(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
+    serde_urlencoded::from_str(raw.unwrap_or("")).map_err(|error| {
+        ApiError::bad_request(format!("the query string cannot be parsed: {error}"), Vec::new())
+    })
+}
+
+/// A path segment parsed as a UUID (400 naming the parameter otherwise).
+pub fn uuid_param(name: &str, value: &str) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::parse_str(value).map_err(|_| {
+        ApiError::bad_request(
+            format!("`{name}` must be a UUID"),
+            vec![FieldError::new(name, "must be a UUID")],
+        )
+    })
+}
+
+/// Path parameters, with problem answers when they cannot be read.
+#[derive(Debug, Clone)]
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> axum::extract::FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| ApiPath(value))
+            .map_err(|rejection| {
+                ApiError::bad_request(format!("bad path parameter: {rejection}"), Vec::new())
+            })
+    }
+}
+
+/// Checks a display name: 1 to 256 characters, no control characters.
+pub fn check_display_name(field: &str, name: &str) -> Result<(), ApiError> {
+    let chars = name.chars().count();
+    if name.trim().is_empty() || chars > 256 || name.chars().any(char::is_control) {
+        return Err(ApiError::unprocessable(
+            format!("`{field}` must be 1 to 256 characters without control characters"),
+            vec![FieldError::new(
+                field,
+                "must be 1 to 256 characters without control characters",
+            )],
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,167 @@
+//! The one API error type: every failure answers `application/problem+json` (RFC 9457).
+//! Client errors echo what was wrong; internal ones are logged once and answered generically.
+
+use audit_core::{FieldError, Problem};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sea_orm::DbErr;
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An error answered to an API caller.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    status: StatusCode,
+    slug: &'static str,
+    detail: String,
+    errors: Vec<FieldError>,
+    allowed_actions: Option<Vec<String>>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, slug: &'static str, detail: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            slug,
+            detail: detail.into(),
+            errors: Vec::new(),
+            allowed_actions: None,
+        }
+    }
+
+    /// 400: the request cannot be parsed.
+    pub fn bad_request(detail: impl Into<String>, errors: Vec<FieldError>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "malformed-request", detail).with_errors(errors)
+    }
+
+    /// 401: no credentials, or unknown ones.
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+    }
+
+    /// 403: valid credentials without the right to do this.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", detail)
+    }
+
+    /// 404: nothing here (or nothing the caller may know of).
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, "not-found", detail)
+    }
+
+    /// 405: the path exists, the method does not.
+    pub fn method_not_allowed() -> Self {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+            "this method is not allowed here",
+        )
+    }
+
+    /// 409: conflicts with what is stored.
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::CONFLICT, "conflict", detail)
+    }
+
+    /// 413: the body or a part of it is over a size limit.
+    pub fn payload_too_large(detail: impl Into<String>, errors: Vec<FieldError>) -> Self {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", detail).with_errors(errors)
+    }
+
+    /// 415: the body is not JSON.
+    pub fn unsupported_media_type(detail: impl Into<String>) -> Self {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            detail,
+        )
+    }
+
+    /// 422: parsed, but semantically invalid.
+    pub fn unprocessable(detail: impl Into<String>, errors: Vec<FieldError>) -> Self {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", detail).with_errors(errors)
+    }
+
+    /// 503: a dependency (the database) is unavailable.
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail)
+    }
+
+    /// 500: a bug or an unexpected failure. Logged here, once; the body says nothing more.
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        tracing::error!(%error, "internal error");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "an internal error occurred; it has been logged",
+        )
+    }
+
+    /// Adds field errors.
+    pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.errors = errors;
+        self
+    }
+
+    /// Names the actions a resource type allows.
+    pub fn with_allowed_actions(mut self, actions: Vec<String>) -> Self {
+        self.allowed_actions = Some(actions);
+        self
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The problem body.
+    pub fn to_problem(&self) -> Problem {
+        Problem {
+            problem_type: format!("urn:problem:audit-log:{}", self.slug),
+            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail.clone(),
+            errors: self.errors.clone(),
+            allowed_actions: self.allowed_actions.clone(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&self.to_problem()).unwrap_or_default();
+        let mut response = (self.status, body).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<DbErr> for ApiError {
+    fn from(error: DbErr) -> Self {
+        match error {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
+                tracing::error!(%error, "database unavailable");
+                ApiError::unavailable("the database is unavailable; try again")
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+/// The answer for routes that do not exist.
+pub async fn not_found_fallback() -> ApiError {
+    ApiError::not_found("no such endpoint")
+}
+
+/// The answer for methods a route does not have.
+pub async fn method_not_allowed_fallback() -> ApiError {
+    ApiError::method_not_allowed()
+}

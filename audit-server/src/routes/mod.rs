@@ -1,0 +1,23 @@
+//! The HTTP API, one module per feature, each contributing documented routes.
+
+pub mod api_keys;
+pub mod audit_logs;
+pub mod catalog;
+pub mod health;
+pub mod organizations;
+pub mod verify;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::app::AppState;
+
+/// Every documented route.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(health::router())
+        .merge(organizations::router())
+        .merge(api_keys::router())
+        .merge(audit_logs::router())
+        .merge(verify::router())
+        .merge(catalog::router())
+}

@@ -1,0 +1,168 @@
+//! Appending to an organization's trail: idempotency, `seq` and the hash chain, in one
+//! transaction that holds the organization's chain head.
+
+use std::collections::HashMap;
+
+use audit_core::{AuditEvent, AuditRecord, timestamp};
+use sea_orm::ActiveValue::Set;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    TransactionTrait,
+};
+use uuid::Uuid;
+
+use super::Store;
+use super::entity::{audit_log, chain_head};
+use super::records::to_active_model;
+
+/// An event ready to be appended: validated, its `id` set, its project filled in.
+#[derive(Debug, Clone)]
+pub struct NewRecord {
+    /// The event.
+    pub event: AuditEvent,
+    /// The fingerprint of the body as submitted, which decides "same content" on a retry.
+    pub fingerprint: String,
+}
+
+impl NewRecord {
+    /// Prepares `event` as submitted: fingerprints it, then gives it an id if it has none.
+    pub fn from_submitted(mut event: AuditEvent) -> Self {
+        let fingerprint = event.content_fingerprint();
+        event.ensure_id();
+        NewRecord { event, fingerprint }
+    }
+}
+
+/// What became of one appended event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AppendOutcome {
+    /// Stored now.
+    Created(AuditRecord),
+    /// The same id was already stored with the same content.
+    Duplicate(AuditRecord),
+    /// The same id was already stored with different content.
+    Conflict(Uuid),
+}
+
+/// Appends `records` to the organization's trail in one durable transaction.
+pub async fn append(
+    store: &Store,
+    org_id: Uuid,
+    recorded_by: Option<Uuid>,
+    records: Vec<NewRecord>,
+) -> Result<Vec<AppendOutcome>, DbErr> {
+    let _writer = store.writer_guard().await;
+    let txn = store.connection().begin().await?;
+    let outcomes = append_in(&txn, org_id, recorded_by, records).await?;
+    txn.commit().await?;
+    Ok(outcomes)
+}
+
+/// Appends inside a transaction the caller commits (so that a change and its audit event are
+/// stored together). The caller must hold [`Store::writer_guard`].
+pub(crate) async fn append_in(
+    txn: &DatabaseTransaction,
+    org_id: Uuid,
+    recorded_by: Option<Uuid>,
+    records: Vec<NewRecord>,
+) -> Result<Vec<AppendOutcome>, DbErr> {
+    let head = chain_head::Entity::find_by_id(org_id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("chain head of organization {org_id}")))?;
+
+    let ids: Vec<Uuid> = records.iter().filter_map(|record| record.event.id).collect();
+    let mut stored: HashMap<Uuid, (String, AuditRecord)> = HashMap::new();
+    for row in audit_log::Entity::find()
+        .filter(audit_log::Column::OrgId.eq(org_id))
+        .filter(audit_log::Column::Id.is_in(ids))
+        .all(txn)
+        .await?
+    {
+        let fingerprint = row.content_hash.clone();
+        let record = AuditRecord::try_from(row).map_err(|error| DbErr::Custom(error.to_string()))?;
+        stored.insert(record.id, (fingerprint, record));
+    }
+
+    let created_at = timestamp::now().max(head.created_at);
+    let mut seq = head.seq;
+    let mut prev_hash = head.hash.clone();
+    let mut outcomes = Vec::with_capacity(records.len());
+    let mut rows = Vec::new();
+    for NewRecord { event, fingerprint } in records {
+        let id = event.id.unwrap_or_else(Uuid::now_v7);
+        if let Some((stored_fingerprint, record)) = stored.get(&id) {
+            outcomes.push(if *stored_fingerprint == fingerprint {
+                AppendOutcome::Duplicate(record.clone())
+            } else {
+                AppendOutcome::Conflict(id)
+            });
+            continue;
+        }
+        seq += 1;
+        let mut record = into_record(event, id, org_id, seq, created_at, recorded_by);
+        record.seal(&prev_hash);
+        prev_hash = record.hash.clone();
+        rows.push(to_active_model(&record, &fingerprint));
+        stored.insert(id, (fingerprint, record.clone()));
+        outcomes.push(AppendOutcome::Created(record));
+    }
+
+    if rows.is_empty() {
+        return Ok(outcomes);
+    }
+    const ROWS_PER_STATEMENT: usize = 500;
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(ROWS_PER_STATEMENT).collect();
+        audit_log::Entity::insert_many(chunk)
+            .exec_without_returning(txn)
+            .await?;
+    }
+    chain_head::ActiveModel {
+        org_id: Set(org_id),
+        seq: Set(seq),
+        hash: Set(prev_hash),
+        created_at: Set(created_at),
+    }
+    .update(txn)
+    .await?;
+    Ok(outcomes)
+}
+
+fn into_record(
+    event: AuditEvent,
+    id: Uuid,
+    org_id: Uuid,
+    seq: i64,
+    created_at: chrono::DateTime<chrono::Utc>,
+    recorded_by: Option<Uuid>,
+) -> AuditRecord {
+    AuditRecord {
+        id,
+        org_id,
+        seq,
+        created_at,
+        occurred_at: event.occurred_at.unwrap_or(created_at),
+        actor_type: event.actor_type,
+        user_id: event.user_id,
+        api_key_id: event.api_key_id,
+        user_org_role: event.user_org_role,
+        project_id: event.project_id,
+        user_project_role: event.user_project_role,
+        resource_type: event.resource_type,
+        resource_id: event.resource_id,
+        action: event.action,
+        before: event.before,
+        after: event.after,
+        ip_address: event.ip_address,
+        user_agent: event.user_agent,
+        request_id: event.request_id,
+        trace_id: event.trace_id,
+        metadata: event.metadata,
+        recorded_by,
+        prev_hash: String::new(),
+        hash: String::new(),
+    }
+}

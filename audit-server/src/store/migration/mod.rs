@@ -1,0 +1,18 @@
+//! Schema migrations, run at start-up and by `audit-server migrate`.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_create_tables;
+mod m20261125_000002_make_audit_logs_append_only;
+
+/// Every migration, oldest first.
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261125_000001_create_tables::Migration),
+            Box::new(m20261125_000002_make_audit_logs_append_only::Migration),
+        ]
+    }
+}

@@ -1,0 +1,89 @@
+//! Storage: the connection, migrations, and query and mutation functions that know nothing
+//! about HTTP.
+
+pub mod api_keys;
+pub mod append;
+pub mod catalog;
+pub mod entity;
+pub mod migration;
+pub mod organizations;
+pub mod reads;
+mod records;
+pub mod verify;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm_migration::MigratorTrait;
+use tokio::sync::Mutex;
+
+pub use records::RecordDecodeError;
+
+/// A connection pool with what the write path needs to keep each organization's chain in order.
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: DatabaseConnection,
+    /// SQLite has one writer at a time; taking this first keeps writers from racing for the
+    /// database lock. PostgreSQL serializes per organization with a row lock instead.
+    sqlite_writer: Arc<Mutex<()>>,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://...` or `postgres://...`).
+    pub async fn connect(url: &str) -> Result<Self, DbErr> {
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .max_connections(16)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .sqlx_logging(false)
+            .map_sqlx_sqlite_opts(|options| {
+                options
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    // FULL: a commit is on disk before the answer, even across power loss.
+                    .synchronous(SqliteSynchronous::Full)
+                    .busy_timeout(Duration::from_secs(30))
+                    .foreign_keys(true)
+            });
+        let db = Database::connect(options).await?;
+        Ok(Store {
+            db,
+            sqlite_writer: Arc::new(Mutex::new(())),
+        })
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate(&self) -> Result<(), DbErr> {
+        migration::Migrator::up(&self.db, None).await
+    }
+
+    /// The connection pool.
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.db.ping().await
+    }
+
+    /// Closes the pool.
+    pub async fn close(self) -> Result<(), DbErr> {
+        self.db.close().await
+    }
+
+    pub(crate) async fn writer_guard(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.backend() {
+            DbBackend::Sqlite => Some(self.sqlite_writer.lock().await),
+            _ => None,
+        }
+    }
+}
