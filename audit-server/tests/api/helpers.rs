@@ -1,0 +1,217 @@
+//! What the API tests share: backends, tenants, requests and problem assertions.
+
+use audit_core::{CreatedApiKey, Organization, Scope};
+pub use audit_server::testing::TestServer;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// Defines each named `async fn(TestServer)` as a test on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let server = $crate::helpers::TestServer::start_sqlite().await;
+                    super::$name(server).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(server) = $crate::helpers::TestServer::start_postgres().await {
+                        super::$name(server).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+/// An organization with a key holding every scope.
+pub struct Tenant {
+    pub org: Organization,
+    pub key: CreatedApiKey,
+}
+
+impl Tenant {
+    pub async fn new(server: &TestServer, name: &str) -> Tenant {
+        let org = server.create_org(name).await;
+        let key = server.create_key(org.id, &Scope::ALL).await;
+        Tenant { org, key }
+    }
+
+    pub fn secret(&self) -> &str {
+        &self.key.secret
+    }
+}
+
+/// An answer: status, content type and parsed body (`Null` when empty or not JSON).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub body: Value,
+}
+
+impl Answer {
+    /// Asserts a problem+json answer with `status`, naming `field` when given; returns the body.
+    #[track_caller]
+    pub fn problem(&self, status: u16, field: Option<&str>) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "status; body: {}", self.body);
+        assert_eq!(
+            self.content_type, "application/problem+json",
+            "content type; body: {}",
+            self.body
+        );
+        assert_eq!(self.body["status"], status, "problem status");
+        assert!(
+            self.body["title"].is_string() && self.body["detail"].is_string(),
+            "{}",
+            self.body
+        );
+        if let Some(field) = field {
+            let fields: Vec<&str> = self.body["errors"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e["field"].as_str())
+                .collect();
+            assert!(
+                fields.contains(&field),
+                "expected field `{field}` in {}",
+                self.body
+            );
+        }
+        &self.body
+    }
+
+    #[track_caller]
+    pub fn ok(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "status; body: {}", self.body);
+        &self.body
+    }
+}
+
+async fn answer(response: reqwest::Response) -> Answer {
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let bytes = response.bytes().await.expect("body");
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Answer {
+        status,
+        content_type,
+        body,
+    }
+}
+
+pub async fn get(server: &TestServer, path: &str, token: &str) -> Answer {
+    answer(
+        server
+            .http()
+            .get(server.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("GET"),
+    )
+    .await
+}
+
+pub async fn post(server: &TestServer, path: &str, token: &str, body: &Value) -> Answer {
+    answer(
+        server
+            .http()
+            .post(server.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("POST"),
+    )
+    .await
+}
+
+pub async fn post_raw(
+    server: &TestServer,
+    path: &str,
+    token: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> Answer {
+    let request = server
+        .http()
+        .post(server.url(path))
+        .bearer_auth(token)
+        .header(reqwest::header::CONTENT_TYPE, content_type)
+        .body(body);
+    answer(request.send().await.expect("POST")).await
+}
+
+pub async fn delete(server: &TestServer, path: &str, token: &str) -> Answer {
+    answer(
+        server
+            .http()
+            .delete(server.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("DELETE"),
+    )
+    .await
+}
+
+/// A valid event by a user.
+pub fn event(resource_type: &str, resource_id: &str, action: &str) -> Value {
+    json!({
+        "type": "USER",
+        "userId": "u_1",
+        "userOrgRole": "ADMIN",
+        "resourceType": resource_type,
+        "resourceId": resource_id,
+        "action": action,
+    })
+}
+
+/// Records `event` and returns the stored record.
+pub async fn record(server: &TestServer, token: &str, event: &Value) -> Value {
+    post(server, "/api/v1/audit-logs", token, event)
+        .await
+        .ok(201)
+        .clone()
+}
+
+/// Every record of the organization, newest first, following cursors.
+pub async fn all_records(server: &TestServer, token: &str, query: &str) -> Vec<Value> {
+    let mut records = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = format!("/api/v1/audit-logs?limit=1000{query}");
+        if let Some(cursor) = &cursor {
+            path.push_str(&format!("&cursor={cursor}"));
+        }
+        let page = get(server, &path, token).await;
+        let page = page.ok(200);
+        records.extend(page["data"].as_array().expect("data").iter().cloned());
+        match page["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return records,
+        }
+    }
+}
+
+/// The chain verdict.
+pub async fn verify(server: &TestServer, token: &str) -> Value {
+    get(server, "/api/v1/audit-logs/verify", token)
+        .await
+        .ok(200)
+        .clone()
+}

@@ -1,0 +1,13 @@
+//! The API suite, through real HTTP against an in-process server. Every test runs on SQLite
+//! and, when `AUDIT_TEST_POSTGRES_URL` is set, on PostgreSQL; each test owns its database.
+
+mod helpers;
+
+mod bad_input;
+mod chain;
+mod concurrency;
+mod isolation;
+mod keys;
+mod openapi;
+mod reading;
+mod recording;
