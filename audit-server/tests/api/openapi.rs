@@ -19,6 +19,24 @@ fn the_checked_in_document_is_the_generated_one() {
     );
 }
 
+/// The official OpenAPI 3.1 schema (https://spec.openapis.org/oas/3.1/schema/2022-10-07), as
+/// shipped by the `openapi-spec-validator` package.
+const OPENAPI_3_1_SCHEMA: &str = include_str!("oas-3.1-schema.json");
+
+#[test]
+fn the_document_is_valid_openapi_3_1() {
+    let schema: Value = serde_json::from_str(OPENAPI_3_1_SCHEMA).unwrap();
+    let validator = jsonschema::draft202012::new(&schema).expect("the OpenAPI 3.1 schema compiles");
+    let document: Value = serde_json::from_str(&checked_in()).expect("openapi/openapi.json is JSON");
+    let errors: Vec<String> =
+        validator.iter_errors(&document).map(|error| format!("{}: {error}", error.instance_path())).collect();
+    assert!(errors.is_empty(), "not valid OpenAPI 3.1:\n{}", errors.join("\n"));
+
+    let mut broken = document.clone();
+    broken["paths"]["/health"]["get"]["responses"] = Value::String("nothing".into());
+    assert!(!validator.is_valid(&broken), "the validator notices a broken document");
+}
+
 #[test]
 fn every_operation_is_documented_completely() {
     let document: Value = serde_json::from_str(&audit_server::openapi::document_json()).unwrap();
