@@ -51,7 +51,9 @@ pub use event::AuditEvent;
 pub use organization::{NewOrganization, Organization, OrganizationList};
 pub use page::AuditLogPage;
 pub use problem::{FieldError, Problem};
-pub use query::{AuditLogFilter, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageParams, QueryError, parse_query};
+pub use query::{
+    AuditLogFilter, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageParams, ParsedQuery, QueryError, parse_query,
+};
 pub use record::AuditRecord;
 pub use role::{Role, can_read_audit_logs, effective_role};
 pub use scope::Scope;

@@ -158,10 +158,10 @@ impl AuditLogFilter {
 
     fn check(&self) -> Vec<FieldError> {
         let mut errors = Vec::new();
-        if let (Some(from), Some(to)) = (self.from, self.to) {
-            if from > to {
-                errors.push(FieldError::new("to", "must not be before `from`"));
-            }
+        if let (Some(from), Some(to)) = (self.from, self.to)
+            && from > to
+        {
+            errors.push(FieldError::new("to", "must not be before `from`"));
         }
         for (name, value) in self.to_query_pairs() {
             if value.chars().count() > MAX_VALUE_CHARS {
@@ -189,12 +189,20 @@ impl PageParams {
     }
 }
 
+/// A parsed query string of the read endpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedQuery<'a> {
+    /// The filter.
+    pub filter: AuditLogFilter,
+    /// The paging.
+    pub page: PageParams,
+    /// The further parameters the caller asked to handle itself, as given.
+    pub extra: Vec<(&'a str, &'a str)>,
+}
+
 /// Parses the read endpoint's query pairs into a filter and paging. `extra` names further
 /// parameters the caller handles itself (they are passed back); any other name is an error.
-pub fn parse_query<'a>(
-    pairs: &'a [(String, String)],
-    extra: &[&str],
-) -> Result<(AuditLogFilter, PageParams, Vec<(&'a str, &'a str)>), QueryError> {
+pub fn parse_query<'a>(pairs: &'a [(String, String)], extra: &[&str]) -> Result<ParsedQuery<'a>, QueryError> {
     let mut filter = AuditLogFilter::default();
     let mut page = PageParams::default();
     let mut passed_back = Vec::new();
@@ -239,7 +247,11 @@ pub fn parse_query<'a>(
     if !invalid.is_empty() {
         return Err(QueryError::Invalid(invalid));
     }
-    Ok((filter, page, passed_back))
+    Ok(ParsedQuery {
+        filter,
+        page,
+        extra: passed_back,
+    })
 }
 
 #[cfg(test)]
@@ -271,9 +283,9 @@ mod tests {
             .into_iter()
             .map(|(name, value)| (name.to_owned(), value))
             .collect();
-        let (parsed, page, _) = parse_query(&owned, &[]).unwrap();
-        assert_eq!(parsed, filter);
-        assert_eq!(page, PageParams::default());
+        let parsed = parse_query(&owned, &[]).unwrap();
+        assert_eq!(parsed.filter, filter);
+        assert_eq!(parsed.page, PageParams::default());
     }
 
     #[test]
@@ -310,8 +322,8 @@ mod tests {
     #[test]
     fn extra_parameters_are_passed_back() {
         let given = pairs(&[("format", "csv"), ("action", "create")]);
-        let (filter, _, extra) = parse_query(&given, &["format"]).unwrap();
-        assert_eq!(extra, [("format", "csv")]);
-        assert_eq!(filter.action.as_deref(), Some("create"));
+        let parsed = parse_query(&given, &["format"]).unwrap();
+        assert_eq!(parsed.extra, [("format", "csv")]);
+        assert_eq!(parsed.filter.action.as_deref(), Some("create"));
     }
 }

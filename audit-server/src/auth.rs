@@ -41,10 +41,10 @@ impl FromRequestParts<AppState> for Caller {
             .filter(|token| !token.is_empty())
             .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <secret>`"))?;
 
-        if let Some(admin_token) = state.config.admin_token.as_deref() {
-            if secret::constant_time_eq(token, admin_token) {
-                return Ok(Caller::Operator);
-            }
+        if let Some(admin_token) = state.config.admin_token.as_deref()
+            && secret::constant_time_eq(token, admin_token)
+        {
+            return Ok(Caller::Operator);
         }
         match api_keys::authenticate(&state.store, token).await? {
             Some(key) => Ok(Caller::Key(key)),

@@ -80,12 +80,12 @@ pub async fn prepare(
             "`orgId` differs from the organization of the key",
         ));
     }
-    if let (Some(allowed), Some(given)) = (&key.project_id, &event.project_id) {
-        if allowed != given {
-            return Err(ApiError::forbidden(
-                "this key may only record events of its own project",
-            ));
-        }
+    if let (Some(allowed), Some(given)) = (&key.project_id, &event.project_id)
+        && allowed != given
+    {
+        return Err(ApiError::forbidden(
+            "this key may only record events of its own project",
+        ));
     }
     match event.validate(&state.config.event_limits()) {
         Ok(()) => {}

@@ -194,12 +194,12 @@ pub async fn record_audit_log_batch(
 /// The read scope of a key with `auditLogs:read`, narrowed by the filter's project.
 pub(crate) fn read_scope(caller: &Caller, filter: &AuditLogFilter) -> Result<ReadScope, ApiError> {
     let key = caller.key_with(Scope::AuditLogsRead)?;
-    if let (Some(allowed), Some(asked)) = (&key.project_id, &filter.project_id) {
-        if allowed != asked {
-            return Err(ApiError::forbidden(
-                "this key may only read events of its own project",
-            ));
-        }
+    if let (Some(allowed), Some(asked)) = (&key.project_id, &filter.project_id)
+        && allowed != asked
+    {
+        return Err(ApiError::forbidden(
+            "this key may only read events of its own project",
+        ));
     }
     Ok(key.read_scope())
 }
@@ -237,7 +237,7 @@ pub async fn list_audit_logs(
     RawQuery(query): RawQuery,
 ) -> Result<Json<AuditLogPage>, ApiError> {
     let pairs = query_pairs(query.as_deref())?;
-    let (filter, page, _) = parse_query(&pairs, &[]).map_err(query_error)?;
+    let audit_core::ParsedQuery { filter, page, .. } = parse_query(&pairs, &[]).map_err(query_error)?;
     let scope = read_scope(&caller, &filter)?;
     let (data, next_cursor) = reads::list(
         &state.store,

@@ -75,10 +75,10 @@ pub async fn verify_audit_logs(
             errors.push(FieldError::new(name, "must be at least 1"));
         }
     }
-    if let (Some(from), Some(to)) = (params.from_seq, params.to_seq) {
-        if from > to {
-            errors.push(FieldError::new("toSeq", "must not be below `fromSeq`"));
-        }
+    if let (Some(from), Some(to)) = (params.from_seq, params.to_seq)
+        && from > to
+    {
+        errors.push(FieldError::new("toSeq", "must not be below `fromSeq`"));
     }
     if !errors.is_empty() {
         return Err(ApiError::unprocessable("invalid range", errors));

@@ -73,14 +73,14 @@ async fn assert_gap_free(server: &TestServer, secret: &str, expected: i64) {
 async fn eight_writers_give_a_gap_free_valid_chain(server: TestServer) {
     let server = Arc::new(server);
     let tenant = Tenant::new(&server, "Acme").await;
-    write_concurrently(&[server.clone()], tenant.secret(), 8, 500).await;
+    write_concurrently(std::slice::from_ref(&server), tenant.secret(), 8, 500).await;
     assert_gap_free(&server, tenant.secret(), 1 + 8 * 500).await;
 }
 
 async fn sixty_four_single_event_writers_give_a_gap_free_valid_chain(server: TestServer) {
     let server = Arc::new(server);
     let tenant = Tenant::new(&server, "Acme").await;
-    write_concurrently(&[server.clone()], tenant.secret(), 64, 20).await;
+    write_concurrently(std::slice::from_ref(&server), tenant.secret(), 64, 20).await;
     assert_gap_free(&server, tenant.secret(), 1 + 64 * 20).await;
 }
 

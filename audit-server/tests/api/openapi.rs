@@ -28,13 +28,18 @@ fn the_document_is_valid_openapi_3_1() {
     let schema: Value = serde_json::from_str(OPENAPI_3_1_SCHEMA).unwrap();
     let validator = jsonschema::draft202012::new(&schema).expect("the OpenAPI 3.1 schema compiles");
     let document: Value = serde_json::from_str(&checked_in()).expect("openapi/openapi.json is JSON");
-    let errors: Vec<String> =
-        validator.iter_errors(&document).map(|error| format!("{}: {error}", error.instance_path())).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(&document)
+        .map(|error| format!("{}: {error}", error.instance_path()))
+        .collect();
     assert!(errors.is_empty(), "not valid OpenAPI 3.1:\n{}", errors.join("\n"));
 
     let mut broken = document.clone();
     broken["paths"]["/health"]["get"]["responses"] = Value::String("nothing".into());
-    assert!(!validator.is_valid(&broken), "the validator notices a broken document");
+    assert!(
+        !validator.is_valid(&broken),
+        "the validator notices a broken document"
+    );
 }
 
 #[test]

@@ -37,7 +37,8 @@ async fn every_filter_selects_exactly_its_records(server: TestServer) {
         seeded.push(record(&server, tenant.secret(), &sent).await);
     }
 
-    let cases: [(&str, &dyn Fn(&Value) -> bool); 9] = [
+    type Matches = dyn Fn(&Value) -> bool;
+    let cases: [(&str, &Matches); 9] = [
         ("projectId=p_1", &|r| r["projectId"] == "p_1"),
         ("type=API_KEY", &|r| r["type"] == "API_KEY"),
         ("userId=u_0", &|r| r["userId"] == "u_0"),
