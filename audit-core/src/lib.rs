@@ -40,6 +40,7 @@ mod scope;
 pub mod timestamp;
 mod validation;
 mod verify;
+mod viewer;
 
 pub use actor::ActorType;
 pub use api_key::{ApiKey, ApiKeyList, CreatedApiKey, NewApiKey};
@@ -59,3 +60,4 @@ pub use role::{Role, can_read_audit_logs, effective_role};
 pub use scope::Scope;
 pub use validation::{EventLimits, EventViolation};
 pub use verify::{VerifyParams, VerifyReport};
+pub use viewer::{ExportFormat, NewViewerToken, ViewerToken};

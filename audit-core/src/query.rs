@@ -170,6 +170,9 @@ impl AuditLogFilter {
                     format!("must be at most {MAX_VALUE_CHARS} characters"),
                 ));
             }
+            if value.contains('\0') {
+                errors.push(FieldError::new(name, "must not contain NUL characters"));
+            }
         }
         errors
     }

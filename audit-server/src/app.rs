@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::error::{ApiError, method_not_allowed_fallback, not_found_fallback};
 use crate::openapi::ApiDoc;
 use crate::routes;
-use crate::store::Store;
+use crate::store::{Store, secrets};
 
 /// What every handler shares.
 #[derive(Clone, Debug)]
@@ -30,6 +30,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The catalog every organization gets.
     pub catalog: Arc<Catalog>,
+    /// The key that signs viewer tokens, shared by every process through the database.
+    pub viewer_key: Arc<[u8; 32]>,
 }
 
 /// The documented API routes, with the document they make.
@@ -68,11 +70,13 @@ impl Application {
         let catalog = config.base_catalog()?;
         let store = Store::connect(&config.database_url).await?;
         store.migrate().await?;
+        let viewer_key = secrets::get_or_create(&store, secrets::VIEWER_TOKEN_KEY).await?;
         let listener = TcpListener::bind(config.bind).await?;
         let state = AppState {
             store: store.clone(),
             config: Arc::new(config),
             catalog: Arc::new(catalog),
+            viewer_key: Arc::new(viewer_key),
         };
         Ok(Application {
             listener,

@@ -11,6 +11,7 @@ use crate::error::ApiError;
 use crate::secret;
 use crate::store::api_keys::{self, AuthenticatedKey, ChangedBy};
 use crate::store::reads::ReadScope;
+use crate::viewer_token::{self, ViewerGrant};
 
 /// The authenticated caller of an `/api/v1` endpoint.
 #[derive(Debug, Clone)]
@@ -19,6 +20,8 @@ pub enum Caller {
     Operator,
     /// An organization's API key.
     Key(AuthenticatedKey),
+    /// A viewer token minted for one of the host app's users; it may only read.
+    Viewer(ViewerGrant),
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -46,6 +49,11 @@ impl FromRequestParts<AppState> for Caller {
         {
             return Ok(Caller::Operator);
         }
+        if token.starts_with(viewer_token::PREFIX) {
+            return viewer_token::verify(&state.viewer_key, token, chrono::Utc::now())
+                .map(Caller::Viewer)
+                .map_err(|error| ApiError::unauthorized(error.to_string()));
+        }
         match api_keys::authenticate(&state.store, token).await? {
             Some(key) => Ok(Caller::Key(key)),
             None => Err(ApiError::unauthorized("unknown or revoked credentials")),
@@ -66,6 +74,36 @@ impl Caller {
                 "the admin token manages organizations and keys only; use an API key with `{}`",
                 scope.as_str()
             ))),
+            Caller::Viewer(_) => Err(ApiError::forbidden("a viewer token may only read audit logs")),
+        }
+    }
+
+    /// What the caller may read: a key with `auditLogs:read`, or a viewer token, within its
+    /// organization and project. `project_filter` is the project the request asks for.
+    pub fn read_scope(&self, project_filter: Option<&str>) -> Result<ReadScope, ApiError> {
+        let scope = match self {
+            Caller::Viewer(grant) => ReadScope {
+                org_id: grant.org_id,
+                project_id: grant.project_id.clone(),
+            },
+            _ => self.key_with(Scope::AuditLogsRead)?.read_scope(),
+        };
+        if let (Some(allowed), Some(asked)) = (&scope.project_id, project_filter)
+            && allowed != asked
+        {
+            return Err(ApiError::forbidden(
+                "this credential may only read events of its own project",
+            ));
+        }
+        Ok(scope)
+    }
+
+    /// The organization of a key or viewer token (none for the operator).
+    pub fn org_id(&self) -> Option<Uuid> {
+        match self {
+            Caller::Operator => None,
+            Caller::Key(key) => Some(key.org_id),
+            Caller::Viewer(grant) => Some(grant.org_id),
         }
     }
 
@@ -73,7 +111,9 @@ impl Caller {
     pub fn operator(&self) -> Result<(), ApiError> {
         match self {
             Caller::Operator => Ok(()),
-            Caller::Key(_) => Err(ApiError::forbidden("only the operator's admin token may do this")),
+            Caller::Key(_) | Caller::Viewer(_) => {
+                Err(ApiError::forbidden("only the operator's admin token may do this"))
+            }
         }
     }
 
@@ -84,6 +124,7 @@ impl Caller {
                 changed_by: ChangedBy::Operator,
                 project_id: None,
             }),
+            Caller::Viewer(_) => Err(ApiError::forbidden("a viewer token may only read audit logs")),
             Caller::Key(key) => {
                 if key.org_id != org_id {
                     return Err(ApiError::forbidden("this key belongs to another organization"));

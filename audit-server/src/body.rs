@@ -48,34 +48,55 @@ pub async fn json_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<B
     })
 }
 
-/// Parses JSON into `T`, naming the field at fault.
+/// Parses JSON into `T`, naming the field at fault. Anything after the JSON value is refused.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+    let value = serde_path_to_error::deserialize(&mut *deserializer).map_err(|error| {
         let field = error.path().to_string();
-        let field = if field == "." { String::new() } else { field };
         let inner = error.into_inner();
-        let message = inner.to_string();
+        let message = strip_position(&inner.to_string());
+        let field = field_at_fault(&field, &message);
         match inner.classify() {
             serde_json::error::Category::Data => ApiError::unprocessable(
-                format!("invalid value: {}", strip_position(&message)),
-                vec![FieldError::new(field, strip_position(&message))],
+                format!("invalid value: {message}"),
+                vec![FieldError::new(field, message)],
             ),
             _ => ApiError::bad_request(
                 format!("malformed JSON: {message}"),
-                vec![FieldError::new(field, strip_position(&message))],
+                vec![FieldError::new(field, message)],
             ),
         }
-    })
+    })?;
+    deserializer.end().map_err(|error| {
+        ApiError::bad_request(
+            format!("malformed JSON: {}", strip_position(&error.to_string())),
+            vec![FieldError::new("", "unexpected content after the JSON value")],
+        )
+    })?;
+    Ok(value)
 }
 
 /// Parses a JSON value into `T`, naming the field at fault (for items of a batch).
 pub fn parse_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, FieldError> {
     serde_path_to_error::deserialize(value).map_err(|error| {
         let field = error.path().to_string();
-        let field = if field == "." { String::new() } else { field };
-        FieldError::new(field, error.into_inner().to_string())
+        let message = error.into_inner().to_string();
+        FieldError::new(field_at_fault(&field, &message), message)
     })
+}
+
+/// The path of the field at fault: serde reports a missing field at its parent object.
+fn field_at_fault(path: &str, message: &str) -> String {
+    let path = if path == "." { "" } else { path };
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(name, _)| name);
+    match missing {
+        Some(name) if path.is_empty() => name.to_owned(),
+        Some(name) => format!("{path}.{name}"),
+        None => path.to_owned(),
+    }
 }
 
 fn strip_position(message: &str) -> String {

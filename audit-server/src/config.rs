@@ -38,6 +38,10 @@ pub struct Config {
     #[arg(long, env = "AUDIT_CATALOG_FILE")]
     pub catalog_file: Option<PathBuf>,
 
+    /// The URL people reach the server at, for viewer links (default: `http://` + the bind address).
+    #[arg(long, env = "AUDIT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
     /// Log format: `text` or `json`.
     #[arg(long, env = "AUDIT_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
@@ -69,6 +73,7 @@ impl Config {
             max_body_bytes: 1024 * 1024,
             max_state_bytes: 256 * 1024,
             catalog_file: None,
+            public_url: None,
             log_format: "text".to_owned(),
         }
     }
@@ -83,6 +88,14 @@ impl Config {
         }
     }
 
+    /// The base URL of the viewer.
+    pub fn public_base_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.bind),
+        }
+    }
+
     /// Size limits of one event.
     pub fn event_limits(&self) -> EventLimits {
         EventLimits {
@@ -94,6 +107,8 @@ impl Config {
     /// The catalog every organization gets: Langfuse's table plus the operator's file.
     pub fn base_catalog(&self) -> Result<Catalog, ConfigError> {
         let mut catalog = Catalog::langfuse();
+        // What the service records about itself beyond Langfuse's table.
+        catalog.add("viewerToken", "create");
         if let Some(path) = &self.catalog_file {
             let fail = |message: String| ConfigError::CatalogFile {
                 path: path.clone(),

@@ -101,10 +101,13 @@ pub async fn prepare(
     }
     catalog.check(&event).await?;
 
-    let mut record = NewRecord::from_submitted(event);
-    if record.event.project_id.is_none() {
-        record.event.project_id = key.project_id.clone();
+    // The key's project is filled in before fingerprinting, so that a retry by a project key
+    // can only ever match a record of that project.
+    let mut event = event;
+    if event.project_id.is_none() {
+        event.project_id = key.project_id.clone();
     }
+    let mut record = NewRecord::from_submitted(event);
     record.event.org_id = None;
     Ok(record)
 }

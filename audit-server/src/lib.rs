@@ -10,6 +10,7 @@ pub mod auth;
 pub mod body;
 pub mod config;
 pub mod error;
+pub mod export;
 pub mod ingest;
 pub mod openapi;
 pub mod routes;
@@ -17,6 +18,7 @@ pub mod secret;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod viewer_token;
 
 pub use app::{AppState, Application};
 pub use config::Config;

@@ -21,6 +21,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
         (name = "organizations", description = "Tenants, managed by the operator."),
         (name = "api-keys", description = "An organization's credentials."),
         (name = "catalog", description = "The resource types and actions that may be recorded."),
+        (name = "viewing", description = "Viewer tokens for the host app's users."),
         (name = "operations", description = "Health and readiness."),
     ),
     modifiers(&BearerSecurity),

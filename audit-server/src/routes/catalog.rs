@@ -38,8 +38,8 @@ pub async fn get_catalog(
     caller: Caller,
 ) -> Result<Json<CatalogResponse>, ApiError> {
     let mut combined = (*state.catalog).clone();
-    if let Caller::Key(key) = &caller {
-        combined.extend(&catalog::extension(&state.store, key.org_id).await?);
+    if let Some(org_id) = caller.org_id() {
+        combined.extend(&catalog::extension(&state.store, org_id).await?);
     }
     Ok(Json(combined.to_response()))
 }

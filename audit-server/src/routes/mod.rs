@@ -3,9 +3,11 @@
 pub mod api_keys;
 pub mod audit_logs;
 pub mod catalog;
+pub mod export;
 pub mod health;
 pub mod organizations;
 pub mod verify;
+pub mod viewer_tokens;
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -20,4 +22,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(audit_logs::router())
         .merge(verify::router())
         .merge(catalog::router())
+        .merge(export::router())
+        .merge(viewer_tokens::router())
 }

@@ -9,6 +9,7 @@ pub mod migration;
 pub mod organizations;
 pub mod reads;
 mod records;
+pub mod secrets;
 pub mod verify;
 
 use std::sync::Arc;

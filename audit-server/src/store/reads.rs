@@ -18,7 +18,7 @@ pub struct ReadScope {
 }
 
 /// The rows matching `filter` within `scope`, in no particular order yet.
-pub(crate) fn filtered(scope: &ReadScope, filter: &AuditLogFilter) -> Select<audit_log::Entity> {
+pub fn filtered(scope: &ReadScope, filter: &AuditLogFilter) -> Select<audit_log::Entity> {
     let mut condition = Condition::all().add(Column::OrgId.eq(scope.org_id));
     if let Some(project_id) = &scope.project_id {
         condition = condition.add(Column::ProjectId.eq(project_id.clone()));

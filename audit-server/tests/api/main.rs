@@ -11,3 +11,4 @@ mod keys;
 mod openapi;
 mod reading;
 mod recording;
+mod viewing;

@@ -5,3 +5,4 @@ pub mod audit_log;
 pub mod catalog_entry;
 pub mod chain_head;
 pub mod organization;
+pub mod server_secret;

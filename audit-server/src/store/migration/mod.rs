@@ -4,6 +4,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_create_tables;
 mod m20261125_000002_make_audit_logs_append_only;
+mod m20261125_000003_create_server_secrets;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_create_tables::Migration),
             Box::new(m20261125_000002_make_audit_logs_append_only::Migration),
+            Box::new(m20261125_000003_create_server_secrets::Migration),
         ]
     }
 }
