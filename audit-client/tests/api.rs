@@ -14,6 +14,7 @@ use futures::{StreamExt, TryStreamExt};
 use serde_json::json;
 use uuid::Uuid;
 
+use audit_server::testing::Backend;
 use common::{World, client_for, dataset_event};
 
 #[tokio::test]
@@ -147,7 +148,17 @@ async fn list_returns_filtered_pages_newest_first() {
 
 #[tokio::test]
 async fn list_all_follows_cursors_over_many_pages_without_gaps_or_duplicates() {
-    let world = World::start().await;
+    list_all_over_many_pages(World::start().await).await;
+}
+
+#[tokio::test]
+async fn list_all_follows_cursors_over_many_pages_on_postgres() {
+    if let Some(world) = World::start_on(Backend::Postgres).await {
+        list_all_over_many_pages(world).await;
+    }
+}
+
+async fn list_all_over_many_pages(world: World) {
     const TOTAL: usize = 1234;
     let events: Vec<AuditEvent> = (0..TOTAL).map(dataset_event).collect();
     let mut sent = HashSet::new();

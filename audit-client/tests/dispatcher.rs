@@ -11,6 +11,7 @@ use audit_core::{AuditEvent, VerifyParams};
 use futures::TryStreamExt;
 use uuid::Uuid;
 
+use audit_server::testing::Backend;
 use common::{World, dataset_event};
 
 fn fast_backoff() -> RetryPolicy {
@@ -26,8 +27,18 @@ async fn stored_dataset_ids(world: &World) -> Vec<Uuid> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_events_survive_an_outage_without_loss_or_duplicates() {
+    survive_an_outage(World::start().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_events_survive_an_outage_on_postgres() {
+    if let Some(world) = World::start_on(Backend::Postgres).await {
+        survive_an_outage(world).await;
+    }
+}
+
+async fn survive_an_outage(world: World) {
     const TOTAL: usize = 10_000;
-    let world = World::start().await;
     let config = DispatcherConfig::default()
         .with_queue_capacity(TOTAL)
         .with_max_batch_size(500)

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use audit_client::{AuditClient, RetryPolicy};
 use audit_core::{AuditEvent, CreatedApiKey, Organization, Scope};
-use audit_server::testing::TestServer;
+use audit_server::testing::{Backend, TestServer};
 
 /// One test's world: its own server and database, one organization, clients for its key and
 /// for the operator.
@@ -21,8 +21,17 @@ pub struct World {
 }
 
 impl World {
+    /// A world on SQLite.
     pub async fn start() -> Self {
-        let server = TestServer::start_sqlite().await;
+        World::on(TestServer::start_sqlite().await).await
+    }
+
+    /// A world on `backend`, or `None` (with a skip line) when PostgreSQL is not configured.
+    pub async fn start_on(backend: Backend) -> Option<Self> {
+        Some(World::on(TestServer::start(backend).await?).await)
+    }
+
+    async fn on(server: TestServer) -> Self {
         let org = server.create_org("Acme").await;
         let key = server.create_key(org.id, &Scope::ALL).await;
         let client = client_for(&server, &key.secret);
