@@ -273,3 +273,26 @@ async fn shutdown_gives_up_at_its_deadline_while_the_server_is_down() {
     let stats = dispatcher.stats();
     assert_eq!((stats.sent, stats.abandoned), (0, 20), "{stats:?}");
 }
+
+#[tokio::test]
+async fn batches_too_large_for_the_server_are_split_not_lost() {
+    let world = World::start().await;
+    let dispatcher = Dispatcher::spawn(
+        world.client.clone(),
+        DispatcherConfig::default().with_max_batch_size(400),
+    );
+    // 400 events of about 4 KiB each: 1.6 MiB, over the server's 1 MiB body limit.
+    for n in 0..400 {
+        let mut event = dataset_event(n);
+        event.after = Some(serde_json::json!({ "notes": "x".repeat(4096) }));
+        assert!(dispatcher.record(event));
+    }
+    dispatcher.flush().await.unwrap();
+    let stats = dispatcher.stats();
+    assert_eq!(
+        (stats.sent, stats.rejected, stats.dropped),
+        (400, 0, 0),
+        "{stats:?}"
+    );
+    assert_eq!(stored_dataset_ids(&world).await.len(), 400);
+}
