@@ -1,0 +1,653 @@
+//! What the layer captures around a request: the route and actor, the client's context, the
+//! state before (a loader hook or a response extension) and after (the response body or a
+//! response extension), and how it all becomes one [`AuditEvent`].
+//!
+//! A handler may hand the layer exact values through response extensions:
+//!
+//! ```
+//! use audit_tower::{AuditAfter, AuditBefore, AuditMetadata};
+//! use axum::{Extension, Json};
+//! use serde_json::{Map, Value, json};
+//!
+//! async fn rename() -> (Extension<AuditBefore>, Extension<AuditAfter>, Extension<AuditMetadata>, Json<Value>) {
+//!     let mut metadata = Map::new();
+//!     metadata.insert("reason".into(), json!("typo"));
+//!     (
+//!         Extension(AuditBefore(json!({ "name": "teh" }))),
+//!         Extension(AuditAfter(json!({ "name": "the" }))),
+//!         Extension(AuditMetadata(metadata)),
+//!         Json(json!({ "ok": true })),
+//!     )
+//! }
+//! ```
+
+use std::future::Future;
+use std::io::Write;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use audit_core::{ActorType, AuditEvent};
+use bytes::BytesMut;
+use chrono::{DateTime, Utc};
+use http::request::Parts;
+use http::{HeaderMap, Method, StatusCode, header};
+use serde_json::{Map, Value};
+
+use crate::actor::{Actor, MissingActor};
+use crate::layer::Shared;
+use crate::rules::{IdPlan, Target};
+
+/// A boxed, sendable future, as [`LoadBefore`] returns.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The state of the resource before the request, set by the handler as a response extension.
+/// It takes precedence over a [`LoadBefore`] hook.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditBefore(pub serde_json::Value);
+
+/// The exact state after the request, set by the handler as a response extension. It takes
+/// precedence over the response body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditAfter(pub serde_json::Value);
+
+/// Extra metadata for the event, set by the handler as a response extension; merged over the
+/// layer's own (`method`, `route`, `status`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AuditMetadata(pub serde_json::Map<String, serde_json::Value>);
+
+/// Set by the handler as a response extension: record nothing for this request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AuditSkip;
+
+/// The resource a request acts on, as a [`LoadBefore`] hook receives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ResourceRef {
+    /// The resource type, e.g. `prompt`.
+    pub resource_type: String,
+    /// The resource id, e.g. from `{promptId}`.
+    pub resource_id: String,
+    /// The project, when the route names one.
+    pub project_id: Option<String>,
+    /// The action about to happen, e.g. `update`.
+    pub action: String,
+}
+
+impl ResourceRef {
+    /// A reference to `resource_type` `resource_id` (no project, action `update`).
+    pub fn new(resource_type: impl Into<String>, resource_id: impl Into<String>) -> Self {
+        ResourceRef {
+            resource_type: resource_type.into(),
+            resource_id: resource_id.into(),
+            project_id: None,
+            action: "update".to_owned(),
+        }
+    }
+}
+
+/// Loads a resource's current state, called before the inner service for every audited
+/// action but `create` whose resource id is known from the path. Implemented for closures
+/// `Fn(ResourceRef) -> impl Future<Output = Option<Value>>`.
+pub trait LoadBefore: Send + Sync + 'static {
+    /// The resource's state now, or `None` when it does not exist.
+    fn load(&self, resource: ResourceRef) -> BoxFuture<'static, Option<Value>>;
+}
+
+impl<F, Fut> LoadBefore for F
+where
+    F: Fn(ResourceRef) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Option<Value>> + Send + 'static,
+{
+    fn load(&self, resource: ResourceRef) -> BoxFuture<'static, Option<Value>> {
+        Box::pin(self(resource))
+    }
+}
+
+/// Proxies whose `Forwarded` / `X-Forwarded-For` headers are believed.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TrustedProxies(pub(crate) Vec<(IpAddr, u8)>);
+
+impl TrustedProxies {
+    pub(crate) fn contains(&self, ip: IpAddr) -> bool {
+        let ip = canonical_ip(ip);
+        self.0
+            .iter()
+            .any(|&(net, prefix)| in_network(ip, canonical_ip(net), prefix))
+    }
+}
+
+fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+fn in_network(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
+    match (ip, net) {
+        (IpAddr::V4(ip), IpAddr::V4(net)) => {
+            let prefix = u32::from(prefix.min(32));
+            let mask = u32::MAX.checked_shl(32 - prefix).unwrap_or(0);
+            u32::from(ip) & mask == u32::from(net) & mask
+        }
+        (IpAddr::V6(ip), IpAddr::V6(net)) => {
+            let prefix = u32::from(prefix.min(128));
+            let mask = u128::MAX.checked_shl(128 - prefix).unwrap_or(0);
+            u128::from(ip) & mask == u128::from(net) & mask
+        }
+        _ => false,
+    }
+}
+
+/// Where the request came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct RequestContext {
+    pub(crate) ip_address: Option<String>,
+    pub(crate) user_agent: Option<String>,
+    pub(crate) request_id: Option<String>,
+    pub(crate) trace_id: Option<String>,
+}
+
+const MAX_ID_CHARS: usize = 256;
+const MAX_USER_AGENT_CHARS: usize = 1024;
+
+fn truncate(mut value: String, chars: usize) -> String {
+    if let Some((at, _)) = value.char_indices().nth(chars) {
+        value.truncate(at);
+    }
+    value
+}
+
+fn header_text(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<String> {
+    let value = headers.get(name)?;
+    let text = String::from_utf8_lossy(value.as_bytes()).trim().to_owned();
+    (!text.is_empty()).then_some(text)
+}
+
+pub(crate) fn request_context(parts: &Parts, trusted: &TrustedProxies) -> RequestContext {
+    let request_id = parts
+        .extensions
+        .get::<tower_http::request_id::RequestId>()
+        .and_then(|id| id.header_value().to_str().ok().map(str::to_owned))
+        .or_else(|| header_text(&parts.headers, "x-request-id"));
+    RequestContext {
+        ip_address: client_ip(parts, trusted).map(|ip| ip.to_string()),
+        user_agent: header_text(&parts.headers, header::USER_AGENT)
+            .map(|ua| truncate(ua, MAX_USER_AGENT_CHARS)),
+        request_id: request_id.map(|id| truncate(id, MAX_ID_CHARS)),
+        trace_id: header_text(&parts.headers, "traceparent").and_then(|tp| trace_id(&tp)),
+    }
+}
+
+fn peer_ip(parts: &Parts) -> Option<IpAddr> {
+    #[cfg(feature = "axum")]
+    if let Some(info) = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+    {
+        return Some(info.0.ip());
+    }
+    parts
+        .extensions
+        .get::<std::net::SocketAddr>()
+        .map(std::net::SocketAddr::ip)
+}
+
+/// The connection's address, or, when that is a trusted proxy, the nearest untrusted address
+/// its forwarding headers name.
+fn client_ip(parts: &Parts, trusted: &TrustedProxies) -> Option<IpAddr> {
+    let peer = canonical_ip(peer_ip(parts)?);
+    if !trusted.contains(peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<IpAddr> = if parts.headers.contains_key(header::FORWARDED) {
+        parts
+            .headers
+            .get_all(header::FORWARDED)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|element| {
+                element.split(';').find_map(|pair| {
+                    let (key, value) = pair.trim().split_once('=')?;
+                    key.trim()
+                        .eq_ignore_ascii_case("for")
+                        .then(|| parse_node(value))?
+                })
+            })
+            .collect()
+    } else {
+        parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(parse_node)
+            .collect()
+    };
+    let first = forwarded.first().copied();
+    forwarded
+        .into_iter()
+        .rev()
+        .map(canonical_ip)
+        .find(|ip| !trusted.contains(*ip))
+        .or(first)
+        .or(Some(peer))
+}
+
+/// An address of a `Forwarded` `for=` or of `X-Forwarded-For`: `1.2.3.4`, `"1.2.3.4:80"`,
+/// `"[2001:db8::1]:4711"`, `2001:db8::1`.
+fn parse_node(value: &str) -> Option<IpAddr> {
+    let value = value.trim().trim_matches('"');
+    if let Ok(ip) = value.parse() {
+        return Some(ip);
+    }
+    if let Some(rest) = value.strip_prefix('[') {
+        return rest.split(']').next()?.parse().ok();
+    }
+    value.rsplit_once(':')?.0.parse().ok()
+}
+
+/// The trace id of a W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`).
+fn trace_id(traceparent: &str) -> Option<String> {
+    let mut fields = traceparent.split('-');
+    let version = fields.next()?;
+    let id = fields.next()?;
+    let valid = version.len() == 2
+        && id.len() == 32
+        && id.bytes().all(|b| b.is_ascii_hexdigit())
+        && id.bytes().any(|b| b != b'0');
+    valid.then(|| id.to_ascii_lowercase())
+}
+
+/// A copy of a body, up to a limit.
+#[derive(Debug)]
+pub(crate) struct Tee {
+    buf: BytesMut,
+    limit: usize,
+    overflowed: bool,
+}
+
+impl Tee {
+    pub(crate) fn new(limit: usize) -> Self {
+        Tee {
+            buf: BytesMut::new(),
+            limit,
+            overflowed: false,
+        }
+    }
+
+    pub(crate) fn push(&mut self, chunk: &[u8]) {
+        if self.overflowed {
+            return;
+        }
+        if self.buf.len() + chunk.len() > self.limit {
+            self.overflow();
+        } else {
+            self.buf.extend_from_slice(chunk);
+        }
+    }
+
+    pub(crate) fn overflow(&mut self) {
+        self.overflowed = true;
+        self.buf = BytesMut::new();
+    }
+
+    fn json(&self) -> Option<Value> {
+        if self.overflowed || self.buf.is_empty() {
+            return None;
+        }
+        serde_json::from_slice(&self.buf).ok()
+    }
+}
+
+/// An audited request between its arrival and the end of its response body.
+pub(crate) struct Pending {
+    shared: Arc<Shared>,
+    target: Target,
+    actor: Option<Actor>,
+    context: RequestContext,
+    occurred_at: DateTime<Utc>,
+    method: Method,
+    pub(crate) before: Option<Value>,
+    pub(crate) request_body: Option<Arc<Mutex<Tee>>>,
+    response: Option<ResponseFacts>,
+    /// The copy of the response body, when one is needed.
+    pub(crate) body: Option<Tee>,
+    /// Whether the response body was read to its end.
+    pub(crate) complete: bool,
+}
+
+struct ResponseFacts {
+    status: StatusCode,
+    before: Option<Value>,
+    after: Option<Value>,
+    metadata: Option<Map<String, Value>>,
+    location: Option<String>,
+}
+
+/// An audited request about to be passed to the inner service.
+pub(crate) struct Prepared {
+    pub(crate) pending: Box<Pending>,
+    pub(crate) load: Option<BoxFuture<'static, Option<Value>>>,
+}
+
+/// Decides whether and as what a request is audited, and captures what only the request knows.
+pub(crate) fn prepare(shared: &Arc<Shared>, parts: &Parts) -> Option<Prepared> {
+    #[cfg(feature = "axum")]
+    let (matched, path) = (
+        parts
+            .extensions
+            .get::<axum::extract::MatchedPath>()
+            .map(axum::extract::MatchedPath::as_str),
+        parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or(parts.uri.path(), |uri| uri.0.path()),
+    );
+    #[cfg(not(feature = "axum"))]
+    let (matched, path) = (None, parts.uri.path());
+
+    let target = shared.rules.resolve(&parts.method, matched, path)?;
+    let actor = shared.actor.extract(parts);
+    let context = request_context(parts, &shared.trusted);
+    let load = match &target.id {
+        IdPlan::Known(id) if target.action != "create" => {
+            shared.loaders.get(&target.resource_type).map(|loader| {
+                let resource = ResourceRef {
+                    resource_type: target.resource_type.clone(),
+                    resource_id: id.clone(),
+                    project_id: target.project_id.clone(),
+                    action: target.action.clone(),
+                };
+                with_timeout(loader.load(resource), shared.before_timeout)
+            })
+        }
+        _ => None,
+    };
+    let request_body = matches!(target.id, IdPlan::RequestBody(_))
+        .then(|| Arc::new(Mutex::new(Tee::new(shared.body_limit))));
+    Some(Prepared {
+        pending: Box::new(Pending {
+            shared: shared.clone(),
+            target,
+            actor,
+            context,
+            occurred_at: Utc::now(),
+            method: parts.method.clone(),
+            before: None,
+            request_body,
+            response: None,
+            body: None,
+            complete: false,
+        }),
+        load,
+    })
+}
+
+fn with_timeout(
+    load: BoxFuture<'static, Option<Value>>,
+    timeout: Duration,
+) -> BoxFuture<'static, Option<Value>> {
+    Box::pin(async move {
+        match tokio::time::timeout(timeout, load).await {
+            Ok(value) => value,
+            Err(_) => {
+                tracing::warn!(
+                    ?timeout,
+                    "audit before-state loader timed out; recording without it"
+                );
+                None
+            }
+        }
+    })
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|essence| {
+            let essence = essence.trim().to_ascii_lowercase();
+            essence == "application/json" || essence.ends_with("+json")
+        })
+        .unwrap_or(false)
+}
+
+impl Pending {
+    /// Takes what the response tells; `None` when nothing is to be recorded.
+    pub(crate) fn on_response(
+        mut self: Box<Self>,
+        parts: &mut http::response::Parts,
+        body_size: Option<u64>,
+    ) -> Option<Box<Self>> {
+        let status = parts.status;
+        if parts.extensions.remove::<AuditSkip>().is_some()
+            || (!status.is_success() && !self.shared.record_failures)
+        {
+            return None;
+        }
+        if self.actor.is_none() {
+            self.actor = parts.extensions.get::<Actor>().cloned();
+        }
+        if self.actor.is_none() && self.shared.missing_actor == MissingActor::Skip {
+            self.shared.stats.skipped.add();
+            return None;
+        }
+        let after = parts.extensions.remove::<AuditAfter>().map(|a| a.0);
+        let needs_body = status.is_success()
+            && (matches!(self.target.id, IdPlan::ResponseBody(_))
+                || (after.is_none() && self.target.action != "delete")
+                || (self.target.action == "delete" && self.before.is_none()));
+        let fits = body_size.is_none_or(|size| size <= self.shared.body_limit as u64);
+        if needs_body && fits && is_json(&parts.headers) {
+            self.body = Some(Tee::new(self.shared.body_limit));
+        }
+        self.response = Some(ResponseFacts {
+            status,
+            before: parts.extensions.remove::<AuditBefore>().map(|b| b.0),
+            after,
+            metadata: parts.extensions.remove::<AuditMetadata>().map(|m| m.0),
+            location: header_text(&parts.headers, header::LOCATION),
+        });
+        Some(self)
+    }
+
+    /// Builds the event and hands it to the sink. Runs once the response body has ended or
+    /// was dropped.
+    pub(crate) fn finish(self: Box<Self>) {
+        let Pending {
+            shared,
+            target,
+            actor,
+            context,
+            occurred_at,
+            method,
+            before: loaded,
+            request_body,
+            response,
+            body,
+            complete,
+        } = *self;
+        let Some(response) = response else { return };
+        let succeeded = response.status.is_success();
+        let body = body.filter(|_| complete).and_then(|tee| tee.json());
+        let request_json = request_body.and_then(|tee| tee.lock().ok()?.json());
+
+        let resource_id = match &target.id {
+            IdPlan::Known(id) => Some(id.clone()),
+            IdPlan::ResponseBody(field) => body
+                .as_ref()
+                .or(response.after.as_ref())
+                .and_then(|value| id_field(value, field)),
+            IdPlan::RequestBody(field) => request_json.as_ref().and_then(|value| id_field(value, field)),
+        }
+        .or_else(|| {
+            let location = response.location.as_deref()?;
+            let last = location.split(['?', '#']).next()?.rsplit('/').next()?;
+            (!last.is_empty()).then(|| last.to_owned())
+        })
+        .unwrap_or_else(|| "unknown".to_owned());
+
+        let is_delete = target.action == "delete";
+        let (mut before, mut after) = if !succeeded {
+            (response.before.or(loaded), response.after)
+        } else if is_delete {
+            (response.before.or(loaded).or(body), response.after)
+        } else {
+            (response.before.or(loaded), response.after.or(body))
+        };
+
+        let mut metadata = Map::new();
+        metadata.insert("method".into(), Value::String(method.as_str().to_owned()));
+        metadata.insert("route".into(), Value::String(target.route));
+        metadata.insert("status".into(), Value::from(response.status.as_u16()));
+        if !succeeded {
+            metadata.insert("outcome".into(), Value::String("failure".into()));
+        }
+        if let Some(extra) = response.metadata {
+            metadata.extend(extra);
+        }
+
+        let redactor = &shared.redactor;
+        for state in [&mut before, &mut after] {
+            if let Some(value) = state {
+                redactor.redact(value);
+                if json_size(value) > shared.max_state_bytes {
+                    *state = None;
+                }
+            }
+        }
+        redactor.redact_map(&mut metadata);
+
+        let actor = actor.unwrap_or_else(Actor::system);
+        let mut event = AuditEvent::new(
+            actor.actor_type,
+            target.resource_type,
+            truncate(resource_id, MAX_ID_CHARS),
+            target.action,
+        );
+        match actor.actor_type {
+            ActorType::User => event.user_id = Some(truncate(actor.id, MAX_ID_CHARS)),
+            ActorType::ApiKey => event.api_key_id = Some(truncate(actor.id, MAX_ID_CHARS)),
+            ActorType::System => {}
+        }
+        event.user_org_role = actor.org_role;
+        event.user_project_role = actor.project_role;
+        event.project_id = target.project_id.map(|p| truncate(p, MAX_ID_CHARS));
+        event.occurred_at = Some(occurred_at);
+        event.before = before;
+        event.after = after;
+        event.ip_address = context.ip_address;
+        event.user_agent = context.user_agent;
+        event.request_id = context.request_id;
+        event.trace_id = context.trace_id;
+        event.metadata = Some(metadata);
+        if shared.sink.record(event) {
+            shared.stats.recorded.add();
+        } else {
+            shared.stats.dropped.add();
+        }
+    }
+}
+
+fn id_field(value: &Value, field: &str) -> Option<String> {
+    let found = if field.starts_with('/') {
+        value.pointer(field)
+    } else {
+        value.get(field)
+    }?;
+    match found {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn json_size(value: &Value) -> usize {
+    struct Count(usize);
+    impl Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(build: http::request::Builder) -> Parts {
+        build.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn trace_ids_come_from_valid_traceparents() {
+        assert_eq!(
+            trace_id("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").as_deref(),
+            Some("4bf92f3577b34da6a3ce929d0e0e4736")
+        );
+        assert_eq!(
+            trace_id("00-00000000000000000000000000000000-00f067aa0ba902b7-01"),
+            None
+        );
+        assert_eq!(trace_id("garbage"), None);
+    }
+
+    #[test]
+    fn forwarding_headers_count_only_behind_trusted_proxies() {
+        let peer = |ip: &str| std::net::SocketAddr::new(ip.parse().unwrap(), 4000);
+        let trusted = TrustedProxies(vec![("10.0.0.0".parse().unwrap(), 8)]);
+        let mut direct = parts(http::Request::builder().header("x-forwarded-for", "1.2.3.4"));
+        direct.extensions.insert(peer("203.0.113.9"));
+        assert_eq!(
+            request_context(&direct, &trusted).ip_address.as_deref(),
+            Some("203.0.113.9")
+        );
+
+        let mut proxied =
+            parts(http::Request::builder().header("x-forwarded-for", "6.6.6.6, 198.51.100.2, 10.1.1.1"));
+        proxied.extensions.insert(peer("10.0.0.5"));
+        assert_eq!(
+            request_context(&proxied, &trusted).ip_address.as_deref(),
+            Some("198.51.100.2")
+        );
+
+        let mut forwarded =
+            parts(http::Request::builder().header("forwarded", "for=\"[2001:db8::1]:4711\";proto=https"));
+        forwarded.extensions.insert(peer("10.0.0.5"));
+        assert_eq!(
+            request_context(&forwarded, &trusted).ip_address.as_deref(),
+            Some("2001:db8::1")
+        );
+    }
+
+    #[test]
+    fn the_tee_gives_up_beyond_its_limit() {
+        let mut tee = Tee::new(8);
+        tee.push(b"{\"a\":");
+        tee.push(b"1}");
+        assert_eq!(tee.json(), Some(serde_json::json!({ "a": 1 })));
+        tee.push(b"too much");
+        assert_eq!(tee.json(), None);
+    }
+
+    #[test]
+    fn ids_are_keys_or_pointers() {
+        let value = serde_json::json!({ "id": "a", "data": { "id": 7 } });
+        assert_eq!(id_field(&value, "id").as_deref(), Some("a"));
+        assert_eq!(id_field(&value, "/data/id").as_deref(), Some("7"));
+        assert_eq!(id_field(&value, "missing"), None);
+    }
+}

@@ -1,0 +1,275 @@
+//! The layer, its builder, and where events go.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use audit_client::Dispatcher;
+use audit_core::AuditEvent;
+use tower::Layer;
+
+use crate::actor::{DefaultActorExtractor, ExtractActor, MissingActor};
+use crate::capture::{LoadBefore, TrustedProxies};
+use crate::redact::Redactor;
+use crate::rules::{Rule, Rules};
+use crate::service::Audit;
+
+/// The default body limit: response bodies up to 64 KiB are kept as the `after` state.
+pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+
+/// Where audit events go. It must not wait: [`Dispatcher::record`] queues and returns.
+/// Implemented for [`Dispatcher`] and for closures `Fn(AuditEvent) -> bool`.
+pub trait AuditSink: Send + Sync + 'static {
+    /// Takes the event without blocking; returns whether it was accepted.
+    fn record(&self, event: AuditEvent) -> bool;
+}
+
+impl AuditSink for Dispatcher {
+    fn record(&self, event: AuditEvent) -> bool {
+        Dispatcher::record(self, event)
+    }
+}
+
+impl<F> AuditSink for F
+where
+    F: Fn(AuditEvent) -> bool + Send + Sync + 'static,
+{
+    fn record(&self, event: AuditEvent) -> bool {
+        self(event)
+    }
+}
+
+/// Counters of a layer, since it was built (shared by its clones and services).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuditStats {
+    /// Events the sink accepted.
+    pub recorded: u64,
+    /// Events the sink refused (its queue was full or it had shut down).
+    pub dropped: u64,
+    /// Audited requests not recorded because no actor was found.
+    pub skipped: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct Counter(AtomicU64);
+
+impl Counter {
+    pub(crate) fn add(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) recorded: Counter,
+    pub(crate) dropped: Counter,
+    pub(crate) skipped: Counter,
+}
+
+/// The configuration every [`Audit`] service of one layer shares.
+pub(crate) struct Shared {
+    pub(crate) sink: Box<dyn AuditSink>,
+    pub(crate) rules: Rules,
+    pub(crate) actor: Box<dyn ExtractActor>,
+    pub(crate) missing_actor: MissingActor,
+    pub(crate) loaders: HashMap<String, Box<dyn LoadBefore>>,
+    pub(crate) before_timeout: Duration,
+    pub(crate) body_limit: usize,
+    pub(crate) max_state_bytes: usize,
+    pub(crate) record_failures: bool,
+    pub(crate) redactor: Redactor,
+    pub(crate) trusted: TrustedProxies,
+    pub(crate) stats: Counters,
+}
+
+/// A [`Layer`] that wraps services in [`Audit`]: a cheap, clonable handle on one configuration.
+///
+/// Place it inside the host's authentication middleware (in axum: `.layer(audit)` before
+/// `.layer(auth)`), so that the actor is known when a request reaches it.
+#[derive(Clone)]
+pub struct AuditLayer {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for AuditLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuditLayer")
+            .field("rules", &self.shared.rules.rules)
+            .field("body_limit", &self.shared.body_limit)
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuditLayer {
+    /// A layer with the defaults, sending events to `sink` (usually a [`Dispatcher`]).
+    pub fn new(sink: impl AuditSink) -> Self {
+        AuditLayer::builder(sink).build()
+    }
+
+    /// A builder for a layer sending events to `sink`.
+    pub fn builder(sink: impl AuditSink) -> AuditLayerBuilder {
+        AuditLayerBuilder {
+            shared: Shared {
+                sink: Box::new(sink),
+                rules: Rules::default(),
+                actor: Box::new(DefaultActorExtractor),
+                missing_actor: MissingActor::default(),
+                loaders: HashMap::new(),
+                before_timeout: Duration::from_secs(2),
+                body_limit: DEFAULT_BODY_LIMIT,
+                max_state_bytes: 256 * 1024,
+                record_failures: false,
+                redactor: Redactor::default(),
+                trusted: TrustedProxies::default(),
+                stats: Counters::default(),
+            },
+        }
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> AuditStats {
+        let stats = &self.shared.stats;
+        AuditStats {
+            recorded: stats.recorded.get(),
+            dropped: stats.dropped.get(),
+            skipped: stats.skipped.get(),
+        }
+    }
+}
+
+impl<S> Layer<S> for AuditLayer {
+    type Service = Audit<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Audit {
+            inner,
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+/// Configures an [`AuditLayer`]; from [`AuditLayer::builder`].
+pub struct AuditLayerBuilder {
+    shared: Shared,
+}
+
+impl fmt::Debug for AuditLayerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuditLayerBuilder")
+            .field("rules", &self.shared.rules.rules)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuditLayerBuilder {
+    /// Adds a rule; rules are tried in the order added, before the defaults.
+    pub fn with_rule(mut self, rule: Rule) -> Self {
+        self.shared.rules.push(rule);
+        self
+    }
+
+    /// Never audits `method` on the path template `path`.
+    pub fn with_skipped(self, method: http::Method, path: &str) -> Self {
+        self.with_rule(Rule::skip(method, path))
+    }
+
+    /// How the actor is found (default: [`DefaultActorExtractor`]).
+    pub fn with_actor_extractor(mut self, extractor: impl ExtractActor) -> Self {
+        self.shared.actor = Box::new(extractor);
+        self
+    }
+
+    /// What to do when no actor is found (default: [`MissingActor::Skip`]).
+    pub fn with_missing_actor(mut self, policy: MissingActor) -> Self {
+        self.shared.missing_actor = policy;
+        self
+    }
+
+    /// Loads the `before` state of `resource_type` resources, before the inner service runs.
+    pub fn with_before_loader(mut self, resource_type: impl Into<String>, loader: impl LoadBefore) -> Self {
+        self.shared.loaders.insert(resource_type.into(), Box::new(loader));
+        self
+    }
+
+    /// How long a before-state loader may take before the request goes on without it
+    /// (default 2 s).
+    pub fn with_before_timeout(mut self, timeout: Duration) -> Self {
+        self.shared.before_timeout = timeout;
+        self
+    }
+
+    /// The largest response (or request) body copied for the audit, in bytes (default
+    /// [`DEFAULT_BODY_LIMIT`]). Larger bodies pass through and are recorded without `after`.
+    pub fn with_body_limit(mut self, bytes: usize) -> Self {
+        self.shared.body_limit = bytes;
+        self
+    }
+
+    /// The largest `before` or `after` value sent, serialized (default 256 KiB, the service's
+    /// own default limit); a larger one is left out rather than have the event refused.
+    pub fn with_max_state_bytes(mut self, bytes: usize) -> Self {
+        self.shared.max_state_bytes = bytes;
+        self
+    }
+
+    /// Also records requests answered with a non-2xx status, with `status` and
+    /// `"outcome": "failure"` in the metadata (default: only 2xx are recorded).
+    pub fn with_failures_recorded(mut self, record: bool) -> Self {
+        self.shared.record_failures = record;
+        self
+    }
+
+    /// Masks these keys too, besides the built-in sensitive names.
+    pub fn with_redacted_keys<I, K>(mut self, keys: I) -> Self
+    where
+        I: IntoIterator<Item = K>,
+        K: AsRef<str>,
+    {
+        for key in keys {
+            self.shared.redactor = self.shared.redactor.with_key(key);
+        }
+        self
+    }
+
+    /// Trusts these proxies' `Forwarded` and `X-Forwarded-For` headers.
+    pub fn with_trusted_proxies(mut self, proxies: impl IntoIterator<Item = IpAddr>) -> Self {
+        for proxy in proxies {
+            let prefix = if proxy.is_ipv4() { 32 } else { 128 };
+            self.shared.trusted.0.push((proxy, prefix));
+        }
+        self
+    }
+
+    /// Trusts every proxy in the network `address/prefix_len` (e.g. `10.0.0.0/8`).
+    pub fn with_trusted_network(mut self, address: IpAddr, prefix_len: u8) -> Self {
+        self.shared.trusted.0.push((address, prefix_len));
+        self
+    }
+
+    /// The path parameters that name the project, tried in order (default `projectId`,
+    /// `project_id`).
+    pub fn with_project_params<I, K>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = K>,
+        K: Into<String>,
+    {
+        self.shared.rules.project_params = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The layer.
+    pub fn build(self) -> AuditLayer {
+        AuditLayer {
+            shared: Arc::new(self.shared),
+        }
+    }
+}

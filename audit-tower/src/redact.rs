@@ -1,0 +1,131 @@
+//! Masking secrets before anything leaves the process.
+//!
+//! Every object key of `before`, `after` and `metadata` is compared, case-insensitively and
+//! ignoring `-`, `_`, `.` and spaces, with the sensitive names: a key that ends in `password`,
+//! `passwd`, `passphrase`, `secret`, `token`, `apiKey`, `authorization`, `privateKey`, `cookie`
+//! or `credentials` (so `api_key`, `accessToken`, `client-secret`, `dbPassword`), or that
+//! equals one the host added. Its value, whatever it is, becomes `"[REDACTED]"`.
+//!
+//! ```
+//! use audit_tower::Redactor;
+//! use serde_json::json;
+//!
+//! let redactor = Redactor::default().with_key("ssn");
+//! let mut value = json!({ "name": "a", "api_key": "k", "nested": [{ "accessToken": "t", "SSN": 1 }],
+//!                         "maxTokens": 5 });
+//! redactor.redact(&mut value);
+//! assert_eq!(value, json!({ "name": "a", "api_key": "[REDACTED]",
+//!                           "nested": [{ "accessToken": "[REDACTED]", "SSN": "[REDACTED]" }],
+//!                           "maxTokens": 5 }));
+//! ```
+
+use std::collections::HashSet;
+
+use serde_json::{Map, Value};
+
+/// What a masked value is replaced with.
+pub const REDACTED: &str = "[REDACTED]";
+
+const SENSITIVE_SUFFIXES: [&str; 11] = [
+    "password",
+    "passwd",
+    "passphrase",
+    "secret",
+    "token",
+    "apikey",
+    "authorization",
+    "privatekey",
+    "cookie",
+    "credential",
+    "credentials",
+];
+
+/// Masks the values of sensitive keys in JSON values.
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    extra: HashSet<String>,
+}
+
+fn normalize(key: &str) -> String {
+    key.chars()
+        .filter(|c| !matches!(c, '-' | '_' | '.' | ' '))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+impl Redactor {
+    /// Also masks `key` (compared case-insensitively, ignoring `-`, `_`, `.` and spaces).
+    pub fn with_key(mut self, key: impl AsRef<str>) -> Self {
+        self.extra.insert(normalize(key.as_ref()));
+        self
+    }
+
+    /// Whether values under `key` are masked.
+    pub fn is_sensitive(&self, key: &str) -> bool {
+        let key = normalize(key);
+        SENSITIVE_SUFFIXES.iter().any(|suffix| key.ends_with(suffix)) || self.extra.contains(&key)
+    }
+
+    /// Masks every sensitive key in `value`, at any depth.
+    pub fn redact(&self, value: &mut Value) {
+        match value {
+            Value::Object(map) => self.redact_map(map),
+            Value::Array(items) => items.iter_mut().for_each(|item| self.redact(item)),
+            _ => {}
+        }
+    }
+
+    /// Masks every sensitive key in `map`, at any depth.
+    pub fn redact_map(&self, map: &mut Map<String, Value>) {
+        for (key, value) in map.iter_mut() {
+            if self.is_sensitive(key) {
+                *value = Value::String(REDACTED.to_owned());
+            } else {
+                self.redact(value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sensitive_names_in_any_spelling() {
+        let redactor = Redactor::default();
+        for key in [
+            "password",
+            "Password",
+            "new_password",
+            "secret",
+            "clientSecret",
+            "token",
+            "accessToken",
+            "refresh_token",
+            "apiKey",
+            "api_key",
+            "API-KEY",
+            "authorization",
+            "Authorization",
+            "privateKey",
+            "cookie",
+        ] {
+            assert!(redactor.is_sensitive(key), "{key}");
+        }
+        for key in ["name", "maxTokens", "tokenCount", "secretName", "prompt", "keyId"] {
+            assert!(!redactor.is_sensitive(key), "{key}");
+        }
+    }
+
+    #[test]
+    fn whole_values_are_masked() {
+        let redactor = Redactor::default();
+        let mut value = serde_json::json!({ "credentials": { "user": "a", "pass": "b" }, "ok": true });
+        redactor.redact(&mut value);
+        assert_eq!(
+            value,
+            serde_json::json!({ "credentials": "[REDACTED]", "ok": true })
+        );
+    }
+}
