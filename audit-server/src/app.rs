@@ -44,6 +44,7 @@ pub fn router(state: AppState) -> Router {
     let max_body_bytes = state.config.max_body_bytes;
     let (api, document) = documented_routes().split_for_parts();
     api.merge(SwaggerUi::new("/docs").url("/openapi.json", document))
+        .merge(routes::viewer::router())
         .fallback(not_found_fallback)
         .method_not_allowed_fallback(method_not_allowed_fallback)
         .layer(DefaultBodyLimit::max(max_body_bytes))

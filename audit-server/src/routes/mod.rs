@@ -7,6 +7,7 @@ pub mod export;
 pub mod health;
 pub mod organizations;
 pub mod verify;
+pub mod viewer;
 pub mod viewer_tokens;
 
 use utoipa_axum::router::OpenApiRouter;

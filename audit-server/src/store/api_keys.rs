@@ -91,8 +91,7 @@ pub async fn create(
     append_in(
         &txn,
         org_id,
-        changed_by.recorded_by(),
-        vec![NewRecord::from_submitted(event)],
+        vec![NewRecord::from_submitted(event).recorded_by(changed_by.recorded_by())],
     )
     .await?;
     txn.commit().await?;
@@ -157,8 +156,7 @@ pub async fn revoke(store: &Store, key: &ApiKey, changed_by: ChangedBy) -> Resul
     append_in(
         &txn,
         key.org_id,
-        changed_by.recorded_by(),
-        vec![NewRecord::from_submitted(event)],
+        vec![NewRecord::from_submitted(event).recorded_by(changed_by.recorded_by())],
     )
     .await?;
     txn.commit().await

@@ -7,7 +7,6 @@ use audit_core::{AuditEvent, AuditRecord, timestamp};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QuerySelect,
-    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -22,6 +21,8 @@ pub struct NewRecord {
     pub event: AuditEvent,
     /// The fingerprint of the body as submitted, which decides "same content" on a retry.
     pub fingerprint: String,
+    /// The audit-service key that records it.
+    pub recorded_by: Option<Uuid>,
 }
 
 impl NewRecord {
@@ -29,7 +30,17 @@ impl NewRecord {
     pub fn from_submitted(mut event: AuditEvent) -> Self {
         let fingerprint = event.content_fingerprint();
         event.ensure_id();
-        NewRecord { event, fingerprint }
+        NewRecord {
+            event,
+            fingerprint,
+            recorded_by: None,
+        }
+    }
+
+    /// The same record, recorded by `key_id`.
+    pub fn recorded_by(mut self, key_id: Option<Uuid>) -> Self {
+        self.recorded_by = key_id;
+        self
     }
 }
 
@@ -44,18 +55,19 @@ pub enum AppendOutcome {
     Conflict(Uuid),
 }
 
-/// Appends `records` to the organization's trail in one durable transaction.
+/// Appends `records` (recorded by `recorded_by`) to the organization's trail and answers once
+/// they are durable. Concurrent calls are grouped into shared transactions (group commit).
 pub async fn append(
     store: &Store,
     org_id: Uuid,
     recorded_by: Option<Uuid>,
     records: Vec<NewRecord>,
 ) -> Result<Vec<AppendOutcome>, DbErr> {
-    let _writer = store.writer_guard().await;
-    let txn = store.connection().begin().await?;
-    let outcomes = append_in(&txn, org_id, recorded_by, records).await?;
-    txn.commit().await?;
-    Ok(outcomes)
+    let records = records
+        .into_iter()
+        .map(|record| record.recorded_by(recorded_by))
+        .collect();
+    store.group_commit.append(org_id, records).await
 }
 
 /// Appends inside a transaction the caller commits (so that a change and its audit event are
@@ -63,7 +75,6 @@ pub async fn append(
 pub(crate) async fn append_in(
     txn: &DatabaseTransaction,
     org_id: Uuid,
-    recorded_by: Option<Uuid>,
     records: Vec<NewRecord>,
 ) -> Result<Vec<AppendOutcome>, DbErr> {
     let head = chain_head::Entity::find_by_id(org_id)
@@ -90,7 +101,12 @@ pub(crate) async fn append_in(
     let mut prev_hash = head.hash.clone();
     let mut outcomes = Vec::with_capacity(records.len());
     let mut rows = Vec::new();
-    for NewRecord { event, fingerprint } in records {
+    for NewRecord {
+        event,
+        fingerprint,
+        recorded_by,
+    } in records
+    {
         let id = event.id.unwrap_or_else(Uuid::now_v7);
         if let Some((stored_fingerprint, record)) = stored.get(&id) {
             outcomes.push(if *stored_fingerprint == fingerprint {

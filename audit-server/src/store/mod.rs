@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod append;
 pub mod catalog;
 pub mod entity;
+mod group_commit;
 pub mod migration;
 pub mod organizations;
 pub mod reads;
@@ -29,6 +30,8 @@ pub struct Store {
     /// SQLite has one writer at a time; taking this first keeps writers from racing for the
     /// database lock. PostgreSQL serializes per organization with a row lock instead.
     sqlite_writer: Arc<Mutex<()>>,
+    /// Where appends are grouped into shared transactions.
+    pub(crate) group_commit: Arc<group_commit::GroupCommit>,
 }
 
 impl Store {
@@ -50,9 +53,15 @@ impl Store {
                     .foreign_keys(true)
             });
         let db = Database::connect(options).await?;
+        let sqlite_writer = Arc::new(Mutex::new(()));
+        let group_commit = Arc::new(group_commit::GroupCommit::start(
+            db.clone(),
+            sqlite_writer.clone(),
+        ));
         Ok(Store {
             db,
-            sqlite_writer: Arc::new(Mutex::new(())),
+            sqlite_writer,
+            group_commit,
         })
     }
 

@@ -1,0 +1,153 @@
+//! Group commit: concurrent appends share one transaction, so one disk flush serves many
+//! callers, and each caller is answered only after the transaction holding its records commits.
+//!
+//! Appends go to a few lanes (one on SQLite, which has a single writer anyway); a lane takes
+//! every job already waiting, up to a bound, and commits them together. Organizations in a
+//! group are appended in a fixed order (by id) so that lanes, and server processes sharing a
+//! PostgreSQL database, always take chain-head locks in the same order and never deadlock.
+//! When a group fails, its jobs are retried one by one, so one bad job cannot fail the others.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use sea_orm::{DatabaseConnection, DbBackend, DbErr, TransactionTrait};
+use tokio::sync::{Mutex, mpsc, oneshot};
+use uuid::Uuid;
+
+use super::append::{AppendOutcome, NewRecord, append_in};
+
+/// The most events one group commits.
+const MAX_GROUP_EVENTS: usize = 2000;
+/// Lanes on PostgreSQL, where organizations can be written in parallel.
+const POSTGRES_LANES: usize = 4;
+
+type Reply = oneshot::Sender<Result<Vec<AppendOutcome>, DbErr>>;
+
+struct Job {
+    org_id: Uuid,
+    records: Vec<NewRecord>,
+    reply: Reply,
+}
+
+/// The handle the store appends through.
+#[derive(Debug)]
+pub(crate) struct GroupCommit {
+    lanes: Vec<mpsc::UnboundedSender<Job>>,
+}
+
+impl GroupCommit {
+    /// Starts the lanes on the current runtime; they stop when the handle is dropped.
+    pub(crate) fn start(db: DatabaseConnection, sqlite_writer: Arc<Mutex<()>>) -> Self {
+        let count = match db.get_database_backend() {
+            DbBackend::Sqlite => 1,
+            _ => POSTGRES_LANES,
+        };
+        let lanes = (0..count)
+            .map(|_| {
+                let (sender, receiver) = mpsc::unbounded_channel();
+                tokio::spawn(run_lane(db.clone(), sqlite_writer.clone(), receiver));
+                sender
+            })
+            .collect();
+        GroupCommit { lanes }
+    }
+
+    /// Appends and waits until the records are durable.
+    pub(crate) async fn append(
+        &self,
+        org_id: Uuid,
+        records: Vec<NewRecord>,
+    ) -> Result<Vec<AppendOutcome>, DbErr> {
+        let lane = &self.lanes[org_id.as_u128() as usize % self.lanes.len()];
+        let (reply, answer) = oneshot::channel();
+        lane.send(Job {
+            org_id,
+            records,
+            reply,
+        })
+        .map_err(|_| DbErr::Custom("the writer has stopped".to_owned()))?;
+        answer
+            .await
+            .map_err(|_| DbErr::Custom("the writer stopped before answering".to_owned()))?
+    }
+}
+
+async fn run_lane(
+    db: DatabaseConnection,
+    sqlite_writer: Arc<Mutex<()>>,
+    mut jobs: mpsc::UnboundedReceiver<Job>,
+) {
+    while let Some(first) = jobs.recv().await {
+        let mut events = first.records.len();
+        let mut group = vec![first];
+        while events < MAX_GROUP_EVENTS {
+            match jobs.try_recv() {
+                Ok(job) => {
+                    events += job.records.len();
+                    group.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let _writer = match db.get_database_backend() {
+            DbBackend::Sqlite => Some(sqlite_writer.lock().await),
+            _ => None,
+        };
+        if group.len() == 1 {
+            let job = group.remove(0);
+            let result = commit(&db, vec![(job.org_id, job.records.clone())])
+                .await
+                .map(|mut all| all.remove(0));
+            let _ = job.reply.send(result);
+            continue;
+        }
+        let work: Vec<(Uuid, Vec<NewRecord>)> = group
+            .iter()
+            .map(|job| (job.org_id, job.records.clone()))
+            .collect();
+        match commit(&db, work).await {
+            Ok(outcomes) => {
+                for (job, outcome) in group.into_iter().zip(outcomes) {
+                    let _ = job.reply.send(Ok(outcome));
+                }
+            }
+            Err(_) => {
+                for job in group {
+                    let result = commit(&db, vec![(job.org_id, job.records)])
+                        .await
+                        .map(|mut all| all.remove(0));
+                    let _ = job.reply.send(result);
+                }
+            }
+        }
+    }
+}
+
+/// Appends every job's records in one transaction; answers the outcomes job by job.
+async fn commit(
+    db: &DatabaseConnection,
+    jobs: Vec<(Uuid, Vec<NewRecord>)>,
+) -> Result<Vec<Vec<AppendOutcome>>, DbErr> {
+    let mut by_org: BTreeMap<Uuid, Vec<(usize, Vec<NewRecord>)>> = BTreeMap::new();
+    for (index, (org_id, records)) in jobs.into_iter().enumerate() {
+        by_org.entry(org_id).or_default().push((index, records));
+    }
+    let mut outcomes: Vec<Vec<AppendOutcome>> = Vec::new();
+    let txn = db.begin().await?;
+    for (org_id, org_jobs) in by_org {
+        let sizes: Vec<(usize, usize)> = org_jobs
+            .iter()
+            .map(|(index, records)| (*index, records.len()))
+            .collect();
+        let records: Vec<NewRecord> = org_jobs.into_iter().flat_map(|(_, records)| records).collect();
+        let mut appended = append_in(&txn, org_id, records).await?.into_iter();
+        for (index, size) in sizes {
+            if outcomes.len() <= index {
+                outcomes.resize_with(index + 1, Vec::new);
+            }
+            outcomes[index] = appended.by_ref().take(size).collect();
+        }
+    }
+    txn.commit().await?;
+    Ok(outcomes)
+}
