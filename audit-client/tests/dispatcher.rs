@@ -296,3 +296,40 @@ async fn batches_too_large_for_the_server_are_split_not_lost() {
     );
     assert_eq!(stored_dataset_ids(&world).await.len(), 400);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn record_does_not_wait_for_a_server_that_accepts_but_never_answers() {
+    // Connection refused is instant on localhost; a peer that hangs is the harder case.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let hanging = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let client = audit_client::AuditClient::builder()
+        .base_url(format!("http://{address}"))
+        .api_key("ak_0123456789abcdef")
+        .request_timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let config = DispatcherConfig::default()
+        .with_queue_capacity(100)
+        .with_max_batch_size(10);
+    let dispatcher = Dispatcher::spawn(client, config.with_batch_interval(Duration::from_millis(1)));
+
+    // Let the worker get stuck in its first request.
+    dispatcher.record(dataset_event(0));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    for n in 1..1000 {
+        dispatcher.record(dataset_event(n));
+    }
+    let total = started.elapsed();
+    assert!(total < Duration::from_millis(50), "999 calls took {total:?}");
+    let stats = dispatcher.stats();
+    assert_eq!(stats.sent, 0);
+    assert!(stats.queued <= 100 && stats.dropped >= 999 - 100, "{stats:?}");
+    hanging.abort();
+}
