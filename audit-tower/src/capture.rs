@@ -189,6 +189,13 @@ fn peer_ip(parts: &Parts) -> Option<IpAddr> {
     {
         return Some(info.0.ip());
     }
+    #[cfg(feature = "axum")]
+    if let Some(mock) = parts
+        .extensions
+        .get::<axum::extract::connect_info::MockConnectInfo<std::net::SocketAddr>>()
+    {
+        return Some(mock.0.ip());
+    }
     parts
         .extensions
         .get::<std::net::SocketAddr>()

@@ -2,8 +2,8 @@
 //!
 //! Every object key of `before`, `after` and `metadata` is compared, case-insensitively and
 //! ignoring `-`, `_`, `.` and spaces, with the sensitive names: a key that ends in `password`,
-//! `passwd`, `passphrase`, `secret`, `token`, `apiKey`, `authorization`, `privateKey`, `cookie`
-//! or `credentials` (so `api_key`, `accessToken`, `client-secret`, `dbPassword`), or that
+//! `passwd`, `passphrase`, `secret`, `token`, `apiKey`, `authorization`, `privateKey`,
+//! `secretKey`, `accessKey`, `cookie` or `credentials` (so `api_key`, `accessToken`, `client-secret`, `dbPassword`), or that
 //! equals one the host added. Its value, whatever it is, becomes `"[REDACTED]"`.
 //!
 //! ```
@@ -26,7 +26,7 @@ use serde_json::{Map, Value};
 /// What a masked value is replaced with.
 pub const REDACTED: &str = "[REDACTED]";
 
-const SENSITIVE_SUFFIXES: [&str; 11] = [
+const SENSITIVE_SUFFIXES: [&str; 13] = [
     "password",
     "passwd",
     "passphrase",
@@ -35,6 +35,8 @@ const SENSITIVE_SUFFIXES: [&str; 11] = [
     "apikey",
     "authorization",
     "privatekey",
+    "secretkey",
+    "accesskey",
     "cookie",
     "credential",
     "credentials",

@@ -1,1 +1,32 @@
-fn main() {}
+//! Runs the host app: `AUDIT_URL` (default `http://127.0.0.1:8080`), `AUDIT_API_KEY` (a key
+//! with `auditLogs:write`) and `HOST_BIND` (default `127.0.0.1:3000`) from the environment.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use audit_client::{AuditClient, Dispatcher, DispatcherConfig};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    let audit_url = std::env::var("AUDIT_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".to_owned());
+    let api_key = std::env::var("AUDIT_API_KEY").map_err(|_| "AUDIT_API_KEY is not set")?;
+    let bind = std::env::var("HOST_BIND").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
+
+    let dispatcher = Dispatcher::spawn(AuditClient::new(audit_url, api_key)?, DispatcherConfig::default());
+    let app = host_app::app(host_app::Store::default(), dispatcher.clone());
+    let listener = tokio::net::TcpListener::bind(&bind).await?;
+    tracing::info!(%bind, "host app listening");
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    if let Err(error) = dispatcher.shutdown(Duration::from_secs(5)).await {
+        tracing::warn!(%error, stats = ?dispatcher.stats(), "audit events not delivered at shutdown");
+    }
+    Ok(())
+}
