@@ -1,0 +1,905 @@
+// The audit log viewer: one page, no dependencies, no build step.
+//
+// It reads a viewer token from the URL fragment (`#token=vt_...`), keeps it in sessionStorage and
+// sends it as a bearer credential to the read endpoints of /api/v1. Filters live in the query
+// string so that a view can be shared (the token never is).
+'use strict';
+
+// --- Error collection (read by the browser test) -------------------------------------------------
+window.__viewerErrors = [];
+(function collectErrors() {
+  const record = (kind, detail) => {
+    window.__viewerErrors.push(`${kind}: ${detail}`);
+  };
+  const originalError = console.error.bind(console);
+  console.error = (...args) => {
+    record('console.error', args.map((arg) => (arg instanceof Error ? arg.stack || arg.message : String(arg))).join(' '));
+    originalError(...args);
+  };
+  window.addEventListener('error', (event) => {
+    record('error', `${event.message} at ${event.filename}:${event.lineno}:${event.colno}`);
+  });
+  window.addEventListener('unhandledrejection', (event) => {
+    const reason = event.reason;
+    record('unhandledrejection', reason instanceof Error ? reason.stack || reason.message : String(reason));
+  });
+})();
+
+// --- Constants and state -------------------------------------------------------------------------
+const TOKEN_KEY = 'auditViewer.token';
+const FILTER_NAMES = ['range', 'from', 'to', 'projectId', 'userId', 'apiKeyId', 'resourceType', 'resourceId', 'action'];
+const PRESETS = {
+  '1h': 60 * 60 * 1000,
+  '24h': 24 * 60 * 60 * 1000,
+  '7d': 7 * 24 * 60 * 60 * 1000,
+  '30d': 30 * 24 * 60 * 60 * 1000,
+};
+const PAGE_SIZES = [10, 25, 50, 100, 200];
+const DEFAULT_LIMIT = 50;
+const RECORD_FIELDS = [
+  'id', 'seq', 'createdAt', 'occurredAt', 'type', 'userId', 'apiKeyId', 'userOrgRole', 'projectId',
+  'userProjectRole', 'resourceType', 'resourceId', 'action', 'ipAddress', 'userAgent', 'requestId',
+  'traceId', 'recordedBy', 'orgId', 'prevHash', 'hash',
+];
+const STATE_FIELDS = ['before', 'after', 'metadata'];
+
+const state = {
+  token: null,
+  grant: null,
+  catalog: [],
+  filters: {},
+  limit: DEFAULT_LIMIT,
+  eventId: null,
+  cursors: [null],
+  page: 0,
+  records: [],
+  nextCursor: null,
+  loadSeq: 0,
+  opener: null,
+  expiryTimer: null,
+};
+let memoryToken = null;
+
+const $ = (id) => document.getElementById(id);
+
+/** A failed API call, classified for the user. */
+class ViewerError extends Error {
+  constructor(kind, message) {
+    super(message);
+    this.kind = kind;
+  }
+}
+
+// --- Small DOM helpers ---------------------------------------------------------------------------
+function h(tag, attributes, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name === 'class') element.className = value;
+    else if (name === 'text') element.textContent = value;
+    else element.setAttribute(name, value === true ? '' : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return element;
+}
+
+function announce(message) {
+  $('status').textContent = message;
+}
+
+function showError(message) {
+  const banner = $('error');
+  banner.textContent = message;
+  banner.hidden = !message;
+}
+
+// --- Token ---------------------------------------------------------------------------------------
+function takeToken() {
+  const fragment = new URLSearchParams(location.hash.replace(/^#/, ''));
+  const fromFragment = fragment.get('token');
+  if (fromFragment) {
+    memoryToken = fromFragment;
+    try {
+      sessionStorage.setItem(TOKEN_KEY, fromFragment);
+    } catch (_) {
+      // Storage may be disabled; the token then lasts for this page only.
+    }
+    history.replaceState(history.state, '', location.pathname + location.search);
+    return fromFragment;
+  }
+  try {
+    return sessionStorage.getItem(TOKEN_KEY) || memoryToken;
+  } catch (_) {
+    return memoryToken;
+  }
+}
+
+function forgetToken() {
+  memoryToken = null;
+  try {
+    sessionStorage.removeItem(TOKEN_KEY);
+  } catch (_) {
+    // Nothing stored.
+  }
+}
+
+/** The claims of a viewer token, for display only (the server checks the signature). */
+function decodeGrant(token) {
+  if (!token || !token.startsWith('vt_')) return null;
+  try {
+    const part = token.slice(3).split('.')[0].replace(/-/g, '+').replace(/_/g, '/');
+    const padded = part + '='.repeat((4 - (part.length % 4)) % 4);
+    const bytes = Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
+    const claims = JSON.parse(new TextDecoder().decode(bytes));
+    return {
+      userId: typeof claims.u === 'string' ? claims.u : null,
+      orgRole: typeof claims.r === 'string' ? claims.r : null,
+      projectId: typeof claims.p === 'string' ? claims.p : null,
+      projectRole: typeof claims.pr === 'string' ? claims.pr : null,
+      expires: typeof claims.e === 'number' ? claims.e * 1000 : null,
+    };
+  } catch (_) {
+    return null;
+  }
+}
+
+// --- Time ----------------------------------------------------------------------------------------
+const pad = (n, width = 2) => String(n).padStart(width, '0');
+
+function localTime(iso) {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso || '';
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` +
+    `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+}
+
+function shortTime(ms) {
+  const date = new Date(ms);
+  return `${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+/** `YYYY-MM-DDTHH:MM:SS` in local time, for datetime-local inputs. */
+function toLocalInput(iso) {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return '';
+  return localTime(iso).replace(' ', 'T');
+}
+
+function fromLocalInput(value) {
+  if (!value) return null;
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}
+
+function timeZoneName() {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'local time';
+  } catch (_) {
+    return 'local time';
+  }
+}
+
+// --- URL state -----------------------------------------------------------------------------------
+function readUrl() {
+  const query = new URLSearchParams(location.search);
+  const filters = {};
+  for (const name of FILTER_NAMES) {
+    const value = query.get(name);
+    if (value) filters[name] = value;
+  }
+  if (filters.range && filters.range !== 'custom' && !PRESETS[filters.range]) delete filters.range;
+  if (!filters.range && (filters.from || filters.to)) filters.range = 'custom';
+  if (filters.range !== 'custom') {
+    delete filters.from;
+    delete filters.to;
+  }
+  const limit = Number(query.get('limit'));
+  state.limit = PAGE_SIZES.includes(limit) ? limit : DEFAULT_LIMIT;
+  state.filters = filters;
+  state.eventId = query.get('event');
+}
+
+function writeUrl(push) {
+  const query = new URLSearchParams();
+  for (const name of FILTER_NAMES) {
+    if (state.filters[name]) query.set(name, state.filters[name]);
+  }
+  if (state.limit !== DEFAULT_LIMIT) query.set('limit', String(state.limit));
+  if (state.eventId) query.set('event', state.eventId);
+  const search = query.toString();
+  const url = location.pathname + (search ? `?${search}` : '');
+  if (url === location.pathname + location.search) return;
+  if (push) history.pushState(null, '', url);
+  else history.replaceState(null, '', url);
+}
+
+/** The API query for the current filters (without paging). */
+function apiQuery() {
+  const filters = state.filters;
+  const query = new URLSearchParams();
+  if (filters.range && PRESETS[filters.range]) {
+    query.set('from', new Date(Date.now() - PRESETS[filters.range]).toISOString());
+  } else if (filters.range === 'custom') {
+    if (filters.from) query.set('from', filters.from);
+    if (filters.to) query.set('to', filters.to);
+  }
+  if (state.grant && state.grant.projectId) {
+    query.set('projectId', state.grant.projectId);
+  } else if (filters.projectId) {
+    query.set('projectId', filters.projectId);
+  }
+  for (const name of ['userId', 'apiKeyId', 'resourceType', 'resourceId', 'action']) {
+    if (filters[name]) query.set(name, filters[name]);
+  }
+  return query;
+}
+
+function rangeProblem() {
+  const { range, from, to } = state.filters;
+  if (range === 'custom' && from && to && new Date(from) >= new Date(to)) {
+    return '“From” must be before “To”.';
+  }
+  return null;
+}
+
+// --- Form ----------------------------------------------------------------------------------------
+/** API key ids look like `key_...`, `ak_...`, `sk_...`, `pk_...` or a UUID; anything else is a user. */
+function looksLikeApiKey(id) {
+  return /^(api[_-]?key|key|ak|sk|pk)[_-]/i.test(id) ||
+    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
+}
+
+function ensureOption(select, value) {
+  if (!value) return;
+  if (![...select.options].some((option) => option.value === value)) {
+    select.append(h('option', { value }, value));
+  }
+}
+
+function fillActions() {
+  const select = $('f-action');
+  const type = $('f-type').value;
+  const current = state.filters.action || '';
+  const actions = new Set();
+  for (const entry of state.catalog) {
+    if (!type || entry.resourceType === type) entry.actions.forEach((action) => actions.add(action));
+  }
+  select.replaceChildren(h('option', { value: '' }, type ? `All ${type} actions` : 'All actions'));
+  for (const action of [...actions].sort()) select.append(h('option', { value: action }, action));
+  ensureOption(select, current);
+  select.value = current;
+}
+
+function fillTypes() {
+  const select = $('f-type');
+  select.replaceChildren(h('option', { value: '' }, 'All types'));
+  for (const entry of state.catalog) {
+    select.append(h('option', { value: entry.resourceType }, entry.resourceType));
+  }
+  ensureOption(select, state.filters.resourceType);
+  select.value = state.filters.resourceType || '';
+  fillActions();
+}
+
+function fillForm() {
+  const filters = state.filters;
+  $('f-range').value = filters.range || '';
+  const custom = filters.range === 'custom';
+  $('custom-from').hidden = !custom;
+  $('custom-to').hidden = !custom;
+  $('f-from').value = filters.from ? toLocalInput(filters.from) : '';
+  $('f-to').value = filters.to ? toLocalInput(filters.to) : '';
+  const project = $('f-project');
+  if (state.grant && state.grant.projectId) {
+    project.value = state.grant.projectId;
+    project.disabled = true;
+    project.title = 'This link shows one project only';
+  } else {
+    project.value = filters.projectId || '';
+  }
+  $('f-actor').value = filters.userId || filters.apiKeyId || '';
+  $('f-resource').value = filters.resourceId || '';
+  fillTypes();
+  $('page-size').value = String(state.limit);
+}
+
+function readForm() {
+  const filters = {};
+  const range = $('f-range').value;
+  if (range) filters.range = range;
+  if (range === 'custom') {
+    const from = fromLocalInput($('f-from').value);
+    const to = fromLocalInput($('f-to').value);
+    if (from) filters.from = from;
+    if (to) filters.to = to;
+  }
+  const project = $('f-project').value.trim();
+  if (project && !(state.grant && state.grant.projectId)) filters.projectId = project;
+  const actor = $('f-actor').value.trim();
+  if (actor) filters[looksLikeApiKey(actor) ? 'apiKeyId' : 'userId'] = actor;
+  const type = $('f-type').value;
+  if (type) filters.resourceType = type;
+  const resource = $('f-resource').value.trim();
+  if (resource) filters.resourceId = resource;
+  const action = $('f-action').value;
+  if (action) filters.action = action;
+  return filters;
+}
+
+function applyFilters(filters) {
+  state.filters = filters;
+  state.eventId = null;
+  writeUrl(true);
+  resetPaging();
+  load();
+}
+
+function resetPaging() {
+  state.cursors = [null];
+  state.page = 0;
+}
+
+// --- API -----------------------------------------------------------------------------------------
+async function api(path) {
+  let response;
+  try {
+    response = await fetch(path, {
+      headers: { Authorization: `Bearer ${state.token}`, Accept: 'application/json' },
+      cache: 'no-store',
+      credentials: 'omit',
+    });
+  } catch (_) {
+    throw new ViewerError('network', 'Could not reach the audit log server. Check the connection and try again.');
+  }
+  if (response.ok) return response;
+  let detail = response.statusText || `HTTP ${response.status}`;
+  try {
+    const problem = await response.json();
+    if (problem && typeof problem.detail === 'string') detail = problem.detail;
+  } catch (_) {
+    // Not a problem document; keep the status text.
+  }
+  if (response.status === 401) throw new ViewerError(/expired/i.test(detail) ? 'expired' : 'invalid', detail);
+  if (response.status === 403) throw new ViewerError('forbidden', `Not allowed: ${detail}`);
+  if (response.status === 404) throw new ViewerError('notFound', detail);
+  throw new ViewerError('http', `The server answered ${response.status}: ${detail}`);
+}
+
+function handleFailure(error) {
+  if (!(error instanceof ViewerError)) throw error;
+  if (error.kind === 'expired' || error.kind === 'invalid') {
+    showGate(error.kind);
+    return;
+  }
+  showError(error.message);
+  announce('Could not load events.');
+}
+
+// --- Gate (no token, expired, invalid) -----------------------------------------------------------
+const GATES = {
+  missing: ['No viewer link', 'Open the audit log from the link your app gives you. The link carries a short-lived access token.'],
+  expired: ['Link expired', 'This link has expired. Ask the app for a new one.'],
+  invalid: ['Link not valid', 'This link is not valid. Ask the app for a new one.'],
+};
+
+function showGate(kind) {
+  if (kind !== 'missing') forgetToken();
+  if (state.expiryTimer) clearTimeout(state.expiryTimer);
+  state.loadSeq += 1;
+  const [title, text] = GATES[kind];
+  const dialog = $('detail');
+  if (dialog.open) dialog.close();
+  $('app').hidden = true;
+  $('scope').textContent = '';
+  const gate = $('gate');
+  gate.hidden = false;
+  gate.dataset.kind = kind;
+  $('gate-title').textContent = title;
+  $('gate-text').textContent = text;
+  $('gate-title').setAttribute('tabindex', '-1');
+  $('gate-title').focus();
+  document.title = `${title} · Audit log`;
+}
+
+function showScope() {
+  const grant = state.grant;
+  const scope = $('scope');
+  scope.replaceChildren();
+  if (!grant) return;
+  const parts = [];
+  if (grant.userId) parts.push(h('span', {}, 'Viewing as ', h('strong', {}, grant.userId)));
+  parts.push(grant.projectId
+    ? h('span', {}, 'Project ', h('strong', {}, grant.projectId))
+    : h('span', {}, 'Whole organization'));
+  if (grant.expires) {
+    parts.push(h('span', {}, 'Link expires at ', h('time', { datetime: new Date(grant.expires).toISOString() }, shortTime(grant.expires))));
+  }
+  parts.forEach((part, index) => {
+    if (index > 0) scope.append(h('span', { class: 'sep', 'aria-hidden': 'true' }, '·'));
+    scope.append(part);
+  });
+}
+
+function watchExpiry() {
+  if (!state.grant || !state.grant.expires) return;
+  const remaining = Math.max(0, state.grant.expires - Date.now());
+  // The server decides (clocks may differ): reload when the link should have expired.
+  state.expiryTimer = setTimeout(() => load(), Math.min(remaining + 1000, 2 ** 31 - 1));
+}
+
+// --- Diff ----------------------------------------------------------------------------------------
+const isObject = (value) => value !== null && typeof value === 'object' && !Array.isArray(value);
+
+function joinPath(base, key) {
+  const segment = /^[A-Za-z_$][\w$-]*$/.test(key) ? key : `[${JSON.stringify(key)}]`;
+  if (!base) return segment;
+  return segment.startsWith('[') ? base + segment : `${base}.${segment}`;
+}
+
+function canonical(value) {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (isObject(value)) {
+    return `{${Object.keys(value).sort().map((key) => `${JSON.stringify(key)}:${canonical(value[key])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** Field-level changes from `before` to `after`: added, removed and changed leaves, dotted paths. */
+function diffStates(before, after) {
+  const changes = [];
+  const leaves = (kind, value, path) => {
+    if (isObject(value) && Object.keys(value).length > 0) {
+      for (const key of Object.keys(value)) leaves(kind, value[key], joinPath(path, key));
+    } else {
+      changes.push(kind === 'added'
+        ? { kind, path: path || '(value)', after: value }
+        : { kind, path: path || '(value)', before: value });
+    }
+  };
+  const walk = (a, b, path) => {
+    if (isObject(a) && isObject(b)) {
+      const keys = [...Object.keys(a), ...Object.keys(b).filter((key) => !Object.hasOwn(a, key))];
+      for (const key of keys) {
+        const child = joinPath(path, key);
+        if (!Object.hasOwn(b, key)) leaves('removed', a[key], child);
+        else if (!Object.hasOwn(a, key)) leaves('added', b[key], child);
+        else walk(a[key], b[key], child);
+      }
+    } else if (canonical(a) !== canonical(b)) {
+      changes.push({ kind: 'changed', path: path || '(value)', before: a, after: b });
+    }
+  };
+  const absent = (value) => value === null || value === undefined;
+  if (absent(before) && absent(after)) return changes;
+  if (absent(before)) leaves('added', after, '');
+  else if (absent(after)) leaves('removed', before, '');
+  else walk(before, after, '');
+  return changes;
+}
+
+function displayValue(value) {
+  if (value === undefined) return '';
+  if (typeof value === 'string') return value === '' ? '""' : value;
+  return JSON.stringify(value);
+}
+
+function clip(text, max = 40) {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+function summary(record) {
+  const changes = diffStates(record.before, record.after);
+  const cell = h('span', { class: 'summary' });
+  if (changes.length === 0) {
+    cell.append(h('span', { class: 'muted' }, record.before || record.after ? 'no change' : '—'));
+    return cell;
+  }
+  if (changes.length === 1) {
+    const change = changes[0];
+    if (change.kind === 'changed') {
+      cell.append(
+        h('span', { class: 'path' }, change.path), ': ',
+        h('span', { class: 'old' }, clip(displayValue(change.before))), ' → ',
+        h('span', { class: 'new' }, clip(displayValue(change.after))),
+      );
+    } else {
+      const added = change.kind === 'added';
+      cell.append(
+        h('span', { class: added ? 'add' : 'del' }, added ? '+ ' : '− '),
+        h('span', { class: 'path' }, change.path), ': ',
+        h('span', { class: added ? 'new' : 'old' }, clip(displayValue(added ? change.after : change.before))),
+      );
+    }
+    return cell;
+  }
+  const count = (kind) => changes.filter((change) => change.kind === kind).length;
+  const parts = [['add', '+', count('added')], ['del', '−', count('removed')], ['chg', '~', count('changed')]];
+  for (const [cls, sign, n] of parts) {
+    if (n > 0) cell.append(h('span', { class: cls }, `${sign}${n}`), ' ');
+  }
+  cell.append(h('span', { class: 'muted' }, 'fields'));
+  cell.title = changes.map((change) => `${change.kind} ${change.path}`).join('\n');
+  return cell;
+}
+
+// --- Table ---------------------------------------------------------------------------------------
+const titleCase = (text) => (text ? text.charAt(0) + text.slice(1).toLowerCase() : '');
+
+function actorCell(record) {
+  const type = record.type || 'SYSTEM';
+  const label = { USER: 'User', API_KEY: 'API key', SYSTEM: 'System' }[type] || type;
+  const id = type === 'API_KEY' ? record.apiKeyId : record.userId || record.apiKeyId;
+  const roles = [];
+  if (record.userOrgRole) roles.push(`Org ${titleCase(record.userOrgRole)}`);
+  if (record.userProjectRole) roles.push(`Project ${titleCase(record.userProjectRole)}`);
+  return h('td', { class: 'col-actor' },
+    h('div', { class: 'actor' },
+      h('span', { class: `badge badge-${type.toLowerCase().replace('_', '-')}` }, label),
+      id ? h('span', { class: 'mono', title: id }, id) : null),
+    roles.length ? h('div', { class: 'roles' }, roles.join(' · ')) : null);
+}
+
+function actionClass(action) {
+  if (/^(create|add|invite|import|restore)/i.test(action)) return 'action action-create';
+  if (/^(delete|remove|revoke|void|purge)/i.test(action)) return 'action action-delete';
+  if (/^(update|set|change|edit|promote|rename)/i.test(action)) return 'action action-update';
+  return 'action';
+}
+
+function timeTitle(record) {
+  let title = `${record.occurredAt} (UTC)`;
+  if (record.createdAt && record.createdAt !== record.occurredAt) title += `\nrecorded ${record.createdAt} (UTC)`;
+  return title;
+}
+
+function renderRow(record, index) {
+  const time = localTime(record.occurredAt || record.createdAt);
+  const description = `${record.action} ${record.resourceType} ${record.resourceId}, ${time}`;
+  return h('tr', { 'data-index': index, 'data-id': record.id },
+    h('td', { class: 'col-time' },
+      h('button', { type: 'button', class: 'row-open', 'aria-label': `Details: ${description}` },
+        h('time', { datetime: record.occurredAt, title: timeTitle(record) }, time))),
+    actorCell(record),
+    h('td', { class: 'col-project' },
+      record.projectId ? h('span', { class: 'mono' }, record.projectId) : h('span', { class: 'muted', title: 'Organization level' }, '—')),
+    h('td', { class: 'col-rtype' }, record.resourceType),
+    h('td', { class: 'col-rid' }, h('span', { class: 'mono', title: record.resourceId }, record.resourceId)),
+    h('td', { class: 'col-action' }, h('span', { class: actionClass(record.action) }, record.action)),
+    h('td', { class: 'col-changes' }, summary(record)));
+}
+
+function render() {
+  const rows = $('rows');
+  rows.replaceChildren(...state.records.map(renderRow));
+  const empty = state.records.length === 0;
+  $('empty').hidden = !empty;
+  $('events').classList.toggle('is-empty', empty);
+  const first = state.page * state.limit + 1;
+  const last = state.page * state.limit + state.records.length;
+  $('page-info').textContent = empty ? '' : `Page ${state.page + 1} · events ${first}–${last}`;
+  $('prev').disabled = state.page === 0;
+  $('next').disabled = !state.nextCursor;
+  if (empty) {
+    announce(state.page === 0 ? 'No events match these filters' : 'No more events');
+  } else {
+    const more = state.nextCursor ? ', more on the next page' : '';
+    announce(`Showing events ${first}–${last}${more}.`);
+  }
+}
+
+function setBusy(busy) {
+  $('results').setAttribute('aria-busy', busy ? 'true' : 'false');
+  $('results').classList.toggle('is-loading', busy);
+  if (busy && state.records.length === 0) {
+    $('empty').hidden = true;
+    $('rows').replaceChildren(h('tr', { class: 'loading-row' },
+      h('td', { colspan: 7 }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), 'Loading events…')));
+  }
+}
+
+async function load() {
+  const seq = ++state.loadSeq;
+  showError('');
+  const problem = rangeProblem();
+  if (problem) {
+    state.records = [];
+    state.nextCursor = null;
+    render();
+    showError(problem);
+    announce(problem);
+    return;
+  }
+  setBusy(true);
+  announce('Loading events…');
+  const query = apiQuery();
+  query.set('limit', String(state.limit));
+  const cursor = state.cursors[state.page];
+  if (cursor) query.set('cursor', cursor);
+  try {
+    const response = await api(`/api/v1/audit-logs?${query}`);
+    const page = await response.json();
+    if (seq !== state.loadSeq) return;
+    state.records = Array.isArray(page.data) ? page.data : [];
+    state.nextCursor = page.nextCursor || null;
+    render();
+  } catch (error) {
+    if (seq !== state.loadSeq) return;
+    state.records = [];
+    state.nextCursor = null;
+    render();
+    handleFailure(error);
+  } finally {
+    if (seq === state.loadSeq) setBusy(false);
+  }
+}
+
+// --- Detail dialog -------------------------------------------------------------------------------
+function jsonBlock(value, label) {
+  if (value === null || value === undefined) return h('p', { class: 'muted none' }, 'none');
+  return h('pre', { class: 'json', tabindex: '0', 'aria-label': label }, JSON.stringify(value, null, 2));
+}
+
+function diffTable(record) {
+  const changes = diffStates(record.before, record.after);
+  if (changes.length === 0) {
+    return h('p', { class: 'muted' }, record.before || record.after ? 'No field changed.' : 'This event records no state.');
+  }
+  const labels = { added: ['+', 'added'], removed: ['−', 'removed'], changed: ['~', 'changed'] };
+  const value = (present, v, cls) => (present ? h('code', { class: cls }, displayValue(v)) : h('span', { class: 'muted' }, '—'));
+  return h('table', { class: 'diff' },
+    h('caption', { class: 'visually-hidden' }, 'Field-level changes'),
+    h('thead', {}, h('tr', {},
+      h('th', { scope: 'col', class: 'diff-kind' }, h('span', { class: 'visually-hidden' }, 'Change')),
+      h('th', { scope: 'col' }, 'Field'),
+      h('th', { scope: 'col' }, 'Before'),
+      h('th', { scope: 'col' }, 'After'))),
+    h('tbody', {}, changes.map((change) => {
+      const [sign, word] = labels[change.kind];
+      return h('tr', { class: `diff-${change.kind}`, 'data-path': change.path },
+        h('td', { class: 'diff-kind' }, h('span', { 'aria-hidden': 'true' }, sign), h('span', { class: 'visually-hidden' }, word)),
+        h('th', { scope: 'row', class: 'mono' }, change.path),
+        h('td', {}, value(change.kind !== 'added', change.before, 'old')),
+        h('td', {}, value(change.kind !== 'removed', change.after, 'new')));
+    })));
+}
+
+function fieldValue(name, value) {
+  if (value === null || value === undefined || value === '') return h('span', { class: 'muted' }, '—');
+  if (name === 'createdAt' || name === 'occurredAt') {
+    return h('span', {}, h('time', { datetime: value }, localTime(value)), h('span', { class: 'muted' }, ` · ${value} UTC`));
+  }
+  if (typeof value === 'object') return h('code', {}, JSON.stringify(value));
+  return h('span', { class: /Id$|^id$|[Hh]ash$|^recordedBy$/.test(name) ? 'mono' : '' }, String(value));
+}
+
+function detailContent(record) {
+  const fields = h('dl', { class: 'fields' });
+  const names = [...RECORD_FIELDS, ...Object.keys(record).filter((key) => !RECORD_FIELDS.includes(key) && !STATE_FIELDS.includes(key))];
+  for (const name of names) {
+    if (!Object.hasOwn(record, name)) continue;
+    fields.append(h('div', { class: 'field-row' }, h('dt', {}, name), h('dd', {}, fieldValue(name, record[name]))));
+  }
+  return [
+    h('section', { class: 'detail-section', 'aria-labelledby': 'detail-changes' },
+      h('h3', { id: 'detail-changes' }, 'Changes'),
+      diffTable(record)),
+    h('section', { class: 'detail-section', 'aria-labelledby': 'detail-states' },
+      h('h3', { id: 'detail-states' }, 'Before and after'),
+      h('div', { class: 'side-by-side' },
+        h('div', {}, h('h4', {}, 'Before'), jsonBlock(record.before, 'State before')),
+        h('div', {}, h('h4', {}, 'After'), jsonBlock(record.after, 'State after')))),
+    h('section', { class: 'detail-section', 'aria-labelledby': 'detail-fields' },
+      h('h3', { id: 'detail-fields' }, 'All fields'),
+      fields,
+      record.metadata ? h('div', {}, h('h4', {}, 'metadata'), jsonBlock(record.metadata, 'Metadata')) : null),
+  ];
+}
+
+function openDetail(record, opener) {
+  const dialog = $('detail');
+  state.opener = opener || document.activeElement;
+  const actor = record.userId || record.apiKeyId || titleCase(record.type);
+  $('detail-title').textContent = `${record.resourceType} ${record.action}`;
+  $('detail-subtitle').replaceChildren(
+    h('span', { class: 'mono' }, record.resourceId), ' · by ', h('span', { class: 'mono' }, actor), ' · ',
+    h('time', { datetime: record.occurredAt, title: timeTitle(record) }, localTime(record.occurredAt)));
+  $('detail-body').replaceChildren(...detailContent(record));
+  $('detail-body').scrollTop = 0;
+  if (!dialog.open) dialog.showModal();
+  $('detail-close').focus();
+  if (state.eventId !== record.id) {
+    state.eventId = record.id;
+    writeUrl(false);
+  }
+}
+
+function closedDetail() {
+  if (state.eventId) {
+    state.eventId = null;
+    writeUrl(false);
+  }
+  const opener = state.opener;
+  state.opener = null;
+  if (opener && opener.isConnected) opener.focus();
+  else $('results').focus();
+}
+
+async function openDeepLinkedEvent(id) {
+  try {
+    const response = await api(`/api/v1/audit-logs/${encodeURIComponent(id)}`);
+    openDetail(await response.json(), $('results'));
+  } catch (error) {
+    if (error instanceof ViewerError && error.kind === 'notFound') {
+      state.eventId = null;
+      writeUrl(false);
+      showError('The linked event was not found, or this link may not show it.');
+      return;
+    }
+    handleFailure(error);
+  }
+}
+
+// --- Download ------------------------------------------------------------------------------------
+function fileNameFrom(disposition) {
+  const match = /filename="?([^";]+)"?/i.exec(disposition || '');
+  return match ? match[1] : null;
+}
+
+function formatBytes(bytes) {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+async function download(format, button) {
+  const problem = rangeProblem();
+  if (problem) {
+    showError(problem);
+    return;
+  }
+  button.disabled = true;
+  button.setAttribute('aria-busy', 'true');
+  showError('');
+  announce(`Preparing the ${format.toUpperCase()} download…`);
+  try {
+    const query = apiQuery();
+    query.set('format', format);
+    const response = await api(`/api/v1/audit-logs/export?${query}`);
+    const blob = await response.blob();
+    const name = fileNameFrom(response.headers.get('Content-Disposition')) || `audit-logs.${format}`;
+    const url = URL.createObjectURL(blob);
+    const link = h('a', { href: url, download: name, hidden: true });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 30000);
+    announce(`Downloaded ${name} (${formatBytes(blob.size)}).`);
+  } catch (error) {
+    handleFailure(error);
+  } finally {
+    button.disabled = false;
+    button.removeAttribute('aria-busy');
+  }
+}
+
+// --- Wiring --------------------------------------------------------------------------------------
+function wire() {
+  const form = $('filters');
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    applyFilters(readForm());
+  });
+  $('reset').addEventListener('click', () => {
+    form.reset();
+    state.filters = {};
+    fillForm();
+    applyFilters({});
+  });
+  $('f-range').addEventListener('change', () => {
+    const range = $('f-range').value;
+    const custom = range === 'custom';
+    $('custom-from').hidden = !custom;
+    $('custom-to').hidden = !custom;
+    if (custom) {
+      if (!$('f-from').value) {
+        const span = PRESETS[state.filters.range] || PRESETS['24h'];
+        $('f-from').value = toLocalInput(new Date(Date.now() - span).toISOString());
+      }
+      $('f-from').focus();
+    } else {
+      applyFilters(readForm());
+    }
+  });
+  $('f-type').addEventListener('change', () => {
+    state.filters.action = '';
+    fillActions();
+    applyFilters(readForm());
+  });
+  $('f-action').addEventListener('change', () => applyFilters(readForm()));
+  $('page-size').addEventListener('change', () => {
+    state.limit = Number($('page-size').value) || DEFAULT_LIMIT;
+    writeUrl(true);
+    resetPaging();
+    load();
+  });
+  $('next').addEventListener('click', () => {
+    if (!state.nextCursor) return;
+    state.cursors[state.page + 1] = state.nextCursor;
+    state.cursors.length = state.page + 2;
+    state.page += 1;
+    load().then(() => $('results').focus());
+  });
+  $('prev').addEventListener('click', () => {
+    if (state.page === 0) return;
+    state.page -= 1;
+    load().then(() => $('results').focus());
+  });
+  $('rows').addEventListener('click', (event) => {
+    const row = event.target.closest('tr[data-index]');
+    if (!row) return;
+    const record = state.records[Number(row.dataset.index)];
+    if (record) openDetail(record, row.querySelector('.row-open'));
+  });
+  const dialog = $('detail');
+  $('detail-close').addEventListener('click', () => dialog.close());
+  dialog.addEventListener('close', closedDetail);
+  dialog.addEventListener('click', (event) => {
+    // A click on the backdrop (the dialog element itself, outside its content) closes it.
+    if (event.target === dialog) dialog.close();
+  });
+  $('download-csv').addEventListener('click', (event) => download('csv', event.currentTarget));
+  $('download-jsonl').addEventListener('click', (event) => download('jsonl', event.currentTarget));
+  window.addEventListener('popstate', () => {
+    readUrl();
+    fillForm();
+    resetPaging();
+    if (!state.eventId && dialog.open) dialog.close();
+    load();
+    if (state.eventId && !dialog.open) openDeepLinkedEvent(state.eventId);
+  });
+}
+
+async function loadCatalog() {
+  try {
+    const response = await api('/api/v1/catalog');
+    const catalog = await response.json();
+    state.catalog = (catalog.resourceTypes || [])
+      .filter((entry) => entry && typeof entry.resourceType === 'string')
+      .map((entry) => ({ resourceType: entry.resourceType, actions: Array.isArray(entry.actions) ? entry.actions : [] }))
+      .sort((a, b) => a.resourceType.localeCompare(b.resourceType));
+  } catch (error) {
+    if (error instanceof ViewerError && (error.kind === 'expired' || error.kind === 'invalid')) throw error;
+    state.catalog = [];
+  }
+  fillTypes();
+}
+
+async function start() {
+  state.token = takeToken();
+  if (!state.token) {
+    showGate('missing');
+    return;
+  }
+  state.grant = decodeGrant(state.token);
+  readUrl();
+  $('app').hidden = false;
+  $('gate').hidden = true;
+  $('events').querySelector('.col-time').textContent = `Time (${timeZoneName()})`;
+  showScope();
+  watchExpiry();
+  wire();
+  fillForm();
+  try {
+    await loadCatalog();
+  } catch (error) {
+    handleFailure(error);
+    return;
+  }
+  await load();
+  if (state.eventId && $('gate').hidden) await openDeepLinkedEvent(state.eventId);
+}
+
+start();
