@@ -669,7 +669,7 @@ function diffTable(record) {
 function fieldValue(name, value) {
   if (value === null || value === undefined || value === '') return h('span', { class: 'muted' }, '—');
   if (name === 'createdAt' || name === 'occurredAt') {
-    return h('span', {}, h('time', { datetime: value }, localTime(value)), h('span', { class: 'muted' }, ` · ${value} UTC`));
+    return h('span', {}, h('time', { datetime: value }, localTime(value)), h('span', { class: 'utc' }, `${value} UTC`));
   }
   if (typeof value === 'object') return h('code', {}, JSON.stringify(value));
   return h('span', { class: /Id$|^id$|[Hh]ash$|^recordedBy$/.test(name) ? 'mono' : '' }, String(value));
@@ -877,7 +877,17 @@ async function loadCatalog() {
   fillTypes();
 }
 
+/** A new link opened in the same tab only changes the fragment: start over with its token. */
+function watchNewLinks() {
+  window.addEventListener('hashchange', () => {
+    if (!new URLSearchParams(location.hash.replace(/^#/, '')).get('token')) return;
+    takeToken();
+    location.reload();
+  });
+}
+
 async function start() {
+  watchNewLinks();
   state.token = takeToken();
   if (!state.token) {
     showGate('missing');
