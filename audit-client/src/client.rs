@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use audit_core::{
     ApiKey, ApiKeyList, AuditEvent, AuditLogFilter, AuditLogPage, AuditRecord, BatchRequest, BatchResponse,
-    CatalogEntry, CatalogResponse, CreatedApiKey, MAX_BATCH_EVENTS, NewApiKey, NewOrganization, Organization,
-    OrganizationList, PageParams, VerifyParams, VerifyReport,
+    CatalogEntry, CatalogResponse, CreatedApiKey, ExportFormat, MAX_BATCH_EVENTS, NewApiKey, NewOrganization,
+    Organization, OrganizationList, PageParams, VerifyParams, VerifyReport,
 };
 use bytes::Bytes;
 use futures::TryStreamExt;
@@ -48,26 +48,6 @@ impl fmt::Debug for AuditClient {
             .field("request_timeout", &self.inner.request_timeout)
             .field("retry", &self.inner.retry)
             .finish_non_exhaustive()
-    }
-}
-
-/// The format of [`AuditClient::export`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ExportFormat {
-    /// A header row of the record's JSON field names, then one row per record.
-    Csv,
-    /// One JSON record per line.
-    Jsonl,
-}
-
-impl ExportFormat {
-    /// The `format` query value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ExportFormat::Csv => "csv",
-            ExportFormat::Jsonl => "jsonl",
-        }
     }
 }
 

@@ -63,7 +63,8 @@ mod retry;
 mod secret;
 
 pub use audit_core;
-pub use client::{AuditClient, ExportFormat, ExportStream};
+pub use audit_core::ExportFormat;
+pub use client::{AuditClient, ExportStream};
 pub use config::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT};
 pub use dispatcher::{
     DispatchError, Dispatcher, DispatcherConfig, DispatcherStats, OnRejected, OverflowPolicy, RejectedEvent,

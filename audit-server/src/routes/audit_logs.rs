@@ -128,6 +128,11 @@ pub async fn record_audit_log_batch(
     let mut accepted_indexes = Vec::new();
     for (index, value) in batch.events.into_iter().enumerate() {
         let prefix = format!("events[{index}]");
+        // A rejected event's id is echoed when it has a readable one, so senders can match it.
+        let sent_id = value
+            .get("id")
+            .and_then(|id| id.as_str())
+            .and_then(|id| uuid::Uuid::parse_str(id).ok());
         let prepared = match parse_value::<AuditEvent>(value) {
             Err(error) => Err(ApiError::unprocessable(
                 "the event is invalid",
@@ -152,7 +157,7 @@ pub async fn record_audit_log_batch(
             Err(error) if error.status().is_server_error() => return Err(error),
             Err(error) => results.push(Some(BatchItemResult {
                 index,
-                id: None,
+                id: sent_id,
                 status: BatchItemStatus::Rejected,
                 error: Some(error.to_problem()),
             })),

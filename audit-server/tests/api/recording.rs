@@ -213,9 +213,12 @@ async fn batches_report_each_outcome(server: TestServer) {
     duplicate["id"] = json!(uuid::Uuid::now_v7());
     record(&server, tenant.secret(), &duplicate).await;
 
+    let mut unknown_action = event("prompt", "pr_2", "explode");
+    let unknown_action_id = uuid::Uuid::now_v7();
+    unknown_action["id"] = json!(unknown_action_id);
     let events = json!({ "events": [
         event("prompt", "pr_2", "create"),
-        event("prompt", "pr_2", "explode"),
+        unknown_action,
         duplicate,
         { "type": "USER", "resourceType": "prompt" },
         event("dataset", "ds_1", "delete"),
@@ -231,6 +234,11 @@ async fn batches_report_each_outcome(server: TestServer) {
         ["created", "rejected", "duplicate", "rejected", "created"]
     );
     assert_eq!(results[1]["error"]["status"], 422);
+    assert_eq!(
+        results[1]["id"],
+        unknown_action_id.to_string(),
+        "a rejected event's id is echoed"
+    );
     assert_eq!(results[1]["error"]["errors"][0]["field"], "events[1].action");
     assert!(
         results[3]["error"]["errors"][0]["field"]
