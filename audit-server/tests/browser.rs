@@ -659,6 +659,23 @@ async fn project_view(browser: &Browser, server: &TestServer, secret: &str, mint
         )
         .await;
     assert_eq!(project_input, json!(["checkout", true]));
+
+    // The server goes away: a clear error, the page stays usable, and it recovers.
+    server.stop().await;
+    browser.click("#filters button[type=submit]").await;
+    browser
+        .wait_for_text("#error", "Could not reach the audit log server")
+        .await;
+    browser.wait_for_text("#status", "Could not load events.").await;
+    server.restart().await;
+    browser.click("#filters button[type=submit]").await;
+    wait_rows(browser, "the project's events again", expected).await;
+    assert_eq!(
+        browser
+            .js("return document.querySelector('#error').hidden;", vec![])
+            .await,
+        true
+    );
 }
 
 async fn refused_links(

@@ -57,6 +57,7 @@ const state = {
   loadSeq: 0,
   opener: null,
   expiryTimer: null,
+  reloading: false,
 };
 let memoryToken = null;
 
@@ -98,8 +99,7 @@ function showError(message) {
 
 // --- Token ---------------------------------------------------------------------------------------
 function takeToken() {
-  const fragment = new URLSearchParams(location.hash.replace(/^#/, ''));
-  const fromFragment = fragment.get('token');
+  const fromFragment = hashToken();
   if (fromFragment) {
     memoryToken = fromFragment;
     try {
@@ -117,14 +117,17 @@ function takeToken() {
   }
 }
 
-function forgetToken() {
-  memoryToken = null;
+/** Forgets `token` (a refused one), unless a newer link has replaced it meanwhile. */
+function forgetToken(token) {
+  if (memoryToken === token) memoryToken = null;
   try {
-    sessionStorage.removeItem(TOKEN_KEY);
+    if (sessionStorage.getItem(TOKEN_KEY) === token) sessionStorage.removeItem(TOKEN_KEY);
   } catch (_) {
     // Nothing stored.
   }
 }
+
+const hashToken = () => new URLSearchParams(location.hash.replace(/^#/, '')).get('token');
 
 /** The claims of a viewer token, for display only (the server checks the signature). */
 function decodeGrant(token) {
@@ -369,6 +372,7 @@ async function api(path) {
 }
 
 function handleFailure(error) {
+  if (state.reloading) return;
   if (!(error instanceof ViewerError)) throw error;
   if (error.kind === 'expired' || error.kind === 'invalid') {
     showGate(error.kind);
@@ -386,7 +390,8 @@ const GATES = {
 };
 
 function showGate(kind) {
-  if (kind !== 'missing') forgetToken();
+  if (state.reloading) return;
+  if (kind !== 'missing') forgetToken(state.token);
   if (state.expiryTimer) clearTimeout(state.expiryTimer);
   state.loadSeq += 1;
   const [title, text] = GATES[kind];
@@ -582,8 +587,12 @@ function render() {
   $('page-info').textContent = empty ? '' : `Page ${state.page + 1} · events ${first}–${last}`;
   $('prev').disabled = state.page === 0;
   $('next').disabled = !state.nextCursor;
+  $('empty-title').textContent = state.page === 0 ? 'No events match these filters' : 'No more events';
+  $('empty-hint').textContent = state.page === 0
+    ? 'Widen the time range or clear a filter.'
+    : 'Go back to the previous page.';
   if (empty) {
-    announce(state.page === 0 ? 'No events match these filters' : 'No more events');
+    announce($('empty-title').textContent);
   } else {
     const more = state.nextCursor ? ', more on the next page' : '';
     announce(`Showing events ${first}–${last}${more}.`);
@@ -853,6 +862,7 @@ function wire() {
   $('download-csv').addEventListener('click', (event) => download('csv', event.currentTarget));
   $('download-jsonl').addEventListener('click', (event) => download('jsonl', event.currentTarget));
   window.addEventListener('popstate', () => {
+    if (state.reloading || hashToken()) return;
     readUrl();
     fillForm();
     resetPaging();
@@ -879,11 +889,16 @@ async function loadCatalog() {
 
 /** A new link opened in the same tab only changes the fragment: start over with its token. */
 function watchNewLinks() {
-  window.addEventListener('hashchange', () => {
-    if (!new URLSearchParams(location.hash.replace(/^#/, '')).get('token')) return;
+  const adopt = () => {
+    if (!hashToken() || state.reloading) return;
+    state.reloading = true;
+    state.loadSeq += 1;
     takeToken();
     location.reload();
-  });
+  };
+  window.addEventListener('hashchange', adopt);
+  // A fragment navigation fires popstate first; the new link wins over the filter handling.
+  window.addEventListener('popstate', adopt);
 }
 
 async function start() {
