@@ -371,7 +371,7 @@ async function api(path) {
   throw new ViewerError('http', `The server answered ${response.status}: ${detail}`);
 }
 
-function handleFailure(error) {
+function handleFailure(error, what = 'Could not load events.') {
   if (state.reloading) return;
   if (!(error instanceof ViewerError)) throw error;
   if (error.kind === 'expired' || error.kind === 'invalid') {
@@ -379,7 +379,7 @@ function handleFailure(error) {
     return;
   }
   showError(error.message);
-  announce('Could not load events.');
+  announce(what);
 }
 
 // --- Gate (no token, expired, invalid) -----------------------------------------------------------
@@ -747,7 +747,7 @@ async function openDeepLinkedEvent(id) {
       showError('The linked event was not found, or this link may not show it.');
       return;
     }
-    handleFailure(error);
+    handleFailure(error, 'Could not load the linked event.');
   }
 }
 
@@ -787,7 +787,7 @@ async function download(format, button) {
     setTimeout(() => URL.revokeObjectURL(url), 30000);
     announce(`Downloaded ${name} (${formatBytes(blob.size)}).`);
   } catch (error) {
-    handleFailure(error);
+    handleFailure(error, 'Could not download the events.');
   } finally {
     button.disabled = false;
     button.removeAttribute('aria-busy');
