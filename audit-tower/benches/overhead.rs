@@ -125,6 +125,86 @@ async fn run(address: SocketAddr, load: Load, concurrency: usize, duration: Dura
     }
 }
 
+fn sink_for_in_process(discarded: &Arc<AtomicU64>) -> impl Fn(AuditEvent) -> bool + Send + Sync + 'static {
+    let discarded = discarded.clone();
+    move |event: AuditEvent| {
+        std::hint::black_box(event);
+        discarded.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+}
+
+/// One request at a time through the router, without sockets: the layer's own cost per
+/// request, free of network and client noise.
+async fn in_process(dispatcher: &Dispatcher, sink: impl Fn(AuditEvent) -> bool + Send + Sync + 'static) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    const N: usize = 20_000;
+    let apps = [
+        ("no layer", host_app::app_without_audit(Store::default())),
+        ("layer, discarding sink", host_app::app(Store::default(), sink)),
+        (
+            "layer + dispatcher to server",
+            host_app::app(Store::default(), dispatcher.clone()),
+        ),
+    ];
+    let request = |method: &str, uri: &str, body: String| {
+        http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("x-user-id", "u_bench")
+            .header("x-org-role", "ADMIN")
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body))
+            .unwrap()
+    };
+    println!("\nIn process, one request at a time ({N} per variant and load, no sockets)");
+    println!("| load | variant | mean | p50 | p99 |");
+    println!("| --- | --- | ---: | ---: | ---: |");
+    for load in [Load::Patch, Load::Get] {
+        for (name, app) in &apps {
+            let created = app
+                .clone()
+                .oneshot(request(
+                    "POST",
+                    "/api/projects/p_1/prompts",
+                    json!({ "name": "bench", "prompt": "Hello" }).to_string(),
+                ))
+                .await
+                .unwrap();
+            let created: serde_json::Value =
+                serde_json::from_slice(&created.into_body().collect().await.unwrap().to_bytes()).unwrap();
+            let uri = format!("/api/projects/p_1/prompts/{}", created["id"].as_str().unwrap());
+            let mut latencies = Vec::with_capacity(N);
+            let started = Instant::now();
+            for n in 0..N {
+                let request = match load {
+                    Load::Patch => request(
+                        "PATCH",
+                        &uri,
+                        json!({ "prompt": format!("Hello #{n}") }).to_string(),
+                    ),
+                    Load::Get => request("GET", &uri, String::new()),
+                };
+                let sent = Instant::now();
+                let response = app.clone().oneshot(request).await.unwrap();
+                let _ = response.into_body().collect().await.unwrap();
+                latencies.push(sent.elapsed());
+            }
+            let mean = started.elapsed() / N as u32;
+            latencies.sort_unstable();
+            println!(
+                "| {load:?} | {name} | {:.1} µs | {:.1} µs | {:.1} µs |",
+                mean.as_secs_f64() * 1e6,
+                latencies[N / 2].as_secs_f64() * 1e6,
+                latencies[N * 99 / 100].as_secs_f64() * 1e6
+            );
+            let _ = tokio::time::timeout(Duration::from_secs(60), dispatcher.flush()).await;
+        }
+    }
+}
+
 fn main() {
     let seconds: u64 = std::env::var("BENCH_SECONDS")
         .ok()
@@ -177,6 +257,8 @@ fn main() {
             for _ in 0..rounds {
                 for (i, (_, address)) in variants.iter().enumerate() {
                     results[i].push(run(*address, load, concurrency, duration).await);
+                    // The audit server's catching up must not weigh on the next run.
+                    let _ = tokio::time::timeout(Duration::from_secs(60), dispatcher.flush()).await;
                 }
             }
             println!("\n{load:?}");
@@ -210,6 +292,7 @@ fn main() {
                 );
             }
         }
+        in_process(&dispatcher, sink_for_in_process(&discarded)).await;
         let _ = tokio::time::timeout(Duration::from_secs(30), dispatcher.flush()).await;
         println!(
             "\ndiscarding sink took {} events; dispatcher: {:?}",
