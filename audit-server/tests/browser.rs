@@ -704,6 +704,22 @@ async fn project_view(browser: &Browser, server: &TestServer, secret: &str, mint
             .await,
         true
     );
+
+    // One actor input: a key-like id filters by `apiKeyId`, anything else by `userId`.
+    for (actor, parameter, resource) in [
+        ("key_ci_deploy", "apiKeyId=key_ci_deploy", "llm_openai"),
+        ("u_dave", "userId=u_dave", "pr_faq"),
+    ] {
+        let input = browser.element("#f-actor").await;
+        input.clear().await.unwrap();
+        input
+            .send_keys(&format!("{actor}{}", &*Key::Enter))
+            .await
+            .unwrap();
+        wait_rows(browser, actor, 1).await;
+        assert!(query_string(browser).await.contains(parameter), "{actor}");
+        assert_eq!(column(browser, "col-rid").await, [resource]);
+    }
 }
 
 async fn refused_links(
