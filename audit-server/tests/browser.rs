@@ -503,6 +503,17 @@ async fn org_wide_view(
         "custom"
     );
 
+    // The link to share holds the filters and never the token.
+    browser.click("#copy-link").await;
+    browser
+        .wait_until(
+            "the link to be copied or shown",
+            "const text = document.querySelector('#status').textContent; \
+             return text.includes('copied') || text.includes('resourceType=prompt');",
+        )
+        .await;
+    assert!(!browser.text("#status").await.contains("vt_"));
+
     // A range that includes the trail.
     browser
         .element("#f-range")

@@ -794,6 +794,18 @@ async function download(format, button) {
   }
 }
 
+// --- Sharing -------------------------------------------------------------------------------------
+/** Copies this view's address: the filters, never the token (it is not in the URL). */
+async function copyLink() {
+  const url = location.origin + location.pathname + location.search;
+  try {
+    await navigator.clipboard.writeText(url);
+    announce('Link to this view copied. It opens with a viewer link of its own.');
+  } catch (_) {
+    announce(`Copy this link to share the view: ${url}`);
+  }
+}
+
 // --- Wiring --------------------------------------------------------------------------------------
 function wire() {
   const form = $('filters');
@@ -859,6 +871,7 @@ function wire() {
     // A click on the backdrop (the dialog element itself, outside its content) closes it.
     if (event.target === dialog) dialog.close();
   });
+  $('copy-link').addEventListener('click', copyLink);
   $('download-csv').addEventListener('click', (event) => download('csv', event.currentTarget));
   $('download-jsonl').addEventListener('click', (event) => download('jsonl', event.currentTarget));
   window.addEventListener('popstate', () => {
