@@ -706,6 +706,13 @@ async fn project_view(browser: &Browser, server: &TestServer, secret: &str, mint
         .wait_for_text("#error", "Could not reach the audit log server")
         .await;
     browser.wait_for_text("#status", "Could not load events.").await;
+    assert_eq!(
+        browser
+            .js("return document.querySelector('#empty').hidden;", vec![])
+            .await,
+        true,
+        "a failure is not reported as an empty result"
+    );
     server.restart().await;
     browser.click("#filters button[type=submit]").await;
     wait_rows(browser, "the project's events again", expected).await;

@@ -599,6 +599,16 @@ function render() {
   }
 }
 
+/** Nothing to show because something failed: no rows, and no "no events" claim either. */
+function renderFailure() {
+  state.records = [];
+  state.nextCursor = null;
+  render();
+  $('empty').hidden = true;
+  $('events').classList.remove('is-empty');
+  $('page-info').textContent = '';
+}
+
 function setBusy(busy) {
   $('results').setAttribute('aria-busy', busy ? 'true' : 'false');
   $('results').classList.toggle('is-loading', busy);
@@ -614,9 +624,7 @@ async function load() {
   showError('');
   const problem = rangeProblem();
   if (problem) {
-    state.records = [];
-    state.nextCursor = null;
-    render();
+    renderFailure();
     showError(problem);
     announce(problem);
     return;
@@ -636,9 +644,7 @@ async function load() {
     render();
   } catch (error) {
     if (seq !== state.loadSeq) return;
-    state.records = [];
-    state.nextCursor = null;
-    render();
+    renderFailure();
     handleFailure(error);
   } finally {
     if (seq === state.loadSeq) setBusy(false);

@@ -92,12 +92,11 @@ impl Browser {
                 .await;
             match attempt {
                 Ok(client) => break client,
-                Err(error) if Instant::now() < deadline => {
+                Err(_) if Instant::now() < deadline => {
                     if let Ok(Some(status)) = driver.try_wait() {
                         panic!("chromedriver exited with {status}");
                     }
                     // chromedriver is still starting; poll again shortly.
-                    let _ = error;
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 Err(error) => {
