@@ -46,11 +46,9 @@ pub struct AuditRecord {
     pub resource_id: String,
     /// What was done.
     pub action: String,
-    /// State before the action.
-    #[cfg_attr(feature = "utoipa", schema(value_type = Option<Object>))]
+    /// The resource's state before the action, as recorded (any JSON value), or null.
     pub before: Option<Value>,
-    /// State after the action.
-    #[cfg_attr(feature = "utoipa", schema(value_type = Option<Object>))]
+    /// The resource's state after the action, as recorded (any JSON value), or null.
     pub after: Option<Value>,
     /// The client's IP address.
     pub ip_address: Option<String>,
