@@ -90,9 +90,9 @@ pub struct AuditEvent {
     /// The W3C trace id of the request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace_id: Option<String>,
-    /// Free-form context.
+    /// Free-form context: an object of any members.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "utoipa", schema(value_type = Option<Object>))]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>))]
     pub metadata: Option<Map<String, Value>>,
 }
 

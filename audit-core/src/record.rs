@@ -58,8 +58,8 @@ pub struct AuditRecord {
     pub request_id: Option<String>,
     /// The W3C trace id.
     pub trace_id: Option<String>,
-    /// Free-form context.
-    #[cfg_attr(feature = "utoipa", schema(value_type = Option<Object>))]
+    /// Free-form context: an object of any members, or null.
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>))]
     pub metadata: Option<Map<String, Value>>,
     /// The audit-service API key that recorded the event, whatever the body claimed.
     pub recorded_by: Option<Uuid>,
