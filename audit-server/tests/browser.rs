@@ -752,6 +752,8 @@ async fn refused_links(
     let mut flipped = signature.to_owned().into_bytes();
     flipped[0] = if flipped[0] == b'A' { b'B' } else { b'A' };
     let tampered = format!("{claims}.{}", String::from_utf8(flipped).unwrap());
+    // A fresh page, as when a link is opened in a new tab.
+    browser.client.goto("about:blank").await.unwrap();
     browser
         .client
         .goto(&format!("{}/#token={tampered}", server.base_url()))
@@ -795,6 +797,8 @@ async fn refused_links(
             expires: Utc::now().timestamp() - 3600,
         },
     );
+    // A fresh page, as when a link is opened in a new tab.
+    browser.client.goto("about:blank").await.unwrap();
     browser
         .client
         .goto(&format!("{}/#token={expired}", server.base_url()))
