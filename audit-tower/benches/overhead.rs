@@ -242,10 +242,18 @@ fn main() {
         let plain = serve(host_app::app_without_audit(Store::default())).await;
         let null = serve(host_app::app(Store::default(), sink)).await;
         let shipped = serve(host_app::app(Store::default(), dispatcher.clone())).await;
+        let bare = serve(host_app::app_with_layer(
+            Store::default(),
+            audit_tower::AuditLayer::builder(sink_for_in_process(&discarded))
+                .with_body_limit(0)
+                .build(),
+        ))
+        .await;
         let variants = [
             ("no layer", plain),
             ("layer, discarding sink", null),
             ("layer + dispatcher to server", shipped),
+            ("layer, discarding, no loader, no body copy", bare),
         ];
 
         println!(

@@ -140,6 +140,11 @@ pub fn app(store: Store, sink: impl AuditSink) -> Router {
     build(store, Some(audit))
 }
 
+/// The app with an audit layer configured by the caller.
+pub fn app_with_layer(store: Store, audit: AuditLayer) -> Router {
+    build(store, Some(audit))
+}
+
 /// The same app without auditing (for comparisons).
 pub fn app_without_audit(store: Store) -> Router {
     build(store, None)
