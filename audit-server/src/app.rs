@@ -17,6 +17,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::Config;
 use crate::error::{ApiError, method_not_allowed_fallback, not_found_fallback};
+use crate::metrics::{self, Metrics};
 use crate::openapi::ApiDoc;
 use crate::routes;
 use crate::store::{Store, secrets};
@@ -32,6 +33,8 @@ pub struct AppState {
     pub catalog: Arc<Catalog>,
     /// The key that signs viewer tokens, shared by every process through the database.
     pub viewer_key: Arc<[u8; 32]>,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
 }
 
 /// The documented API routes, with the document they make.
@@ -45,9 +48,14 @@ pub fn router(state: AppState) -> Router {
     let (api, document) = documented_routes().split_for_parts();
     api.merge(SwaggerUi::new("/docs").url("/openapi.json", document))
         .merge(routes::viewer::router())
+        .route("/metrics", axum::routing::get(metrics::serve))
         .fallback(not_found_fallback)
         .method_not_allowed_fallback(method_not_allowed_fallback)
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -78,6 +86,7 @@ impl Application {
             config: Arc::new(config),
             catalog: Arc::new(catalog),
             viewer_key: Arc::new(viewer_key),
+            metrics: Arc::new(Metrics::default()),
         };
         Ok(Application {
             listener,

@@ -110,6 +110,11 @@ impl ApiError {
         self
     }
 
+    /// The kind of problem, the last part of its `type` (e.g. `validation`).
+    pub fn kind(&self) -> &'static str {
+        self.slug
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status

@@ -12,6 +12,7 @@ pub mod config;
 pub mod error;
 pub mod export;
 pub mod ingest;
+pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod secret;

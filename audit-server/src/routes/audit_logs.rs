@@ -58,7 +58,23 @@ pub async fn record_audit_log(
 ) -> Result<(StatusCode, HeaderMap, Json<AuditRecord>), ApiError> {
     let key = caller.key_with(Scope::AuditLogsWrite)?;
     let mut catalog = CatalogCheck::new(&state, key);
-    let record = prepare(&state, key, &mut catalog, event).await?;
+    let answer = record_one(&state, key, &mut catalog, event).await;
+    match &answer {
+        Ok((status, ..)) if *status == StatusCode::CREATED => state.metrics.events("created", 1),
+        Ok(_) => state.metrics.events("duplicate", 1),
+        Err(error) if error.status().is_client_error() => state.metrics.rejected(error.kind()),
+        Err(_) => {}
+    }
+    answer
+}
+
+async fn record_one(
+    state: &AppState,
+    key: &crate::store::api_keys::AuthenticatedKey,
+    catalog: &mut CatalogCheck<'_>,
+    event: AuditEvent,
+) -> Result<(StatusCode, HeaderMap, Json<AuditRecord>), ApiError> {
+    let record = prepare(state, key, catalog, event).await?;
     let outcome = append(&state.store, key.org_id, Some(key.id), vec![record])
         .await?
         .pop();
@@ -191,9 +207,18 @@ pub async fn record_audit_log_batch(
         };
         results[index] = Some(result);
     }
-    Ok(Json(BatchResponse {
-        results: results.into_iter().flatten().collect(),
-    }))
+    let results: Vec<BatchItemResult> = results.into_iter().flatten().collect();
+    for result in &results {
+        match (&result.status, &result.error) {
+            (BatchItemStatus::Created, _) => state.metrics.events("created", 1),
+            (BatchItemStatus::Duplicate, _) => state.metrics.events("duplicate", 1),
+            (BatchItemStatus::Rejected, Some(problem)) => state
+                .metrics
+                .rejected(problem.problem_type.rsplit(':').next().unwrap_or("unknown")),
+            (BatchItemStatus::Rejected, None) => state.metrics.rejected("unknown"),
+        }
+    }
+    Ok(Json(BatchResponse { results }))
 }
 
 /// Turns a query-string problem into its answer.

@@ -8,6 +8,7 @@ mod chain;
 mod concurrency;
 mod isolation;
 mod keys;
+mod metrics;
 mod openapi;
 mod reading;
 mod recording;
