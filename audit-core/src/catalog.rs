@@ -182,6 +182,10 @@ pub fn check_name(name: &str) -> Result<(), String> {
 /// The catalog in force for a caller.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "utoipa", schema(example = json!({"resourceTypes": [
+    {"resourceType": "invoice", "actions": ["create", "void"]},
+    {"resourceType": "prompt", "actions": ["create", "delete", "promote", "setLabel", "update", "updateTags"]}
+]})))]
 #[serde(rename_all = "camelCase")]
 pub struct CatalogResponse {
     /// Every resource type with its actions, sorted by name.

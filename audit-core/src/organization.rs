@@ -19,6 +19,9 @@ pub struct NewOrganization {
 /// An organization: one tenant with its own trail, chain and keys.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "utoipa", schema(example = json!({
+    "id": "019ab9a0-1f2e-7c3d-8a4b-5c6d7e8f9a0b", "name": "Acme", "createdAt": "2026-11-25T09:00:00.000Z"
+})))]
 #[serde(rename_all = "camelCase")]
 pub struct Organization {
     /// The organization's id.
@@ -34,6 +37,9 @@ pub struct Organization {
 /// The list of organizations.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "utoipa", schema(example = json!({"data": [
+    {"id": "019ab9a0-1f2e-7c3d-8a4b-5c6d7e8f9a0b", "name": "Acme", "createdAt": "2026-11-25T09:00:00.000Z"}
+]})))]
 pub struct OrganizationList {
     /// Every organization, oldest first.
     pub data: Vec<Organization>,

@@ -36,16 +36,18 @@ impl FieldError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "utoipa", schema(example = json!({
-    "type": "https://audit-log.dev/problems/validation",
-    "title": "Unprocessable Content",
+    "type": "urn:problem:audit-log:validation",
+    "title": "Unprocessable Entity",
     "status": 422,
-    "detail": "action `explode` is not allowed for resource type `prompt`",
+    "detail": "action `explode` is not allowed for resource type `prompt`; allowed: create, delete, promote, setLabel, update, updateTags",
     "errors": [{"field": "action", "message": "allowed: create, delete, promote, setLabel, update, updateTags"}],
     "allowedActions": ["create", "delete", "promote", "setLabel", "update", "updateTags"]
 })))]
 #[serde(rename_all = "camelCase")]
 pub struct Problem {
-    /// A URI naming the kind of problem.
+    /// A URI naming the kind of problem: `urn:problem:audit-log:` followed by `malformed-request`,
+    /// `unauthorized`, `forbidden`, `not-found`, `conflict`, `payload-too-large`,
+    /// `unsupported-media-type`, `method-not-allowed`, `validation`, `unavailable` or `internal`.
     #[serde(rename = "type")]
     pub problem_type: String,
     /// A short summary of the kind of problem.

@@ -21,7 +21,7 @@ pub struct AuditLogFilter {
     pub project_id: Option<String>,
     /// Records by this kind of actor.
     #[serde(rename = "type")]
-    #[cfg_attr(feature = "utoipa", param(rename = "type", inline))]
+    #[cfg_attr(feature = "utoipa", param(rename = "type"))]
     pub actor_type: Option<ActorType>,
     /// Records by this user.
     pub user_id: Option<String>,

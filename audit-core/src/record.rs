@@ -11,6 +11,32 @@ use crate::{ActorType, Role, chain, timestamp};
 /// immutable; `seq`, `prevHash` and `hash` chain them per organization.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "utoipa", schema(example = json!({
+    "id": "019ab9a4-7c2e-7d3a-9a51-3f1e2b9c0d11",
+    "orgId": "019ab9a0-1f2e-7c3d-8a4b-5c6d7e8f9a0b",
+    "seq": 42,
+    "createdAt": "2026-11-25T10:00:00.120Z",
+    "occurredAt": "2026-11-25T10:00:00.000Z",
+    "type": "USER",
+    "userId": "u_123",
+    "apiKeyId": null,
+    "userOrgRole": "ADMIN",
+    "projectId": "p_1",
+    "userProjectRole": "MEMBER",
+    "resourceType": "prompt",
+    "resourceId": "pr_9",
+    "action": "update",
+    "before": {"name": "greeting", "prompt": "Hi"},
+    "after": {"name": "greeting", "prompt": "Hello"},
+    "ipAddress": "203.0.113.7",
+    "userAgent": "Mozilla/5.0",
+    "requestId": "req-abc",
+    "traceId": "4bf92f3577b34da6a3ce929d0e0e4736",
+    "metadata": {"source": "web"},
+    "recordedBy": "019ab9a1-2a3b-7c4d-9e5f-6a7b8c9d0e1f",
+    "prevHash": "5d41402abc4b2a76b9719d911017c592ae6c4d3f1b2a8e7c6d5f4e3b2a190817",
+    "hash": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+})))]
 #[serde(rename_all = "camelCase")]
 pub struct AuditRecord {
     /// The record's id (the event's idempotency key).
@@ -31,14 +57,19 @@ pub struct AuditRecord {
     #[serde(rename = "type")]
     pub actor_type: ActorType,
     /// The acting user.
+    #[cfg_attr(feature = "utoipa", schema(required))]
     pub user_id: Option<String>,
     /// The acting API key of the host app.
+    #[cfg_attr(feature = "utoipa", schema(required))]
     pub api_key_id: Option<String>,
     /// The actor's role in the organization.
+    #[cfg_attr(feature = "utoipa", schema(required))]
     pub user_org_role: Option<Role>,
     /// The project, or null for organization-level events.
+    #[cfg_attr(feature = "utoipa", schema(required))]
     pub project_id: Option<String>,
     /// The actor's role in the project.
+    #[cfg_attr(feature = "utoipa", schema(required))]
     pub user_project_role: Option<Role>,
     /// The kind of resource acted on.
     pub resource_type: String,
@@ -47,21 +78,28 @@ pub struct AuditRecord {
     /// What was done.
     pub action: String,
     /// The resource's state before the action, as recorded (any JSON value), or null.
+    #[cfg_attr(feature = "utoipa", schema(required))]
     pub before: Option<Value>,
     /// The resource's state after the action, as recorded (any JSON value), or null.
+    #[cfg_attr(feature = "utoipa", schema(required))]
     pub after: Option<Value>,
     /// The client's IP address.
+    #[cfg_attr(feature = "utoipa", schema(required))]
     pub ip_address: Option<String>,
     /// The client's user agent.
+    #[cfg_attr(feature = "utoipa", schema(required))]
     pub user_agent: Option<String>,
     /// The host app's request id.
+    #[cfg_attr(feature = "utoipa", schema(required))]
     pub request_id: Option<String>,
     /// The W3C trace id.
+    #[cfg_attr(feature = "utoipa", schema(required))]
     pub trace_id: Option<String>,
     /// Free-form context: an object of any members, or null.
-    #[cfg_attr(feature = "utoipa", schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>))]
+    #[cfg_attr(feature = "utoipa", schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>, required))]
     pub metadata: Option<Map<String, Value>>,
     /// The audit-service API key that recorded the event, whatever the body claimed.
+    #[cfg_attr(feature = "utoipa", schema(required))]
     pub recorded_by: Option<Uuid>,
     /// The previous record's `hash` (64 zeros for the first record).
     pub prev_hash: String,

@@ -34,8 +34,10 @@ pub struct VerifyReport {
     pub head_seq: i64,
     /// The hash of the last record (64 zeros when empty).
     pub head_hash: String,
-    /// The first `seq` at which the chain breaks.
+    /// The first `seq` at which the chain breaks, or null when it is intact.
+    #[cfg_attr(feature = "utoipa", schema(required))]
     pub first_invalid_seq: Option<i64>,
-    /// What is wrong there.
+    /// What is wrong there, or null when the chain is intact.
+    #[cfg_attr(feature = "utoipa", schema(required))]
     pub reason: Option<String>,
 }

@@ -30,6 +30,11 @@ pub struct NewViewerToken {
 /// A minted viewer token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "utoipa", schema(example = json!({
+    "token": "vt_eyJpIjoiMDE5YWI5YTUiLCJvIjoiMDE5YWI5YTAiLCJ1IjoidV8xIn0.3q2p7wTc9Zk1dM4xY8bN6vQ0sR5uH2jL7fK9gA1eC3o",
+    "expiresAt": "2026-11-25T10:15:00.000Z",
+    "url": "http://127.0.0.1:8080/#token=vt_eyJpIjoiMDE5YWI5YTUiLCJvIjoiMDE5YWI5YTAiLCJ1IjoidV8xIn0.3q2p7wTc9Zk1dM4xY8bN6vQ0sR5uH2jL7fK9gA1eC3o"
+})))]
 #[serde(rename_all = "camelCase")]
 pub struct ViewerToken {
     /// The bearer token; the read endpoints (list, get, export) accept it within its scope.

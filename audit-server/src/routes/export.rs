@@ -6,7 +6,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
-use utoipa::IntoParams;
+use utoipa::{IntoParams, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -21,8 +21,13 @@ use crate::store::append::{NewRecord, append};
 
 /// The export route.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(export_audit_logs))
+    OpenApiRouter::with_openapi(ExportSchemas::openapi()).routes(routes!(export_audit_logs))
 }
+
+/// The schemas only a parameter refers to, which the path macro does not collect.
+#[derive(OpenApi)]
+#[openapi(components(schemas(ExportFormat)))]
+struct ExportSchemas;
 
 /// The file format parameter of an export.
 #[derive(Debug, IntoParams)]
@@ -30,7 +35,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct ExportParams {
     /// `csv` (a header row of the record's field names; `before`, `after` and `metadata` as JSON text)
     /// or `jsonl` (one record per line, as the read endpoint returns it).
-    #[param(inline)]
     pub format: ExportFormat,
 }
 
