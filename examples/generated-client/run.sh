@@ -10,7 +10,7 @@
 #
 # Usage: examples/generated-client/run.sh (from anywhere). Environment:
 #   AUDIT_SERVER_BIN       the server binary (default target/debug/audit-server, built if missing)
-#   SCHEMATHESIS_EXAMPLES  test cases per operation and phase (default 60)
+#   SCHEMATHESIS_EXAMPLES  test cases per operation and phase (default 150)
 #   SCHEMATHESIS_SEED      the fuzzing seed (default fixed, so CI runs are reproducible)
 #   SKIP_SCHEMATHESIS=1    run the scenarios only
 set -euo pipefail
@@ -187,7 +187,7 @@ EOF
         timeout 420 "$venv/bin/schemathesis" --config-file "$here/schemathesis.toml" run "$document" \
             --url "$base_url" \
             --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
-            --max-examples "${SCHEMATHESIS_EXAMPLES:-60}" \
+            --max-examples "${SCHEMATHESIS_EXAMPLES:-150}" \
             --seed "${SCHEMATHESIS_SEED:-20261125}" \
             --request-timeout 10 \
             --workers 1 \
