@@ -41,6 +41,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid name, scopes or project.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable; try again.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
 )]
@@ -95,6 +96,7 @@ pub async fn create_api_key(
         (status = 401, description = "Missing or unknown credentials.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not allowed to manage this organization's keys.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such organization.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable; try again.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
 )]
@@ -130,6 +132,7 @@ pub async fn list_api_keys(
         (status = 401, description = "Missing or unknown credentials.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not allowed to manage this organization's keys.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such key in this organization.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable; try again.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
 )]

@@ -48,6 +48,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 413, description = "The body, `before`, `after` or `metadata` is too large.", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, or a resource type and action not in the catalog (the allowed actions are listed).", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable; try again.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
 )]
@@ -120,6 +121,7 @@ pub struct RawBatch {
         (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The body is not a batch of at most 1,000 events.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable; try again.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
 )]
@@ -245,6 +247,7 @@ pub(crate) fn query_error(error: QueryError) -> ApiError {
         (status = 401, description = "Missing or unknown credentials.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Missing scope, or another project.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Inverted time range, limit out of range or over-long values.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable; try again.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
 )]
@@ -282,6 +285,7 @@ pub async fn list_audit_logs(
         (status = 401, description = "Missing or unknown credentials.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Missing scope.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such record for this key.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable; try again.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
 )]

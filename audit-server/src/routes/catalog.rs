@@ -30,6 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses(
         (status = 200, description = "The catalog.", body = CatalogResponse),
         (status = 401, description = "Missing or unknown credentials.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable; try again.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
 )]
@@ -64,6 +65,7 @@ pub async fn get_catalog(
         (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid names.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable; try again.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
 )]

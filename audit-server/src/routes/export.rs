@@ -57,6 +57,7 @@ pub struct ExportParams {
         (status = 401, description = "Missing, unknown or expired credentials.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Missing scope, or another project.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Inverted time range or over-long values.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable; try again.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
 )]

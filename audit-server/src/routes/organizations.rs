@@ -34,6 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The name is invalid.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable; try again.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
 )]
@@ -64,6 +65,7 @@ pub async fn create_organization(
         (status = 200, description = "The organizations.", body = OrganizationList),
         (status = 401, description = "Missing or unknown credentials.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the admin token.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable; try again.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
 )]

@@ -34,6 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 401, description = "Missing or unknown credentials.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Missing scope, or a project-restricted key.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "An inverted or non-positive range.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable; try again.", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
 )]

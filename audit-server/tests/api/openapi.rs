@@ -75,6 +75,7 @@ fn every_operation_is_documented_completely() {
                     "{name}: security"
                 );
                 assert!(responses.contains_key("401"), "{name}: 401 documented");
+                assert!(responses.contains_key("503"), "{name}: 503 documented");
             }
             for (status, response) in responses {
                 assert!(
