@@ -242,6 +242,7 @@ fn main() {
         let plain = serve(host_app::app_without_audit(Store::default())).await;
         let null = serve(host_app::app(Store::default(), sink)).await;
         let shipped = serve(host_app::app(Store::default(), dispatcher.clone())).await;
+        let plain_again = serve(host_app::app_without_audit(Store::default())).await;
         let bare = serve(host_app::app_with_layer(
             Store::default(),
             audit_tower::AuditLayer::builder(sink_for_in_process(&discarded))
@@ -254,6 +255,7 @@ fn main() {
             ("layer, discarding sink", null),
             ("layer + dispatcher to server", shipped),
             ("layer, discarding, no loader, no body copy", bare),
+            ("no layer, again (a control for order effects)", plain_again),
         ];
 
         println!(
