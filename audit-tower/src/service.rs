@@ -95,3 +95,80 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+    use std::sync::{Arc, Mutex};
+
+    use audit_core::AuditEvent;
+    use bytes::Bytes;
+    use http::{Method, Request, Response};
+    use http_body_util::{BodyExt, Full};
+    use tower::{Layer, ServiceExt};
+
+    use crate::{Actor, AuditLayer, Rule};
+
+    fn layer(events: &Arc<Mutex<Vec<AuditEvent>>>) -> AuditLayer {
+        let events = events.clone();
+        AuditLayer::builder(move |event: AuditEvent| {
+            events.lock().unwrap().push(event);
+            true
+        })
+        .with_rule(Rule::new(Method::PUT, "/items/{itemId}"))
+        .with_before_loader("item", |_| async { Some(serde_json::json!({ "n": 1 })) })
+        .build()
+    }
+
+    fn put() -> Request<Full<Bytes>> {
+        let mut request = Request::builder()
+            .method(Method::PUT)
+            .uri("/items/i_1")
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        request.extensions_mut().insert(Actor::user("u_1"));
+        request
+    }
+
+    #[tokio::test]
+    async fn the_inner_error_passes_through_and_nothing_is_recorded() {
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let failing = tower::service_fn(|_: Request<Full<Bytes>>| async {
+            Err::<Response<Full<Bytes>>, &'static str>("boom")
+        });
+        let result = layer(&events).layer(failing).oneshot(put()).await;
+        assert_eq!(result.err(), Some("boom"));
+        assert!(events.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn the_event_is_handed_over_when_the_body_ends() {
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let ok = tower::service_fn(|_: Request<Full<Bytes>>| async {
+            Ok::<_, Infallible>(
+                Response::builder()
+                    .header("content-type", "application/json")
+                    .body(Full::new(Bytes::from_static(br#"{"n":2}"#)))
+                    .unwrap(),
+            )
+        });
+        let response = layer(&events).layer(ok).oneshot(put()).await.unwrap();
+        assert!(events.lock().unwrap().is_empty(), "not before the body is done");
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&body[..], br#"{"n":2}"#);
+        let events = events.lock().unwrap();
+        assert_eq!(events.len(), 1);
+        let event = &events[0];
+        assert_eq!(
+            (
+                event.resource_type.as_str(),
+                event.resource_id.as_str(),
+                event.action.as_str()
+            ),
+            ("item", "i_1", "update")
+        );
+        assert_eq!(event.before, Some(serde_json::json!({ "n": 1 })));
+        assert_eq!(event.after, Some(serde_json::json!({ "n": 2 })));
+        assert_eq!(event.user_id.as_deref(), Some("u_1"));
+    }
+}
