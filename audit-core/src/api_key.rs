@@ -13,11 +13,14 @@ use crate::{Scope, timestamp};
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewApiKey {
     /// A display name, 1 to 256 characters.
+    #[cfg_attr(feature = "utoipa", schema(min_length = 1, max_length = 256))]
     pub name: String,
     /// What the key may do; at least one scope.
+    #[cfg_attr(feature = "utoipa", schema(min_items = 1))]
     pub scopes: Vec<Scope>,
     /// Restricts the key to one project's events.
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(min_length = 1, max_length = 256))]
     pub project_id: Option<String>,
 }
 

@@ -198,9 +198,14 @@ pub struct CatalogResponse {
 #[cfg_attr(feature = "utoipa", schema(example = json!({"resourceType": "invoice", "actions": ["create", "void"]})))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CatalogEntry {
-    /// The resource type, e.g. `prompt`.
+    /// The resource type, e.g. `prompt`: 1 to 256 letters, digits, `_`, `-`, `.` and `:`.
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(min_length = 1, max_length = 256, pattern = "^[A-Za-z0-9_.:-]+$")
+    )]
     pub resource_type: String,
-    /// Its actions, e.g. `create`, `update`, `setLabel`.
+    /// Its actions, e.g. `create`, `update`, `setLabel`: 1 to 100 names of the same form.
+    #[cfg_attr(feature = "utoipa", schema(min_items = 1, max_items = 100))]
     pub actions: Vec<String>,
 }
 

@@ -53,24 +53,30 @@ pub struct AuditEvent {
     pub actor_type: ActorType,
     /// The acting user; required when `type` is `USER`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(max_length = 256))]
     pub user_id: Option<String>,
     /// The acting API key of the host app; required when `type` is `API_KEY`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(max_length = 256))]
     pub api_key_id: Option<String>,
     /// The actor's role in the organization.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_org_role: Option<Role>,
     /// The project the resource belongs to; absent for organization-level events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(max_length = 256))]
     pub project_id: Option<String>,
     /// The actor's role in the project.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_project_role: Option<Role>,
     /// The kind of resource acted on, from the catalog (e.g. `prompt`).
+    #[cfg_attr(feature = "utoipa", schema(min_length = 1, max_length = 256))]
     pub resource_type: String,
     /// The identifier of the resource acted on.
+    #[cfg_attr(feature = "utoipa", schema(min_length = 1, max_length = 256))]
     pub resource_id: String,
     /// What was done, from the catalog's actions for the resource type (e.g. `update`).
+    #[cfg_attr(feature = "utoipa", schema(min_length = 1, max_length = 256))]
     pub action: String,
     /// The resource's state before the action (any JSON value).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -80,15 +86,19 @@ pub struct AuditEvent {
     pub after: Option<Value>,
     /// The client's IP address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(max_length = 256))]
     pub ip_address: Option<String>,
     /// The client's user agent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(max_length = 1024))]
     pub user_agent: Option<String>,
     /// The host app's request id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(max_length = 256))]
     pub request_id: Option<String>,
     /// The W3C trace id of the request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(max_length = 256))]
     pub trace_id: Option<String>,
     /// Free-form context: an object of any members.
     #[serde(default, skip_serializing_if = "Option::is_none")]

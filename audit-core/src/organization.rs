@@ -13,6 +13,7 @@ use crate::timestamp;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewOrganization {
     /// A display name, 1 to 256 characters.
+    #[cfg_attr(feature = "utoipa", schema(min_length = 1, max_length = 256))]
     pub name: String,
 }
 

@@ -12,11 +12,13 @@ use crate::{Role, timestamp};
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewViewerToken {
     /// The host app's user who will look at the trail.
+    #[cfg_attr(feature = "utoipa", schema(min_length = 1, max_length = 256))]
     pub user_id: String,
     /// The user's role in the organization.
     pub org_role: Role,
     /// Restricts the view to one project (a project-level grant).
     #[serde(default)]
+    #[cfg_attr(feature = "utoipa", schema(min_length = 1, max_length = 256))]
     pub project_id: Option<String>,
     /// The user's role in that project; it overrides `orgRole` unless it is `NONE`.
     #[serde(default)]
