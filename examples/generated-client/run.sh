@@ -204,7 +204,13 @@ EOF
         echo "FAIL: schemathesis printed no test-case count" >&2
         exit 1
     fi
-    echo "schemathesis: ${cases} (test cases executed over every operation)"
+    operations="$("$venv/bin/python" -c 'import json, sys; print(sum(len(item) for item in json.load(open(sys.argv[1]))["paths"].values()))' "$document")"
+    tested="$(grep -E '^ *Tested: [0-9]+' "$run_dir/schemathesis.log" | tail -n 1 | grep -oE '[0-9]+' || true)"
+    if [ "$tested" != "$operations" ]; then
+        echo "FAIL: schemathesis tested ${tested:-no} operations of the document's $operations" >&2
+        exit 1
+    fi
+    echo "schemathesis: ${cases} (test cases executed over all $operations operations)"
 fi
 
 # --- 6. Done ----------------------------------------------------------------------------------
