@@ -100,11 +100,7 @@ pub async fn add_catalog_entry(
     if organizations::find(&state.store, org_id).await?.is_none() {
         return Err(ApiError::not_found("no such organization"));
     }
-    {
-        // One SQLite writer at a time (see `create_organization`).
-        let _writer = state.store.writer_guard().await;
-        catalog::add(&state.store, org_id, &entry.resource_type, &entry.actions).await?;
-    }
+    catalog::add(&state.store, org_id, &entry.resource_type, &entry.actions).await?;
     let mut combined = (*state.catalog).clone();
     combined.extend(&catalog::extension(&state.store, org_id).await?);
     Ok(Json(combined.to_response()))

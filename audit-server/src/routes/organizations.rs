@@ -45,12 +45,7 @@ pub async fn create_organization(
 ) -> Result<(StatusCode, Json<Organization>), ApiError> {
     caller.operator()?;
     check_display_name("name", &body.name)?;
-    let organization = {
-        // SQLite has one writer at a time: a writer that skips the queue makes a concurrent
-        // append fail with "database is locked" (its read-then-write transaction cannot wait).
-        let _writer = state.store.writer_guard().await;
-        organizations::create(&state.store, &body.name).await?
-    };
+    let organization = organizations::create(&state.store, &body.name).await?;
     Ok((StatusCode::CREATED, Json(organization)))
 }
 

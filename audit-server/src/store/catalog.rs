@@ -34,6 +34,8 @@ pub async fn add(store: &Store, org_id: Uuid, resource_type: &str, actions: &[St
         action: Set(action.clone()),
         created_at: Set(created_at),
     });
+    // One SQLite writer at a time (see `organizations::create`).
+    let _writer = store.writer_guard().await;
     catalog_entry::Entity::insert_many(rows)
         .on_conflict(
             OnConflict::columns([

@@ -12,6 +12,9 @@ use super::entity::{chain_head, organization};
 pub async fn create(store: &Store, name: &str) -> Result<Organization, DbErr> {
     let created_at = timestamp::now();
     let id = Uuid::now_v7();
+    // SQLite has one writer at a time: a writer that skips the queue makes a concurrent append
+    // fail with "database is locked" (its read-then-write transaction cannot wait).
+    let _writer = store.writer_guard().await;
     let txn = store.connection().begin().await?;
     organization::ActiveModel {
         id: Set(id),

@@ -84,7 +84,27 @@ async fn sixty_four_single_event_writers_give_a_gap_free_valid_chain(server: Tes
     assert_gap_free(&server, tenant.secret(), 1 + 64 * 20).await;
 }
 
+/// Writes other than appends (new organizations, catalog entries) must queue behind the
+/// trail's writer, not make concurrent appends fail ("database is locked" on SQLite).
+async fn appends_succeed_while_organizations_and_catalogs_change(server: TestServer) {
+    let server = Arc::new(server);
+    let tenant = Tenant::new(&server, "Acme").await;
+    let appends = {
+        let (server, secret) = (server.clone(), tenant.secret().to_owned());
+        tokio::spawn(async move { write_concurrently(&[server], &secret, 4, 50).await })
+    };
+    for n in 0..20 {
+        let org = server.create_org(&format!("Org {n}")).await;
+        let entry = json!({ "resourceType": "invoice", "actions": [format!("action{n}")] });
+        let path = format!("/api/v1/organizations/{}/catalog", org.id);
+        post(&server, &path, server.admin_token(), &entry).await.ok(200);
+    }
+    appends.await.unwrap();
+    assert_gap_free(&server, tenant.secret(), 1 + 4 * 50).await;
+}
+
 on_both_backends!(
+    appends_succeed_while_organizations_and_catalogs_change,
     a_hundred_concurrent_sends_store_one_record,
     eight_writers_give_a_gap_free_valid_chain,
     sixty_four_single_event_writers_give_a_gap_free_valid_chain,
