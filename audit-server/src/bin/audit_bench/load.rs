@@ -213,13 +213,24 @@ impl BatchIngest {
 /// Seeds `total` events in batches of 1,000: first probes 1, 2 and 4 connections on
 /// `probe_events` events each, then sends the rest with the fastest, generating in segments of
 /// `segment_events` (generation is not timed).
+/// `analyze`, when given, is a connection to the server's PostgreSQL database whose
+/// autovacuum is off: `ANALYZE audit_logs` runs on it after each probe and segment (not timed),
+/// standing in for the autovacuum daemon's analyze.
 pub async fn seed(
     api: &Api,
     generator: &mut Generator,
     total: usize,
     probe_events: usize,
     segment_events: usize,
+    analyze: Option<&sea_orm::DatabaseConnection>,
 ) -> anyhow::Result<BatchIngest> {
+    let analyze_now = || async {
+        if let Some(db) = analyze {
+            use sea_orm::ConnectionTrait;
+            db.execute_unprepared("ANALYZE audit_logs").await?;
+        }
+        anyhow::Ok(())
+    };
     let mut probes = Vec::new();
     let mut events = 0u64;
     let mut elapsed = Duration::ZERO;
@@ -230,6 +241,7 @@ pub async fn seed(
         }
         let bodies = batch_bodies(generator, count)?;
         let (stored, took) = send_batches(api, bodies, concurrency).await?;
+        analyze_now().await?;
         let rate = stored as f64 / took.as_secs_f64();
         eprintln!("  probe: {concurrency} connection(s): {stored} events at {rate:.0} events/s");
         probes.push((concurrency, stored, rate));
@@ -251,6 +263,7 @@ pub async fn seed(
         let count = segment_events.min(rest - sent).min(tenth - (sent % tenth));
         let bodies = batch_bodies(generator, count)?;
         let (stored, took) = send_batches(api, bodies, concurrency).await?;
+        analyze_now().await?;
         sent += count;
         events += stored;
         elapsed += took;

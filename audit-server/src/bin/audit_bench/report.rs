@@ -61,6 +61,8 @@ pub struct Report {
     pub plans: Vec<QueryPlan>,
     /// The load average at the end.
     pub load_at_end: String,
+    /// Remarks on how the run went.
+    pub notes: Vec<String>,
 }
 
 fn met(ok: bool) -> &'static str {
@@ -122,6 +124,7 @@ impl Report {
             peak_kib: 0,
             plans: Vec::new(),
             load_at_end: String::new(),
+            notes: Vec::new(),
         }
     }
 
@@ -147,6 +150,9 @@ impl Report {
             self.started, self.load_at_end
         )?;
         writeln!(out, "- command: `{}`", self.command)?;
+        for note in &self.notes {
+            writeln!(out, "- note: {note}")?;
+        }
         writeln!(out)?;
         writeln!(out, "| measure | figure | raw limit | ratio | target | |")?;
         writeln!(out, "| --- | ---: | ---: | ---: | --- | --- |")?;
