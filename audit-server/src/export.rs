@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::store::Store;
 use crate::store::entity::audit_log::Column;
-use crate::store::reads::{ReadScope, filtered};
+use crate::store::reads::{ReadScope, select};
 
 /// The CSV columns: the record's JSON field names, in the order of the record.
 pub const CSV_COLUMNS: [&str; 24] = [
@@ -140,7 +140,10 @@ pub fn stream(
 }
 
 async fn next_rows(cursor: &Cursor) -> Result<Vec<crate::store::entity::audit_log::Model>, DbErr> {
-    filtered(&cursor.scope, &cursor.filter)
+    let Some(query) = select(&cursor.store, &cursor.scope, &cursor.filter).await? else {
+        return Ok(Vec::new());
+    };
+    query
         .filter(Column::Seq.gt(cursor.after_seq))
         .order_by_asc(Column::Seq)
         .limit(CHUNK)

@@ -48,6 +48,81 @@ pub fn filtered(scope: &ReadScope, filter: &AuditLogFilter) -> Select<audit_log:
     audit_log::Entity::find().filter(condition)
 }
 
+/// Where a time range lies in the trail's `seq` order.
+enum Window {
+    /// No time range.
+    Whole,
+    /// The records from `seq` `.0` to `.1`, inclusive.
+    Seqs(i64, i64),
+    /// No record is in the range.
+    Empty,
+}
+
+/// `createdAt` never decreases along an organization's `seq` (appends store
+/// `max(now, head.createdAt)`), so a time range is a `seq` interval: two probes of the
+/// `(org_id, created_at, seq)` index find it, and the page is then read in key order like an
+/// unfiltered one, instead of sorting every record of the range.
+async fn window(store: &Store, org_id: Uuid, filter: &AuditLogFilter) -> Result<Window, DbErr> {
+    if filter.from.is_none() && filter.to.is_none() {
+        return Ok(Window::Whole);
+    }
+    let in_org = || {
+        audit_log::Entity::find()
+            .filter(Column::OrgId.eq(org_id))
+            .select_only()
+            .column(Column::Seq)
+    };
+    let low = match filter.from {
+        None => Some(1),
+        Some(from) => {
+            in_org()
+                .filter(Column::CreatedAt.gte(from))
+                .order_by_asc(Column::CreatedAt)
+                .order_by_asc(Column::Seq)
+                .into_tuple::<i64>()
+                .one(store.connection())
+                .await?
+        }
+    };
+    let high = match filter.to {
+        None => Some(i64::MAX),
+        Some(to) => {
+            in_org()
+                .filter(Column::CreatedAt.lt(to))
+                .order_by_desc(Column::CreatedAt)
+                .order_by_desc(Column::Seq)
+                .into_tuple::<i64>()
+                .one(store.connection())
+                .await?
+        }
+    };
+    Ok(match (low, high) {
+        (Some(low), Some(high)) if low <= high => Window::Seqs(low, high),
+        _ => Window::Empty,
+    })
+}
+
+/// The rows matching `filter` within `scope`, with any time range resolved to a `seq`
+/// interval; `None` when the range holds no record.
+pub async fn select(
+    store: &Store,
+    scope: &ReadScope,
+    filter: &AuditLogFilter,
+) -> Result<Option<Select<audit_log::Entity>>, DbErr> {
+    let without_time = AuditLogFilter {
+        from: None,
+        to: None,
+        ..filter.clone()
+    };
+    Ok(match window(store, scope.org_id, filter).await? {
+        Window::Whole => Some(filtered(scope, &without_time)),
+        Window::Seqs(low, high) => {
+            Some(filtered(scope, &without_time).filter(Column::Seq.between(low, high)))
+        }
+        Window::Empty => None,
+    })
+}
+
 /// One page, newest first, and the cursor of the next page.
 pub async fn list(
     store: &Store,
@@ -56,7 +131,9 @@ pub async fn list(
     cursor: Option<Cursor>,
     limit: u32,
 ) -> Result<(Vec<AuditRecord>, Option<String>), DbErr> {
-    let mut query = filtered(scope, filter);
+    let Some(mut query) = select(store, scope, filter).await? else {
+        return Ok((Vec::new(), None));
+    };
     if let Some(cursor) = cursor {
         query = query.filter(Column::Seq.lt(cursor.before_seq));
     }

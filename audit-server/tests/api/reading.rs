@@ -94,6 +94,23 @@ async fn time_ranges_are_inclusive_from_and_exclusive_to(server: TestServer) {
     )
     .await;
     assert!(found.is_empty());
+
+    // A time range pages with the cursor like any other filter.
+    let range = format!("from={}&to={}", at(0), at(2));
+    let first = get(
+        &server,
+        &format!("/api/v1/audit-logs?limit=1&{range}"),
+        tenant.secret(),
+    )
+    .await;
+    let first = first.ok(200).clone();
+    assert_eq!(ids(first["data"].as_array().unwrap()), ids(&stored[1..2]));
+    let cursor = first["nextCursor"].as_str().unwrap();
+    let path = format!("/api/v1/audit-logs?limit=1&{range}&cursor={cursor}");
+    let second = get(&server, &path, tenant.secret()).await;
+    let second = second.ok(200);
+    assert_eq!(ids(second["data"].as_array().unwrap()), ids(&stored[0..1]));
+    assert!(second["nextCursor"].is_null());
 }
 
 async fn pages_follow_the_cursor_newest_first_without_gaps(server: TestServer) {
