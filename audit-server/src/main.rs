@@ -6,6 +6,12 @@ use audit_server::store::Store;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc instead of glibc's allocator: the server allocates in many small pieces on many
+/// threads (sqlx runs each SQLite connection on a thread of its own), where glibc's per-thread
+/// arenas kept freed memory and the process grew phase by phase (see BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "audit-server",

@@ -96,6 +96,10 @@ enum Command {
     },
 }
 
+/// The same allocator as the `audit-server` binary, so `audit-bench serve` measures what ships.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
