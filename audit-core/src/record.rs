@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::{ActorType, Role, chain, timestamp};
+use crate::{ActorType, AuditEvent, Role, chain, timestamp};
 
 /// One record of the trail, as stored and as every read endpoint returns it. Records are
 /// immutable; `seq`, `prevHash` and `hash` chain them per organization.
@@ -108,6 +108,45 @@ pub struct AuditRecord {
 }
 
 impl AuditRecord {
+    /// The record an event becomes at `seq` of `org_id`'s trail, stored at `created_at` (also
+    /// its `occurredAt` when the event has none). The chain fields are empty until [`seal`].
+    ///
+    /// [`seal`]: AuditRecord::seal
+    pub fn from_event(
+        event: AuditEvent,
+        org_id: Uuid,
+        seq: i64,
+        created_at: DateTime<Utc>,
+        recorded_by: Option<Uuid>,
+    ) -> Self {
+        AuditRecord {
+            id: event.id.unwrap_or_else(Uuid::now_v7),
+            org_id,
+            seq,
+            created_at,
+            occurred_at: event.occurred_at.unwrap_or(created_at),
+            actor_type: event.actor_type,
+            user_id: event.user_id,
+            api_key_id: event.api_key_id,
+            user_org_role: event.user_org_role,
+            project_id: event.project_id,
+            user_project_role: event.user_project_role,
+            resource_type: event.resource_type,
+            resource_id: event.resource_id,
+            action: event.action,
+            before: event.before,
+            after: event.after,
+            ip_address: event.ip_address,
+            user_agent: event.user_agent,
+            request_id: event.request_id,
+            trace_id: event.trace_id,
+            metadata: event.metadata,
+            recorded_by,
+            prev_hash: String::new(),
+            hash: String::new(),
+        }
+    }
+
     /// The record without `hash`, as the chain hashes it.
     pub fn hashed_content(&self) -> Value {
         let mut value = serde_json::to_value(self).unwrap_or(Value::Null);

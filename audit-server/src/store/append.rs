@@ -102,12 +102,12 @@ pub(crate) async fn append_in(
     let mut outcomes = Vec::with_capacity(records.len());
     let mut rows = Vec::new();
     for NewRecord {
-        event,
+        mut event,
         fingerprint,
         recorded_by,
     } in records
     {
-        let id = event.id.unwrap_or_else(Uuid::now_v7);
+        let id = event.ensure_id();
         if let Some((stored_fingerprint, record)) = stored.get(&id) {
             outcomes.push(if *stored_fingerprint == fingerprint {
                 AppendOutcome::Duplicate(record.clone())
@@ -117,7 +117,7 @@ pub(crate) async fn append_in(
             continue;
         }
         seq += 1;
-        let mut record = into_record(event, id, org_id, seq, created_at, recorded_by);
+        let mut record = AuditRecord::from_event(event, org_id, seq, created_at, recorded_by);
         record.seal(&prev_hash);
         prev_hash = record.hash.clone();
         rows.push(to_active_model(&record, &fingerprint));
@@ -145,40 +145,4 @@ pub(crate) async fn append_in(
     .update(txn)
     .await?;
     Ok(outcomes)
-}
-
-fn into_record(
-    event: AuditEvent,
-    id: Uuid,
-    org_id: Uuid,
-    seq: i64,
-    created_at: chrono::DateTime<chrono::Utc>,
-    recorded_by: Option<Uuid>,
-) -> AuditRecord {
-    AuditRecord {
-        id,
-        org_id,
-        seq,
-        created_at,
-        occurred_at: event.occurred_at.unwrap_or(created_at),
-        actor_type: event.actor_type,
-        user_id: event.user_id,
-        api_key_id: event.api_key_id,
-        user_org_role: event.user_org_role,
-        project_id: event.project_id,
-        user_project_role: event.user_project_role,
-        resource_type: event.resource_type,
-        resource_id: event.resource_id,
-        action: event.action,
-        before: event.before,
-        after: event.after,
-        ip_address: event.ip_address,
-        user_agent: event.user_agent,
-        request_id: event.request_id,
-        trace_id: event.trace_id,
-        metadata: event.metadata,
-        recorded_by,
-        prev_hash: String::new(),
-        hash: String::new(),
-    }
 }

@@ -430,32 +430,8 @@ impl Chainer {
         } = NewRecord::from_submitted(event);
         self.seq += 1;
         let created_at = timestamp::now();
-        let mut record = AuditRecord {
-            id: event.id.unwrap_or_else(Uuid::now_v7),
-            org_id: self.org_id,
-            seq: self.seq,
-            created_at,
-            occurred_at: event.occurred_at.unwrap_or(created_at),
-            actor_type: event.actor_type,
-            user_id: event.user_id,
-            api_key_id: event.api_key_id,
-            user_org_role: event.user_org_role,
-            project_id: event.project_id,
-            user_project_role: event.user_project_role,
-            resource_type: event.resource_type,
-            resource_id: event.resource_id,
-            action: event.action,
-            before: event.before,
-            after: event.after,
-            ip_address: event.ip_address,
-            user_agent: event.user_agent,
-            request_id: event.request_id,
-            trace_id: event.trace_id,
-            metadata: event.metadata,
-            recorded_by: Some(self.recorded_by),
-            prev_hash: String::new(),
-            hash: String::new(),
-        };
+        let mut record =
+            AuditRecord::from_event(event, self.org_id, self.seq, created_at, Some(self.recorded_by));
         record.seal(&self.prev_hash);
         self.prev_hash = record.hash.clone();
         let json = |value: &Option<Value>| value.as_ref().map(Value::to_string);
