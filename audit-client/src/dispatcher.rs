@@ -8,6 +8,12 @@
 //! shutdown deadline passes: an event the queue accepted is never silently lost. Events the
 //! service refuses are reported through [`DispatcherConfig::on_rejected`] and a warning.
 //!
+//! With [`DispatcherConfig::with_spool_dir`] the events also survive the host process: when a
+//! delivery fails transiently (or the shutdown deadline passes) the undelivered events, and
+//! every event queued after them, are appended to checksummed files in that directory and
+//! fsynced, then delivered from there in order until the spool is empty again. A dispatcher
+//! started later on the same directory delivers what an earlier process left there first.
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::time::Duration;
@@ -27,20 +33,20 @@
 
 use std::fmt;
 use std::future::Future;
-use std::mem;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use audit_core::{AuditEvent, BatchItemStatus, BatchRequest, BatchResponse, MAX_BATCH_EVENTS, Problem};
-use reqwest::StatusCode;
+use audit_core::{AuditEvent, MAX_BATCH_EVENTS, Problem};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
-use crate::client::Retry;
-use crate::retry::Jitter;
+use crate::spool::{Spool, SpoolError};
 use crate::{AuditClient, Error, RetryPolicy};
+
+mod worker;
 
 /// What [`Dispatcher::record_wait`] does when the queue is full.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -84,6 +90,9 @@ pub struct DispatcherConfig {
     pub backoff: RetryPolicy,
     /// Told about every event the service rejects.
     pub on_rejected: Option<OnRejected>,
+    /// Where undelivered events are kept on disk (default: nowhere, memory only). See
+    /// [`DispatcherConfig::with_spool_dir`].
+    pub spool_dir: Option<PathBuf>,
 }
 
 impl Default for DispatcherConfig {
@@ -95,6 +104,7 @@ impl Default for DispatcherConfig {
             overflow: OverflowPolicy::DropNewest,
             backoff: RetryPolicy::default().with_backoff(Duration::from_millis(100), Duration::from_secs(5)),
             on_rejected: None,
+            spool_dir: None,
         }
     }
 }
@@ -111,6 +121,7 @@ impl fmt::Debug for DispatcherConfig {
                 "on_rejected",
                 &self.on_rejected.as_ref().map(|_| "Fn(RejectedEvent)"),
             )
+            .field("spool_dir", &self.spool_dir)
             .finish()
     }
 }
@@ -151,6 +162,18 @@ impl DispatcherConfig {
         self.on_rejected = Some(Arc::new(callback));
         self
     }
+
+    /// Keeps undelivered events in `dir` (created if missing), so they survive a crash or
+    /// restart of this process. When a batch cannot be delivered (connection error, timeout,
+    /// 408, 429, 5xx) or the shutdown deadline passes, its events and every event queued after
+    /// them are appended to segment files there (each record length-prefixed and CRC32-checked,
+    /// fsynced once per append), and delivered from there in order; a segment is removed once
+    /// the service acknowledged all of it. The next dispatcher started on `dir` delivers what
+    /// is left first. One dispatcher at a time may use a directory (it holds a lock on `dir/LOCK`).
+    pub fn with_spool_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.spool_dir = Some(dir.into());
+        self
+    }
 }
 
 /// Counters of a [`Dispatcher`], since it started.
@@ -169,6 +192,14 @@ pub struct DispatcherStats {
     pub abandoned: u64,
     /// Events (and flush requests) waiting in the queue now.
     pub queued: u64,
+    /// Events written to the spool directory (see [`DispatcherConfig::with_spool_dir`]).
+    pub spooled: u64,
+    /// Events delivered from the spool (also counted in `sent`), including events an earlier
+    /// process left there.
+    pub replayed: u64,
+    /// Damaged stretches of spool files skipped (a torn tail, flipped bytes, an unreadable
+    /// segment); each lost at least one event. The events around them are delivered.
+    pub spool_corrupt: u64,
 }
 
 /// Why a flush or shutdown did not complete.
@@ -178,7 +209,7 @@ pub enum DispatchError {
     /// The dispatcher has shut down.
     #[error("the dispatcher has shut down")]
     Closed,
-    /// The deadline passed with events undelivered (counted in `abandoned`).
+    /// The deadline passed with events undelivered and not spooled (counted in `abandoned`).
     #[error("the deadline passed before every event was delivered")]
     Timeout,
 }
@@ -198,6 +229,9 @@ struct Counters {
     dropped: AtomicU64,
     rejected: AtomicU64,
     abandoned: AtomicU64,
+    spooled: AtomicU64,
+    replayed: AtomicU64,
+    spool_corrupt: AtomicU64,
 }
 
 impl Counters {
@@ -212,6 +246,8 @@ struct Shared {
     overflow: OverflowPolicy,
     closed: AtomicBool,
     deadline: watch::Sender<Option<Instant>>,
+    /// How long `shutdown` waits for the worker's answer after the deadline.
+    grace: Duration,
 }
 
 /// A handle to the background sender; clones share one queue and one worker.
@@ -236,34 +272,46 @@ impl Dispatcher {
     ///
     /// # Panics
     ///
-    /// Outside a tokio runtime.
+    /// Outside a tokio runtime, and when the spool directory cannot be opened or is in use
+    /// (use [`Dispatcher::try_spawn`] to handle that).
     pub fn spawn(client: AuditClient, config: DispatcherConfig) -> Self {
+        match Dispatcher::try_spawn(client, config) {
+            Ok(dispatcher) => dispatcher,
+            Err(error) => panic!("audit dispatcher: {error}"),
+        }
+    }
+
+    /// Starts the worker on the current tokio runtime, after opening and locking the spool
+    /// directory when one is configured; events an earlier process left there are delivered
+    /// before any new one.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
+    pub fn try_spawn(client: AuditClient, config: DispatcherConfig) -> Result<Self, SpoolError> {
+        let spool = config.spool_dir.as_deref().map(Spool::open).transpose()?;
+        let grace = if spool.is_some() {
+            // Room to write what is still queued to the spool after the deadline.
+            Duration::from_secs(2)
+        } else {
+            Duration::from_millis(250)
+        };
         let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
         let (deadline_tx, deadline_rx) = watch::channel(None);
         let counters = Arc::new(Counters::default());
-        let worker = Worker {
-            client,
-            rx,
-            counters: counters.clone(),
-            deadline: deadline_rx,
-            max_batch_size: config.max_batch_size.clamp(1, MAX_BATCH_EVENTS),
-            batch_interval: config.batch_interval,
-            backoff: config.backoff,
-            on_rejected: config.on_rejected,
-            buffer: Vec::new(),
-            jitter: Jitter::new(),
-            unavailable: false,
-        };
+        let overflow = config.overflow;
+        let worker = worker::Worker::new(client, config, rx, counters.clone(), deadline_rx, spool);
         tokio::spawn(worker.run());
-        Dispatcher {
+        Ok(Dispatcher {
             shared: Arc::new(Shared {
                 tx,
                 counters,
-                overflow: config.overflow,
+                overflow,
                 closed: AtomicBool::new(false),
                 deadline: deadline_tx,
+                grace,
             }),
-        }
+        })
     }
 
     /// Queues an event without waiting; returns whether it was queued.
@@ -317,8 +365,10 @@ impl Dispatcher {
     }
 
     /// Stops accepting events, delivers what is queued, and stops the worker, waiting at most
-    /// `timeout`. Events still undelivered then are counted in `abandoned` and the result is
-    /// [`DispatchError::Timeout`].
+    /// `timeout`. Without a spool, events still undelivered then are counted in `abandoned` and
+    /// the result is [`DispatchError::Timeout`]. With a spool they are written to it instead
+    /// (counted in `spooled`) and the result is `Ok`: the next dispatcher on the directory
+    /// delivers them.
     pub async fn shutdown(&self, timeout: Duration) -> Result<(), DispatchError> {
         let deadline = Instant::now() + timeout;
         self.shared.closed.store(true, Ordering::Relaxed);
@@ -330,7 +380,7 @@ impl Dispatcher {
             Err(_) => return Err(DispatchError::Timeout),
         }
         // The worker answers right after the deadline at the latest; allow it a moment.
-        match tokio::time::timeout_at(deadline + Duration::from_millis(250), done).await {
+        match tokio::time::timeout_at(deadline + self.shared.grace, done).await {
             Ok(Ok(true)) => Ok(()),
             Ok(Ok(false)) | Err(_) => Err(DispatchError::Timeout),
             Ok(Err(_)) => Err(DispatchError::Closed),
@@ -348,6 +398,9 @@ impl Dispatcher {
             rejected: counters.rejected.load(Ordering::Relaxed),
             abandoned: counters.abandoned.load(Ordering::Relaxed),
             queued: (tx.max_capacity() - tx.capacity()) as u64,
+            spooled: counters.spooled.load(Ordering::Relaxed),
+            replayed: counters.replayed.load(Ordering::Relaxed),
+            spool_corrupt: counters.spool_corrupt.load(Ordering::Relaxed),
         }
     }
 
@@ -360,217 +413,6 @@ impl Dispatcher {
                 "audit dispatcher queue full: events dropped"
             );
         }
-    }
-}
-
-struct Worker {
-    client: AuditClient,
-    rx: mpsc::Receiver<Message>,
-    counters: Arc<Counters>,
-    deadline: watch::Receiver<Option<Instant>>,
-    max_batch_size: usize,
-    batch_interval: Duration,
-    backoff: RetryPolicy,
-    on_rejected: Option<OnRejected>,
-    buffer: Vec<AuditEvent>,
-    jitter: Jitter,
-    unavailable: bool,
-}
-
-/// What became of one batch.
-enum Delivery {
-    /// Delivered, rejected or abandoned: nothing left to do.
-    Done,
-    /// Too large for the service: send the halves.
-    Split(Vec<AuditEvent>, Vec<AuditEvent>),
-}
-
-impl Worker {
-    async fn run(mut self) {
-        let timer = tokio::time::sleep(Duration::ZERO);
-        tokio::pin!(timer);
-        let mut armed = false;
-        loop {
-            tokio::select! {
-                message = self.rx.recv() => match message {
-                    Some(Message::Event(event)) => {
-                        if self.buffer.is_empty() {
-                            timer.as_mut().reset(Instant::now() + self.batch_interval);
-                            armed = true;
-                        }
-                        self.buffer.push(*event);
-                        if self.buffer.len() >= self.max_batch_size {
-                            self.export().await;
-                            armed = false;
-                        }
-                    }
-                    Some(Message::Flush(reply)) => {
-                        let complete = self.export().await;
-                        armed = false;
-                        let _ = reply.send(complete);
-                    }
-                    Some(Message::Shutdown(reply)) => {
-                        let complete = self.drain().await;
-                        let _ = reply.send(complete);
-                        return;
-                    }
-                    None => {
-                        self.export().await;
-                        return;
-                    }
-                },
-                () = &mut timer, if armed => {
-                    self.export().await;
-                    armed = false;
-                }
-            }
-        }
-    }
-
-    /// Delivers everything still queued after a shutdown request, answering flushes on the way.
-    async fn drain(&mut self) -> bool {
-        self.rx.close();
-        let mut complete = true;
-        while let Some(message) = self.rx.recv().await {
-            match message {
-                Message::Event(event) => {
-                    self.buffer.push(*event);
-                    if self.buffer.len() >= self.max_batch_size {
-                        complete &= self.export().await;
-                    }
-                }
-                Message::Flush(reply) | Message::Shutdown(reply) => {
-                    let done = self.export().await;
-                    complete &= done;
-                    let _ = reply.send(done);
-                }
-            }
-        }
-        complete & self.export().await
-    }
-
-    /// Sends the buffered events; false when some were abandoned at the shutdown deadline.
-    async fn export(&mut self) -> bool {
-        let abandoned_before = self.counters.abandoned.load(Ordering::Relaxed);
-        let mut pending = vec![mem::take(&mut self.buffer)];
-        while let Some(events) = pending.pop() {
-            if events.is_empty() {
-                continue;
-            }
-            if let Delivery::Split(first, second) = self.deliver(events).await {
-                pending.push(second);
-                pending.push(first);
-            }
-        }
-        self.counters.abandoned.load(Ordering::Relaxed) == abandoned_before
-    }
-
-    async fn deliver(&mut self, events: Vec<AuditEvent>) -> Delivery {
-        let batch = BatchRequest { events };
-        let mut retries = 0u32;
-        loop {
-            let attempt = self.client.send_batch(&batch, Retry::Never);
-            let Some(result) = before_deadline(&mut self.deadline, attempt).await else {
-                return self.abandon(batch.events);
-            };
-            let error = match result {
-                Ok(response) => {
-                    if mem::take(&mut self.unavailable) {
-                        tracing::info!(retries, "audit service available again");
-                    }
-                    self.account(batch.events, response);
-                    return Delivery::Done;
-                }
-                Err(error) => error,
-            };
-            if error.status() == Some(StatusCode::PAYLOAD_TOO_LARGE) && batch.events.len() > 1 {
-                let mut first = batch.events;
-                let second = first.split_off(first.len() / 2);
-                return Delivery::Split(first, second);
-            }
-            if !should_retry(&error) {
-                self.reject_all(batch.events, &error);
-                return Delivery::Done;
-            }
-            if !mem::replace(&mut self.unavailable, true) {
-                tracing::warn!(%error, events = batch.events.len(), "audit service unavailable; retrying");
-            }
-            Counters::add(&self.counters.retried, 1);
-            let delay = self
-                .backoff
-                .delay(retries.min(32), error.retry_after(), &mut self.jitter);
-            retries = retries.saturating_add(1);
-            if before_deadline(&mut self.deadline, tokio::time::sleep(delay))
-                .await
-                .is_none()
-            {
-                return self.abandon(batch.events);
-            }
-        }
-    }
-
-    fn account(&self, events: Vec<AuditEvent>, response: BatchResponse) {
-        let mut events: Vec<Option<AuditEvent>> = events.into_iter().map(Some).collect();
-        let mut sent = 0;
-        for result in response.results {
-            match result.status {
-                BatchItemStatus::Created | BatchItemStatus::Duplicate => sent += 1,
-                BatchItemStatus::Rejected => {
-                    let Some(event) = events.get_mut(result.index).and_then(Option::take) else {
-                        continue;
-                    };
-                    let problem = result.error.unwrap_or_else(|| Problem {
-                        problem_type: "about:blank".into(),
-                        title: "Rejected".into(),
-                        status: 422,
-                        detail: "the service rejected the event without saying why".into(),
-                        errors: Vec::new(),
-                        allowed_actions: None,
-                    });
-                    self.report(event, problem);
-                }
-            }
-        }
-        Counters::add(&self.counters.sent, sent);
-    }
-
-    fn reject_all(&self, events: Vec<AuditEvent>, error: &Error) {
-        let problem = match error.problem() {
-            Some(problem) => problem.clone(),
-            None => Problem {
-                problem_type: "about:blank".into(),
-                title: "Not Delivered".into(),
-                status: 502,
-                detail: error.to_string(),
-                errors: Vec::new(),
-                allowed_actions: None,
-            },
-        };
-        tracing::warn!(%error, events = events.len(), "audit service refused a whole batch");
-        for event in events {
-            self.report(event, problem.clone());
-        }
-    }
-
-    fn report(&self, event: AuditEvent, problem: Problem) {
-        Counters::add(&self.counters.rejected, 1);
-        tracing::warn!(
-            id = ?event.id, resource_type = %event.resource_type, action = %event.action,
-            status = problem.status, detail = %problem.detail,
-            "audit event rejected by the service"
-        );
-        if let Some(callback) = &self.on_rejected {
-            callback(RejectedEvent { event, problem });
-        }
-    }
-
-    fn abandon(&self, events: Vec<AuditEvent>) -> Delivery {
-        Counters::add(&self.counters.abandoned, events.len());
-        tracing::warn!(
-            events = events.len(),
-            "audit dispatcher shutdown deadline passed: events abandoned"
-        );
-        Delivery::Done
     }
 }
 
@@ -619,6 +461,7 @@ mod tests {
 
     #[test]
     fn only_final_errors_are_not_retried() {
+        use reqwest::StatusCode;
         let api = |status: u16| Error::from_response(StatusCode::from_u16(status).unwrap(), b"", None);
         for status in [408, 429, 500, 502, 503, 504] {
             assert!(should_retry(&api(status)), "{status}");

@@ -8,7 +8,8 @@
 //! first attempt.
 //!
 //! [`Dispatcher`] records in the background for services that must never wait on auditing:
-//! a bounded queue, batches on size or timer, retries until the service is back.
+//! a bounded queue, batches on size or timer, retries until the service is back, and
+//! optionally a durable spool directory that keeps undelivered events across restarts.
 //!
 //! # Quick start
 //!
@@ -61,6 +62,7 @@ mod error;
 mod page;
 mod retry;
 mod secret;
+mod spool;
 
 pub use audit_core;
 pub use audit_core::ExportFormat;
@@ -74,3 +76,4 @@ pub use page::{ListRequest, RecordStream};
 pub use reqwest::StatusCode;
 pub use retry::{Jitter, RetryPolicy, parse_retry_after};
 pub use secret::ApiKeySecret;
+pub use spool::SpoolError;

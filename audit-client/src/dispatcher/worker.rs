@@ -1,0 +1,500 @@
+//! The task behind a [`Dispatcher`](super::Dispatcher): batching, delivery with retries, and
+//! the spool.
+//!
+//! Two modes. Direct: events are batched in memory and sent. Spooling (entered when a batch
+//! cannot be delivered, or at start-up when an earlier process left events in the spool):
+//! every queued event is appended to the spool, and batches are read back from it, oldest
+//! first, until it is empty; then the worker is direct again. Events never overtake each
+//! other, and a flush is answered only once the spool is empty.
+
+use std::mem;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use audit_core::{AuditEvent, BatchItemStatus, BatchRequest, BatchResponse, MAX_BATCH_EVENTS, Problem};
+use reqwest::StatusCode;
+use tokio::sync::mpsc::error::TryRecvError;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+
+use super::{Counters, DispatcherConfig, Message, OnRejected, RejectedEvent, before_deadline, should_retry};
+use crate::client::Retry;
+use crate::retry::Jitter;
+use crate::spool::Spool;
+use crate::{AuditClient, Error, RetryPolicy};
+
+/// Events moved from the queue to the spool per append (one fsync each).
+const SPOOL_CHUNK: usize = MAX_BATCH_EVENTS;
+
+pub(super) struct Worker {
+    client: AuditClient,
+    rx: mpsc::Receiver<Message>,
+    /// False once the queue is closed and empty.
+    receiving: bool,
+    counters: Arc<Counters>,
+    deadline: watch::Receiver<Option<Instant>>,
+    max_batch_size: usize,
+    batch_interval: Duration,
+    backoff: RetryPolicy,
+    on_rejected: Option<OnRejected>,
+    buffer: Vec<AuditEvent>,
+    jitter: Jitter,
+    unavailable: bool,
+    spool: Option<Spool>,
+    /// Events the spool could not take (a write failed): appended before anything newer, and
+    /// the queue is not read while any wait here.
+    unspooled: Vec<AuditEvent>,
+    /// Flushes answered once the spool is empty.
+    flushes: Vec<oneshot::Sender<bool>>,
+    /// Shutdown requests, answered when the worker stops.
+    shutdowns: Vec<oneshot::Sender<bool>>,
+    abandoned_at_shutdown: Option<u64>,
+}
+
+/// What became of one batch.
+enum Delivery {
+    /// Delivered, rejected, spooled or abandoned: nothing left to do here.
+    Done,
+    /// Too large for the service: send the halves.
+    Split(Vec<AuditEvent>, Vec<AuditEvent>),
+}
+
+impl Worker {
+    pub(super) fn new(
+        client: AuditClient,
+        config: DispatcherConfig,
+        rx: mpsc::Receiver<Message>,
+        counters: Arc<Counters>,
+        deadline: watch::Receiver<Option<Instant>>,
+        spool: Option<Spool>,
+    ) -> Self {
+        Worker {
+            client,
+            rx,
+            receiving: true,
+            counters,
+            deadline,
+            max_batch_size: config.max_batch_size.clamp(1, MAX_BATCH_EVENTS),
+            batch_interval: config.batch_interval,
+            backoff: config.backoff,
+            on_rejected: config.on_rejected,
+            buffer: Vec::new(),
+            jitter: Jitter::new(),
+            unavailable: false,
+            spool,
+            unspooled: Vec::new(),
+            flushes: Vec::new(),
+            shutdowns: Vec::new(),
+            abandoned_at_shutdown: None,
+        }
+    }
+
+    pub(super) async fn run(mut self) {
+        let timer = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(timer);
+        let mut armed = false;
+        loop {
+            if self.spooling() {
+                if !self.replay().await {
+                    break;
+                }
+                continue;
+            }
+            for reply in self.flushes.drain(..) {
+                let _ = reply.send(true);
+            }
+            if !self.receiving {
+                self.export().await;
+                if self.spooling() {
+                    continue;
+                }
+                break;
+            }
+            tokio::select! {
+                message = self.rx.recv() => match message {
+                    Some(Message::Event(event)) => {
+                        if self.buffer.is_empty() {
+                            timer.as_mut().reset(Instant::now() + self.batch_interval);
+                            armed = true;
+                        }
+                        self.buffer.push(*event);
+                        if self.buffer.len() >= self.max_batch_size {
+                            self.export().await;
+                            armed = false;
+                        }
+                    }
+                    Some(Message::Flush(reply)) => {
+                        let complete = self.export().await;
+                        armed = false;
+                        if complete {
+                            self.flushes.push(reply);
+                        } else {
+                            let _ = reply.send(false);
+                        }
+                    }
+                    Some(Message::Shutdown(reply)) => self.begin_shutdown(reply),
+                    None => self.receiving = false,
+                },
+                () = &mut timer, if armed => {
+                    self.export().await;
+                    armed = false;
+                }
+            }
+        }
+        self.finish().await;
+    }
+
+    /// Whether events wait in the spool (or for it): new events must queue up behind them.
+    fn spooling(&self) -> bool {
+        !self.unspooled.is_empty() || self.spool.as_ref().is_some_and(|spool| !spool.is_empty())
+    }
+
+    fn begin_shutdown(&mut self, reply: oneshot::Sender<bool>) {
+        self.rx.close();
+        self.abandoned_at_shutdown
+            .get_or_insert_with(|| self.counters.abandoned.load(Ordering::Relaxed));
+        self.shutdowns.push(reply);
+    }
+
+    /// Stops: what is still queued is delivered, or spooled once the deadline has passed.
+    async fn finish(&mut self) {
+        self.rx.close();
+        while let Some(message) = self.rx.recv().await {
+            match message {
+                Message::Event(event) => self.buffer.push(*event),
+                Message::Flush(reply) => self.flushes.push(reply),
+                Message::Shutdown(reply) => self.begin_shutdown(reply),
+            }
+        }
+        self.export().await;
+        if !self.unspooled.is_empty() {
+            let events = mem::take(&mut self.unspooled);
+            self.abandon(events);
+        }
+        let abandoned = self.counters.abandoned.load(Ordering::Relaxed);
+        let complete = abandoned == self.abandoned_at_shutdown.unwrap_or(abandoned);
+        let delivered = complete && !self.spooling();
+        for reply in self.flushes.drain(..) {
+            let _ = reply.send(delivered);
+        }
+        for reply in self.shutdowns.drain(..) {
+            let _ = reply.send(complete);
+        }
+    }
+
+    /// Sends the buffered events; false when some were abandoned at the shutdown deadline.
+    async fn export(&mut self) -> bool {
+        let abandoned_before = self.counters.abandoned.load(Ordering::Relaxed);
+        let mut pending = vec![mem::take(&mut self.buffer)];
+        while let Some(events) = pending.pop() {
+            if events.is_empty() {
+                continue;
+            }
+            if self.spooling() {
+                // Older events wait in the spool: these go behind them.
+                if let Err(events) = self.to_spool(events) {
+                    self.unspooled.extend(events);
+                }
+                continue;
+            }
+            if let Delivery::Split(first, second) = self.deliver(events).await {
+                pending.push(second);
+                pending.push(first);
+            }
+        }
+        self.counters.abandoned.load(Ordering::Relaxed) == abandoned_before
+    }
+
+    async fn deliver(&mut self, events: Vec<AuditEvent>) -> Delivery {
+        let mut batch = BatchRequest { events };
+        let mut retries = 0u32;
+        loop {
+            let attempt = self.client.send_batch(&batch, Retry::Never);
+            let Some(result) = before_deadline(&mut self.deadline, attempt).await else {
+                return self.spool_or_abandon(batch.events);
+            };
+            let error = match result {
+                Ok(response) => {
+                    self.available_again(retries);
+                    self.account(batch.events, response, false);
+                    return Delivery::Done;
+                }
+                Err(error) => error,
+            };
+            if error.status() == Some(StatusCode::PAYLOAD_TOO_LARGE) && batch.events.len() > 1 {
+                let mut first = batch.events;
+                let second = first.split_off(first.len() / 2);
+                return Delivery::Split(first, second);
+            }
+            if !should_retry(&error) {
+                self.reject_all(batch.events, &error);
+                return Delivery::Done;
+            }
+            self.note_unavailable(&error, batch.events.len());
+            if self.spool.is_some() {
+                match self.to_spool(batch.events) {
+                    Ok(()) => return Delivery::Done,
+                    Err(events) => batch.events = events,
+                }
+            }
+            let delay = self
+                .backoff
+                .delay(retries.min(32), error.retry_after(), &mut self.jitter);
+            retries = retries.saturating_add(1);
+            if before_deadline(&mut self.deadline, tokio::time::sleep(delay))
+                .await
+                .is_none()
+            {
+                return self.spool_or_abandon(batch.events);
+            }
+        }
+    }
+
+    /// Delivers the spool, oldest first, until it is empty; events queued meanwhile join its
+    /// end. False when the shutdown deadline passed first (the rest stays in the spool).
+    async fn replay(&mut self) -> bool {
+        let mut batch_size = self.max_batch_size;
+        let mut retries = 0u32;
+        loop {
+            self.spool_queued(None);
+            let mut damaged = 0;
+            let events = match &mut self.spool {
+                Some(spool) => spool.take(batch_size, &mut damaged),
+                None => Vec::new(),
+            };
+            if damaged > 0 {
+                Counters::add(&self.counters.spool_corrupt, damaged as usize);
+            }
+            if events.is_empty() {
+                if !self.unspooled.is_empty() {
+                    // The spool is empty but would not take these: deliver them from memory.
+                    self.buffer = mem::take(&mut self.unspooled);
+                    return self.export().await;
+                }
+                return true;
+            }
+            let batch = BatchRequest { events };
+            let attempt = self.client.send_batch(&batch, Retry::Never);
+            let error = match before_deadline(&mut self.deadline, attempt).await {
+                None => {
+                    self.put_back(batch.events);
+                    return false;
+                }
+                Some(Ok(response)) => {
+                    self.available_again(retries);
+                    retries = 0;
+                    batch_size = self.max_batch_size;
+                    self.account(batch.events, response, true);
+                    self.acknowledge();
+                    continue;
+                }
+                Some(Err(error)) => error,
+            };
+            if error.status() == Some(StatusCode::PAYLOAD_TOO_LARGE) && batch.events.len() > 1 {
+                batch_size = batch.events.len() / 2;
+                self.put_back(batch.events);
+                continue;
+            }
+            if !should_retry(&error) {
+                self.reject_all(batch.events, &error);
+                self.acknowledge();
+                continue;
+            }
+            self.note_unavailable(&error, batch.events.len());
+            self.put_back(batch.events);
+            let delay = self
+                .backoff
+                .delay(retries.min(32), error.retry_after(), &mut self.jitter);
+            retries = retries.saturating_add(1);
+            if !self.wait_spooling(delay).await {
+                return false;
+            }
+        }
+    }
+
+    /// Waits `delay`, moving events queued meanwhile to the spool; false when the shutdown
+    /// deadline passed.
+    async fn wait_spooling(&mut self, delay: Duration) -> bool {
+        let until = Instant::now() + delay;
+        loop {
+            let receiving = self.receiving && self.unspooled.is_empty();
+            let rx = &mut self.rx;
+            let next = async move {
+                if receiving {
+                    tokio::time::timeout_at(until, rx.recv()).await.ok()
+                } else {
+                    tokio::time::sleep_until(until).await;
+                    None
+                }
+            };
+            match before_deadline(&mut self.deadline, next).await {
+                None => return false,
+                Some(None) => return true,
+                Some(Some(None)) => self.receiving = false,
+                Some(Some(Some(message))) => self.spool_queued(Some(message)),
+            }
+        }
+    }
+
+    /// Moves `first` and whatever else is queued now to the spool, one append per chunk.
+    fn spool_queued(&mut self, mut first: Option<Message>) {
+        let mut events = Vec::new();
+        while self.unspooled.is_empty() {
+            let message = match first.take() {
+                Some(message) => message,
+                None if !self.receiving => break,
+                None => match self.rx.try_recv() {
+                    Ok(message) => message,
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        self.receiving = false;
+                        break;
+                    }
+                },
+            };
+            match message {
+                Message::Event(event) => {
+                    events.push(*event);
+                    if events.len() >= SPOOL_CHUNK
+                        && let Err(kept) = self.to_spool(mem::take(&mut events))
+                    {
+                        self.unspooled.extend(kept);
+                    }
+                }
+                Message::Flush(reply) => self.flushes.push(reply),
+                Message::Shutdown(reply) => self.begin_shutdown(reply),
+            }
+        }
+        if let Err(kept) = self.to_spool(events) {
+            self.unspooled.extend(kept);
+        }
+        if !self.unspooled.is_empty() {
+            // Retry the events the spool refused before anything newer.
+            let waiting = mem::take(&mut self.unspooled);
+            if let Err(kept) = self.to_spool(waiting) {
+                self.unspooled = kept;
+            }
+        }
+    }
+
+    /// Appends `events` to the spool and fsyncs them, or gives them back (no spool, or the
+    /// write failed).
+    fn to_spool(&mut self, events: Vec<AuditEvent>) -> Result<(), Vec<AuditEvent>> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let Some(spool) = &mut self.spool else {
+            return Err(events);
+        };
+        match spool.append(&events) {
+            Ok(()) => {
+                Counters::add(&self.counters.spooled, events.len());
+                Ok(())
+            }
+            Err(error) => {
+                tracing::error!(%error, events = events.len(), "could not write to the audit spool; keeping the events in memory");
+                Err(events)
+            }
+        }
+    }
+
+    fn put_back(&mut self, events: Vec<AuditEvent>) {
+        if let Some(spool) = &mut self.spool {
+            spool.put_back(events);
+        }
+    }
+
+    fn acknowledge(&mut self) {
+        if let Some(spool) = &mut self.spool {
+            spool.acknowledge();
+        }
+    }
+
+    fn note_unavailable(&mut self, error: &Error, events: usize) {
+        if !mem::replace(&mut self.unavailable, true) {
+            tracing::warn!(%error, events, spool = self.spool.is_some(), "audit service unavailable; retrying");
+        }
+        Counters::add(&self.counters.retried, 1);
+    }
+
+    fn available_again(&mut self, retries: u32) {
+        if mem::take(&mut self.unavailable) {
+            tracing::info!(retries, "audit service available again");
+        }
+    }
+
+    fn account(&self, events: Vec<AuditEvent>, response: BatchResponse, from_spool: bool) {
+        let mut events: Vec<Option<AuditEvent>> = events.into_iter().map(Some).collect();
+        let mut sent = 0;
+        for result in response.results {
+            match result.status {
+                BatchItemStatus::Created | BatchItemStatus::Duplicate => sent += 1,
+                BatchItemStatus::Rejected => {
+                    let Some(event) = events.get_mut(result.index).and_then(Option::take) else {
+                        continue;
+                    };
+                    let problem = result.error.unwrap_or_else(|| Problem {
+                        problem_type: "about:blank".into(),
+                        title: "Rejected".into(),
+                        status: 422,
+                        detail: "the service rejected the event without saying why".into(),
+                        errors: Vec::new(),
+                        allowed_actions: None,
+                    });
+                    self.report(event, problem);
+                }
+            }
+        }
+        Counters::add(&self.counters.sent, sent);
+        if from_spool {
+            Counters::add(&self.counters.replayed, sent);
+        }
+    }
+
+    fn reject_all(&self, events: Vec<AuditEvent>, error: &Error) {
+        let problem = match error.problem() {
+            Some(problem) => problem.clone(),
+            None => Problem {
+                problem_type: "about:blank".into(),
+                title: "Not Delivered".into(),
+                status: 502,
+                detail: error.to_string(),
+                errors: Vec::new(),
+                allowed_actions: None,
+            },
+        };
+        tracing::warn!(%error, events = events.len(), "audit service refused a whole batch");
+        for event in events {
+            self.report(event, problem.clone());
+        }
+    }
+
+    fn report(&self, event: AuditEvent, problem: Problem) {
+        Counters::add(&self.counters.rejected, 1);
+        tracing::warn!(
+            id = ?event.id, resource_type = %event.resource_type, action = %event.action,
+            status = problem.status, detail = %problem.detail,
+            "audit event rejected by the service"
+        );
+        if let Some(callback) = &self.on_rejected {
+            callback(RejectedEvent { event, problem });
+        }
+    }
+
+    /// At the shutdown deadline: into the spool if there is one, else given up.
+    fn spool_or_abandon(&mut self, events: Vec<AuditEvent>) -> Delivery {
+        if let Err(events) = self.to_spool(events) {
+            self.abandon(events);
+        }
+        Delivery::Done
+    }
+
+    fn abandon(&self, events: Vec<AuditEvent>) {
+        Counters::add(&self.counters.abandoned, events.len());
+        tracing::warn!(
+            events = events.len(),
+            "audit dispatcher shutdown deadline passed: events abandoned"
+        );
+    }
+}
