@@ -211,6 +211,45 @@ impl TestServer {
     }
 }
 
+/// A fresh database without a server, for tests that run the `audit-server` binary themselves:
+/// an SQLite file in a temporary directory, or a PostgreSQL database of its own (dropped with
+/// this value).
+pub struct TestDatabase {
+    url: String,
+    _sqlite_dir: Option<tempfile::TempDir>,
+    _postgres: Option<PostgresDatabase>,
+}
+
+impl TestDatabase {
+    /// A database on `backend`, or `None` (with a skip line) when PostgreSQL is not configured.
+    pub async fn create(backend: Backend) -> Option<Self> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temporary directory");
+                let url = format!("sqlite://{}?mode=rwc", dir.path().join("audit.db").display());
+                Some(TestDatabase {
+                    url,
+                    _sqlite_dir: Some(dir),
+                    _postgres: None,
+                })
+            }
+            Backend::Postgres => {
+                let database = PostgresDatabase::create().await?;
+                Some(TestDatabase {
+                    url: database.url.clone(),
+                    _sqlite_dir: None,
+                    _postgres: Some(database),
+                })
+            }
+        }
+    }
+
+    /// The URL to give the server as `AUDIT_DATABASE_URL`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
 fn test_config(database_url: String) -> Config {
     let mut config = Config::new(database_url);
     config.admin_token = Some(ADMIN_TOKEN.to_owned());
