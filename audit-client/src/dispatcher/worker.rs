@@ -193,7 +193,7 @@ impl Worker {
             }
             if self.spooling() {
                 // Older events wait in the spool: these go behind them.
-                if let Err(events) = self.to_spool(events) {
+                if let Err(events) = self.append_to_spool(events) {
                     self.unspooled.extend(events);
                 }
                 continue;
@@ -233,7 +233,7 @@ impl Worker {
             }
             self.note_unavailable(&error, batch.events.len());
             if self.spool.is_some() {
-                match self.to_spool(batch.events) {
+                match self.append_to_spool(batch.events) {
                     Ok(()) => return Delivery::Done,
                     Err(events) => batch.events = events,
                 }
@@ -357,7 +357,7 @@ impl Worker {
                 Message::Event(event) => {
                     events.push(*event);
                     if events.len() >= SPOOL_CHUNK
-                        && let Err(kept) = self.to_spool(mem::take(&mut events))
+                        && let Err(kept) = self.append_to_spool(mem::take(&mut events))
                     {
                         self.unspooled.extend(kept);
                     }
@@ -366,13 +366,13 @@ impl Worker {
                 Message::Shutdown(reply) => self.begin_shutdown(reply),
             }
         }
-        if let Err(kept) = self.to_spool(events) {
+        if let Err(kept) = self.append_to_spool(events) {
             self.unspooled.extend(kept);
         }
         if !self.unspooled.is_empty() {
             // Retry the events the spool refused before anything newer.
             let waiting = mem::take(&mut self.unspooled);
-            if let Err(kept) = self.to_spool(waiting) {
+            if let Err(kept) = self.append_to_spool(waiting) {
                 self.unspooled = kept;
             }
         }
@@ -380,7 +380,7 @@ impl Worker {
 
     /// Appends `events` to the spool and fsyncs them, or gives them back (no spool, or the
     /// write failed).
-    fn to_spool(&mut self, events: Vec<AuditEvent>) -> Result<(), Vec<AuditEvent>> {
+    fn append_to_spool(&mut self, events: Vec<AuditEvent>) -> Result<(), Vec<AuditEvent>> {
         if events.is_empty() {
             return Ok(());
         }
@@ -484,7 +484,7 @@ impl Worker {
 
     /// At the shutdown deadline: into the spool if there is one, else given up.
     fn spool_or_abandon(&mut self, events: Vec<AuditEvent>) -> Delivery {
-        if let Err(events) = self.to_spool(events) {
+        if let Err(events) = self.append_to_spool(events) {
             self.abandon(events);
         }
         Delivery::Done
