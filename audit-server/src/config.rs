@@ -154,8 +154,6 @@ impl Config {
         let mut catalog = Catalog::langfuse();
         // What the service records about itself beyond Langfuse's table.
         catalog.add("viewerToken", "create");
-        catalog.add("auditLog", "purge");
-        catalog.add("retentionPolicy", "update");
         if let Some(path) = &self.catalog_file {
             let fail = |message: String| ConfigError::CatalogFile {
                 path: path.clone(),
