@@ -7,6 +7,7 @@ pub mod checkpoints;
 pub mod export;
 pub mod health;
 pub mod organizations;
+pub mod retention;
 pub mod verify;
 pub mod viewer;
 pub mod viewer_tokens;
@@ -27,4 +28,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(export::router())
         .merge(viewer_tokens::router())
         .merge(checkpoints::router())
+        .merge(retention::router())
 }

@@ -13,4 +13,5 @@ mod metrics;
 mod openapi;
 mod reading;
 mod recording;
+mod retention;
 mod viewing;
