@@ -193,9 +193,7 @@ impl Worker {
             }
             if self.spooling() {
                 // Older events wait in the spool: these go behind them.
-                if let Err(events) = self.append_to_spool(events) {
-                    self.unspooled.extend(events);
-                }
+                self.spool_behind(events);
                 continue;
             }
             if let Delivery::Split(first, second) = self.deliver(events).await {
@@ -356,25 +354,24 @@ impl Worker {
             match message {
                 Message::Event(event) => {
                     events.push(*event);
-                    if events.len() >= SPOOL_CHUNK
-                        && let Err(kept) = self.append_to_spool(mem::take(&mut events))
-                    {
-                        self.unspooled.extend(kept);
+                    if events.len() >= SPOOL_CHUNK {
+                        self.spool_behind(mem::take(&mut events));
                     }
                 }
                 Message::Flush(reply) => self.flushes.push(reply),
                 Message::Shutdown(reply) => self.begin_shutdown(reply),
             }
         }
-        if let Err(kept) = self.append_to_spool(events) {
-            self.unspooled.extend(kept);
-        }
-        if !self.unspooled.is_empty() {
-            // Retry the events the spool refused before anything newer.
-            let waiting = mem::take(&mut self.unspooled);
-            if let Err(kept) = self.append_to_spool(waiting) {
-                self.unspooled = kept;
-            }
+        self.spool_behind(events);
+    }
+
+    /// Appends `events` behind everything already waiting: after the events the spool refused
+    /// earlier (retried first, in order), or kept with them when the spool refuses again.
+    fn spool_behind(&mut self, events: Vec<AuditEvent>) {
+        let mut waiting = mem::take(&mut self.unspooled);
+        waiting.extend(events);
+        if let Err(kept) = self.append_to_spool(waiting) {
+            self.unspooled = kept;
         }
     }
 
