@@ -19,9 +19,14 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// The chain hash of a record's content (without `hash`) following `prev_hash`.
 pub fn chain_hash(prev_hash: &str, content_without_hash: &Value) -> String {
+    chain_hash_canonical(prev_hash, &canonical::to_canonical_bytes(content_without_hash))
+}
+
+/// The chain hash of a record whose content (without `hash`) is already in canonical form.
+pub fn chain_hash_canonical(prev_hash: &str, canonical_content: &[u8]) -> String {
     let mut digest = Sha256::new();
     digest.update(prev_hash.as_bytes());
-    digest.update(canonical::to_canonical_bytes(content_without_hash));
+    digest.update(canonical_content);
     hex::encode(digest.finalize())
 }
 
