@@ -83,26 +83,30 @@ impl ChainVerifier {
         if self.first_break.is_some() {
             return false;
         }
+        let computed = record.compute_hash();
+        self.push_hashed(record.seq, &record.prev_hash, &record.hash, &computed)
+    }
+
+    /// Checks the next record, whose hash was recomputed elsewhere (`computed_hash`, e.g. by
+    /// [`AuditRecord::compute_hash`] on another thread): only the links are checked in order.
+    pub fn push_hashed(&mut self, seq: i64, prev_hash: &str, hash: &str, computed_hash: &str) -> bool {
+        if self.first_break.is_some() {
+            return false;
+        }
         self.checked += 1;
-        let problem = if record.seq != self.expected_seq {
-            Some(if record.seq > self.expected_seq {
+        let problem = if seq != self.expected_seq {
+            Some(if seq > self.expected_seq {
                 (
                     self.expected_seq,
                     format!("record seq {} is missing", self.expected_seq),
                 )
             } else {
-                (
-                    record.seq,
-                    format!("record seq {} is out of order or duplicated", record.seq),
-                )
+                (seq, format!("record seq {seq} is out of order or duplicated"))
             })
-        } else if !self.expected_prev_hash.is_empty() && record.prev_hash != self.expected_prev_hash {
-            Some((
-                record.seq,
-                "prevHash does not match the previous record's hash".to_owned(),
-            ))
-        } else if record.compute_hash() != record.hash {
-            Some((record.seq, "hash does not match the record's content".to_owned()))
+        } else if !self.expected_prev_hash.is_empty() && prev_hash != self.expected_prev_hash {
+            Some((seq, "prevHash does not match the previous record's hash".to_owned()))
+        } else if computed_hash != hash {
+            Some((seq, "hash does not match the record's content".to_owned()))
         } else {
             None
         };
@@ -112,8 +116,8 @@ impl ChainVerifier {
                 false
             }
             None => {
-                self.expected_seq = record.seq + 1;
-                self.expected_prev_hash = record.hash.clone();
+                self.expected_seq = seq + 1;
+                hash.clone_into(&mut self.expected_prev_hash);
                 true
             }
         }
