@@ -6,6 +6,8 @@
 //! group are appended in a fixed order (by id) so that lanes, and server processes sharing a
 //! PostgreSQL database, always take chain-head locks in the same order and never deadlock.
 //! When a group fails, its jobs are retried one by one, so one bad job cannot fail the others.
+//! A group is first appended without looking its ids up (`INSERT ... ON CONFLICT DO NOTHING`);
+//! only when a row was skipped (a retried event) is it rolled back and appended with the lookup.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
