@@ -3,8 +3,10 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use audit_core::Catalog;
+use audit_core::checkpoint::CheckpointSigner;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::response::{IntoResponse, Response};
@@ -15,11 +17,13 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::checkpointer;
 use crate::config::Config;
 use crate::error::{ApiError, method_not_allowed_fallback, not_found_fallback};
 use crate::metrics::{self, Metrics};
 use crate::openapi::ApiDoc;
 use crate::routes;
+use crate::signing_key;
 use crate::store::{Store, secrets};
 
 /// What every handler shares.
@@ -35,6 +39,8 @@ pub struct AppState {
     pub viewer_key: Arc<[u8; 32]>,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
+    /// The key that signs checkpoints.
+    pub checkpoint_signer: Arc<CheckpointSigner>,
 }
 
 /// The documented API routes, with the document they make.
@@ -70,6 +76,8 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     store: Store,
+    signer: Arc<CheckpointSigner>,
+    config: Arc<Config>,
 }
 
 impl Application {
@@ -80,18 +88,23 @@ impl Application {
         let store = Store::connect(&config.database_url).await?;
         store.migrate().await?;
         let viewer_key = secrets::get_or_create(&store, secrets::VIEWER_TOKEN_KEY).await?;
+        let signer = Arc::new(signing_key::load(&config, &store).await?);
         let listener = TcpListener::bind(config.bind).await?;
+        let config = Arc::new(config);
         let state = AppState {
             store: store.clone(),
-            config: Arc::new(config),
+            config: config.clone(),
             catalog: Arc::new(catalog),
             viewer_key: Arc::new(viewer_key),
             metrics: Arc::new(Metrics::default()),
+            checkpoint_signer: signer.clone(),
         };
         Ok(Application {
             listener,
             router: router(state),
             store,
+            signer,
+            config,
         })
     }
 
@@ -100,16 +113,32 @@ impl Application {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` completes, then lets requests in flight finish and closes the pool.
+    /// Serves, with the background tasks (checkpoint signing, retention purge), until `shutdown`
+    /// completes; then lets requests in flight finish, stops the tasks and closes the pool.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        axum::serve(
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let schedule = checkpointer::Schedule {
+            every_records: i64::try_from(self.config.checkpoint_every_records).unwrap_or(i64::MAX),
+            interval: Duration::from_secs(self.config.checkpoint_interval_secs),
+        };
+        let tasks = [tokio::spawn(checkpointer::run(
+            self.store.clone(),
+            self.signer.clone(),
+            schedule,
+            stopped.clone(),
+        ))];
+        let served = axum::serve(
             self.listener,
             self.router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
+        let _ = stop.send(true);
+        for task in tasks {
+            let _ = task.await;
+        }
         let _ = self.store.close().await;
-        Ok(())
+        served
     }
 }
 
