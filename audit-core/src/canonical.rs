@@ -48,9 +48,9 @@ pub fn write_canonical_omitting<T: Serialize + ?Sized>(
 }
 
 #[cfg(test)]
-mod reference;
-#[cfg(test)]
 mod equivalence;
+#[cfg(test)]
+mod reference;
 #[cfg(test)]
 mod speed;
 

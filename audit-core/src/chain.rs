@@ -104,7 +104,10 @@ impl ChainVerifier {
                 (seq, format!("record seq {seq} is out of order or duplicated"))
             })
         } else if !self.expected_prev_hash.is_empty() && prev_hash != self.expected_prev_hash {
-            Some((seq, "prevHash does not match the previous record's hash".to_owned()))
+            Some((
+                seq,
+                "prevHash does not match the previous record's hash".to_owned(),
+            ))
         } else if computed_hash != hash {
             Some((seq, "hash does not match the record's content".to_owned()))
         } else {

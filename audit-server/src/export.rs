@@ -265,13 +265,21 @@ mod tests {
             event.after = states[states.len() - 1 - index].clone();
             event.user_agent = Some("Mozilla/5.0\r\n(evil)".to_owned());
             event.metadata = (index % 2 == 0).then(|| {
-                [("source".to_owned(), json!("web")), ("k".to_owned(), json!({"a": "b,c"}))]
-                    .into_iter()
-                    .collect()
+                [
+                    ("source".to_owned(), json!("web")),
+                    ("k".to_owned(), json!({"a": "b,c"})),
+                ]
+                .into_iter()
+                .collect()
             });
             let recorded_by = (index % 2 == 0).then(Uuid::now_v7);
-            let mut record =
-                AuditRecord::from_event(event, Uuid::now_v7(), index as i64 + 1, timestamp::now(), recorded_by);
+            let mut record = AuditRecord::from_event(
+                event,
+                Uuid::now_v7(),
+                index as i64 + 1,
+                timestamp::now(),
+                recorded_by,
+            );
             record.seal(audit_core::GENESIS_HASH);
             assert_eq!(csv_row(&record), csv_row_through_value(&record));
         }

@@ -26,12 +26,40 @@ impl Rng {
 
     fn text(&mut self) -> String {
         const PIECES: &[&str] = &[
-            "a", "Z", "0", " ", "\"", "\\", "/", "\n", "\r", "\t", "\u{8}", "\u{c}", "\u{0}", "\u{1f}",
-            "\u{7f}", "\u{80}", "é", "ö", "€", "\u{2028}", "\u{e000}", "\u{fb33}", "\u{ffff}", "😀",
-            "\u{10000}", "\u{10ffff}", "日本", "key", "name",
+            "a",
+            "Z",
+            "0",
+            " ",
+            "\"",
+            "\\",
+            "/",
+            "\n",
+            "\r",
+            "\t",
+            "\u{8}",
+            "\u{c}",
+            "\u{0}",
+            "\u{1f}",
+            "\u{7f}",
+            "\u{80}",
+            "é",
+            "ö",
+            "€",
+            "\u{2028}",
+            "\u{e000}",
+            "\u{fb33}",
+            "\u{ffff}",
+            "😀",
+            "\u{10000}",
+            "\u{10ffff}",
+            "日本",
+            "key",
+            "name",
         ];
         let len = self.below(8);
-        (0..len).map(|_| PIECES[self.below(PIECES.len() as u64) as usize]).collect()
+        (0..len)
+            .map(|_| PIECES[self.below(PIECES.len() as u64) as usize])
+            .collect()
     }
 
     fn number(&mut self) -> Number {
@@ -41,8 +69,10 @@ impl Rng {
             2 => Number::from(self.below(2000) as i64 - 1000),
             3 => Number::from_f64(f64::from_bits(self.next())).unwrap_or_else(|| Number::from(7)),
             4 => Number::from_f64((self.below(1_000_000) as f64 - 500_000.0) / 1000.0).unwrap(),
-            _ => Number::from_f64([0.0, -0.0, 1e21, 1e-7, 5e-324, f64::MAX, 0.1 + 0.2][self.below(7) as usize])
-                .unwrap(),
+            _ => {
+                Number::from_f64([0.0, -0.0, 1e21, 1e-7, 5e-324, f64::MAX, 0.1 + 0.2][self.below(7) as usize])
+                    .unwrap()
+            }
         }
     }
 
@@ -73,7 +103,9 @@ fn record(rng: &mut Rng) -> AuditRecord {
     event.ip_address = Some("203.0.113.7".to_owned());
     event.user_agent = (rng.below(2) == 0).then(|| rng.text());
     event.metadata = Some((0..rng.below(4)).map(|_| (rng.text(), rng.value(2))).collect());
-    let created_at = Utc.timestamp_millis_opt(1_700_000_000_000 + rng.below(1 << 40) as i64).unwrap();
+    let created_at = Utc
+        .timestamp_millis_opt(1_700_000_000_000 + rng.below(1 << 40) as i64)
+        .unwrap();
     let mut record = AuditRecord::from_event(event, Uuid::from_u64_pair(1, 2), 42, created_at, None);
     record.actor_type = [ActorType::User, ActorType::ApiKey, ActorType::System][rng.below(3) as usize];
     record.seal(chain::GENESIS_HASH);
@@ -130,7 +162,10 @@ fn records_hash_exactly_as_before() {
         assert_eq!(String::from_utf8(record.hashed_bytes()).unwrap(), reference);
         let old_hash = chain::sha256_hex(format!("{}{}", record.prev_hash, reference).as_bytes());
         assert_eq!(record.hash, old_hash);
-        assert_eq!(record.compute_hash(), chain::chain_hash(&record.prev_hash, &record.hashed_content()));
+        assert_eq!(
+            record.compute_hash(),
+            chain::chain_hash(&record.prev_hash, &record.hashed_content())
+        );
     }
 }
 
@@ -157,7 +192,11 @@ fn utf16_order_matches_comparing_code_units() {
     let mut rng = Rng(99);
     for _ in 0..20_000 {
         let (a, b) = (rng.text(), rng.text());
-        assert_eq!(utf16_order(&a, &b), a.encode_utf16().cmp(b.encode_utf16()), "{a:?} {b:?}");
+        assert_eq!(
+            utf16_order(&a, &b),
+            a.encode_utf16().cmp(b.encode_utf16()),
+            "{a:?} {b:?}"
+        );
     }
     assert_eq!(
         utf16_order("\u{ffff}", "\u{10000}"),
@@ -171,5 +210,8 @@ fn a_top_level_member_can_be_left_out_and_nested_ones_stay() {
     let value = json!({"hash": 1, "b": {"hash": 2}, "a": [{"hash": 3}]});
     let mut out = Vec::new();
     super::write_canonical_omitting(&value, "hash", &mut out).unwrap();
-    assert_eq!(String::from_utf8(out).unwrap(), r#"{"a":[{"hash":3}],"b":{"hash":2}}"#);
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        r#"{"a":[{"hash":3}],"b":{"hash":2}}"#
+    );
 }

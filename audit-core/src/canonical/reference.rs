@@ -83,4 +83,3 @@ fn write_string(text: &str, out: &mut String) {
     }
     out.push('"');
 }
-

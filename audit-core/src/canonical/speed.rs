@@ -27,13 +27,18 @@ fn sample() -> AuditRecord {
     event.before = Some(json!({"name": "greeting", "version": 6, "prompt": prompt,
         "config": {"model": "gpt-4o", "temperature": 0.7, "max_tokens": 512},
         "labels": ["production", "latest"], "tags": ["support", "faq"]}));
-    event.after = Some(json!({"name": "greeting", "version": 7, "prompt": prompt.replace("200", "150"),
+    event.after = Some(
+        json!({"name": "greeting", "version": 7, "prompt": prompt.replace("200", "150"),
         "config": {"model": "gpt-4o", "temperature": 0.5, "max_tokens": 512},
-        "labels": ["staging"], "tags": ["support", "faq"]}));
+        "labels": ["staging"], "tags": ["support", "faq"]}),
+    );
     event.metadata = Some(
-        [("source".to_owned(), json!("web")), ("region".to_owned(), json!("eu-west-1"))]
-            .into_iter()
-            .collect(),
+        [
+            ("source".to_owned(), json!("web")),
+            ("region".to_owned(), json!("eu-west-1")),
+        ]
+        .into_iter()
+        .collect(),
     );
     let mut record = AuditRecord::from_event(event, Uuid::now_v7(), 123_456, timestamp::now(), None);
     record.seal(chain::GENESIS_HASH);
@@ -56,7 +61,10 @@ fn canonical_speed() {
     let rounds = 50_000;
     let which = std::env::var("CANONICAL_SPEED_PATH").unwrap_or_default();
     for (name, run) in [
-        ("value", &(|r: &AuditRecord| value_path(r)) as &dyn Fn(&AuditRecord) -> String),
+        (
+            "value",
+            &(|r: &AuditRecord| value_path(r)) as &dyn Fn(&AuditRecord) -> String,
+        ),
         ("writer", &|r: &AuditRecord| r.compute_hash()),
     ] {
         if !which.is_empty() && which != name {
@@ -68,7 +76,10 @@ fn canonical_speed() {
             last = run(std::hint::black_box(&record));
         }
         let each = started.elapsed() / rounds;
-        println!("{name}: {each:?} per record hash ({} bytes of canonical content)", record.hashed_bytes().len());
+        println!(
+            "{name}: {each:?} per record hash ({} bytes of canonical content)",
+            record.hashed_bytes().len()
+        );
         assert_eq!(last, record.hash);
     }
 }

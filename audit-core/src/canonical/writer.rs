@@ -359,7 +359,11 @@ impl<'a> Object<'a> {
     }
 
     /// Writes the member whose name is `names[name.0..name.1]`.
-    fn member<T: Serialize + ?Sized>(&mut self, name: (usize, usize), value: &T) -> Result<(), CanonicalError> {
+    fn member<T: Serialize + ?Sized>(
+        &mut self,
+        name: (usize, usize),
+        value: &T,
+    ) -> Result<(), CanonicalError> {
         let text = &self.names[name.0..name.1];
         if self.omit == Some(text) {
             self.names.truncate(name.0);
@@ -457,7 +461,9 @@ impl ser::SerializeMap for Object<'_> {
 
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), CanonicalError> {
         let begin = self.names.len();
-        key.serialize(KeyWriter { names: &mut self.names })?;
+        key.serialize(KeyWriter {
+            names: &mut self.names,
+        })?;
         self.pending_name = Some((begin, self.names.len()));
         Ok(())
     }

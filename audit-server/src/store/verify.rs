@@ -6,8 +6,8 @@ use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySel
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::{RecordDecodeError, Store};
 use super::entity::{audit_log, chain_head};
+use super::{RecordDecodeError, Store};
 
 const CHUNK: u64 = 2000;
 /// Chunks read ahead of the one being checked.
@@ -60,7 +60,9 @@ pub async fn verify(
     'chunks: while let Some(chunk) = chunks.next().await {
         for checked in chunk? {
             let ok = match checked {
-                Ok(record) => verifier.push_hashed(record.seq, &record.prev_hash, &record.hash, &record.computed),
+                Ok(record) => {
+                    verifier.push_hashed(record.seq, &record.prev_hash, &record.hash, &record.computed)
+                }
                 Err(error) => {
                     return Ok(report(&verifier, false, Some(error.seq), Some(error.message)));
                 }

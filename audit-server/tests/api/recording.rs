@@ -301,15 +301,30 @@ async fn batches_mixing_stored_and_repeated_ids_keep_the_chain_gap_free(server: 
         .collect();
     assert_eq!(
         statuses,
-        ["created", "created", "duplicate", "duplicate", "rejected", "rejected", "created"]
+        [
+            "created",
+            "created",
+            "duplicate",
+            "duplicate",
+            "rejected",
+            "rejected",
+            "created"
+        ]
     );
     assert_eq!(results[4]["error"]["status"], 409);
     assert_eq!(results[5]["error"]["status"], 409);
 
     let records = all_records(&server, tenant.secret(), "").await;
-    let mut seqs: Vec<i64> = records.iter().map(|record| record["seq"].as_i64().unwrap()).collect();
+    let mut seqs: Vec<i64> = records
+        .iter()
+        .map(|record| record["seq"].as_i64().unwrap())
+        .collect();
     seqs.sort_unstable();
-    assert_eq!(seqs, (1..=5).collect::<Vec<_>>(), "key creation, the first record and three created");
+    assert_eq!(
+        seqs,
+        (1..=5).collect::<Vec<_>>(),
+        "key creation, the first record and three created"
+    );
     assert!(verify(&server, tenant.secret()).await["valid"].as_bool().unwrap());
 
     // The same batch again: everything is now a duplicate or a conflict, nothing is stored.
@@ -322,7 +337,15 @@ async fn batches_mixing_stored_and_repeated_ids_keep_the_chain_gap_free(server: 
         .collect();
     assert_eq!(
         statuses,
-        ["created", "duplicate", "duplicate", "duplicate", "rejected", "rejected", "created"],
+        [
+            "created",
+            "duplicate",
+            "duplicate",
+            "duplicate",
+            "rejected",
+            "rejected",
+            "created"
+        ],
         "events without an id are new events each time"
     );
     assert_eq!(all_records(&server, tenant.secret(), "").await.len(), 7);
