@@ -37,6 +37,7 @@ mod query;
 mod record;
 mod role;
 mod scope;
+mod stream;
 pub mod timestamp;
 mod validation;
 mod verify;
@@ -58,6 +59,11 @@ pub use query::{
 pub use record::AuditRecord;
 pub use role::{Role, can_read_audit_logs, effective_role};
 pub use scope::Scope;
+pub use stream::{
+    DatadogDestination, FileDestination, LogStream, LogStreamList, LogStreamUpdate, NewLogStream,
+    SplunkHecDestination, StreamDestination, StreamFilter, StreamHealth, StreamHealthStatus, StreamState,
+    WebhookDestination,
+};
 pub use validation::{EventLimits, EventViolation};
 pub use verify::{VerifyParams, VerifyReport};
 pub use viewer::{ExportFormat, NewViewerToken, ViewerToken};

@@ -21,6 +21,8 @@ use crate::metrics::{self, Metrics};
 use crate::openapi::ApiDoc;
 use crate::routes;
 use crate::store::{Store, secrets};
+use crate::streams::sealed::STREAM_SECRET_KEY;
+use crate::streams::worker::{Worker, WorkerSettings};
 
 /// What every handler shares.
 #[derive(Clone, Debug)]
@@ -35,6 +37,8 @@ pub struct AppState {
     pub viewer_key: Arc<[u8; 32]>,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
+    /// The key that encrypts log stream secrets, shared by every process through the database.
+    pub stream_key: Arc<[u8; 32]>,
 }
 
 /// The documented API routes, with the document they make.
@@ -70,6 +74,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     store: Store,
+    state: AppState,
 }
 
 impl Application {
@@ -80,6 +85,7 @@ impl Application {
         let store = Store::connect(&config.database_url).await?;
         store.migrate().await?;
         let viewer_key = secrets::get_or_create(&store, secrets::VIEWER_TOKEN_KEY).await?;
+        let stream_key = secrets::get_or_create(&store, STREAM_SECRET_KEY).await?;
         let listener = TcpListener::bind(config.bind).await?;
         let state = AppState {
             store: store.clone(),
@@ -87,11 +93,13 @@ impl Application {
             catalog: Arc::new(catalog),
             viewer_key: Arc::new(viewer_key),
             metrics: Arc::new(Metrics::default()),
+            stream_key: Arc::new(stream_key),
         };
         Ok(Application {
             listener,
-            router: router(state),
+            router: router(state.clone()),
             store,
+            state,
         })
     }
 
@@ -100,16 +108,24 @@ impl Application {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` completes, then lets requests in flight finish and closes the pool.
+    /// Serves (and delivers log streams) until `shutdown` completes, then lets requests in flight
+    /// finish, stops the stream worker and closes the pool.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        axum::serve(
+        let worker = Worker::start(
+            self.store.clone(),
+            self.state.stream_key.clone(),
+            self.state.metrics.clone(),
+            WorkerSettings::from_config(&self.state.config),
+        );
+        let served = axum::serve(
             self.listener,
             self.router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
+        worker.stop().await;
         let _ = self.store.close().await;
-        Ok(())
+        served
     }
 }
 

@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod routes;
 pub mod secret;
 pub mod store;
+pub mod streams;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod viewer_token;

@@ -22,6 +22,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
         (name = "api-keys", description = "An organization's credentials."),
         (name = "catalog", description = "The resource types and actions that may be recorded."),
         (name = "viewing", description = "Viewer tokens for the host app's users."),
+        (name = "streams", description = "Log streams: the trail delivered to webhooks, Splunk, Datadog or files."),
         (name = "operations", description = "Health and readiness."),
     ),
     modifiers(&BearerSecurity),

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod export;
 pub mod health;
 pub mod organizations;
+pub mod streams;
 pub mod verify;
 pub mod viewer;
 pub mod viewer_tokens;
@@ -25,4 +26,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(catalog::router())
         .merge(export::router())
         .merge(viewer_tokens::router())
+        .merge(streams::router())
 }

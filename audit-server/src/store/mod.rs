@@ -11,6 +11,7 @@ pub mod organizations;
 pub mod reads;
 mod records;
 pub mod secrets;
+pub mod streams;
 pub mod verify;
 
 use std::sync::Arc;
