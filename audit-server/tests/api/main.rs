@@ -11,5 +11,8 @@ mod keys;
 mod metrics;
 mod openapi;
 mod reading;
+mod receiver;
 mod recording;
+mod streams;
+mod streams_delivery;
 mod viewing;
