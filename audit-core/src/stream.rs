@@ -47,7 +47,10 @@ impl StreamDestination {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WebhookDestination {
     /// The `http` or `https` URL, at most 2,048 characters.
-    #[cfg_attr(feature = "utoipa", schema(max_length = 2048, example = "https://hooks.example.com/audit"))]
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(max_length = 2048, example = "https://hooks.example.com/audit")
+    )]
     pub url: String,
 }
 
@@ -58,7 +61,10 @@ pub struct WebhookDestination {
 pub struct SplunkHecDestination {
     /// The collector's base URL, e.g. `https://splunk.example.com:8088`; events go to
     /// `{url}/services/collector/event`.
-    #[cfg_attr(feature = "utoipa", schema(max_length = 2048, example = "https://splunk.example.com:8088"))]
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(max_length = 2048, example = "https://splunk.example.com:8088")
+    )]
     pub url: String,
     /// The index, or the token's default index when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -330,10 +336,9 @@ mod tests {
         let webhook: StreamDestination =
             serde_json::from_value(json!({"type": "webhook", "url": "https://x.example"})).unwrap();
         assert_eq!(webhook.kind(), "webhook");
-        let splunk: StreamDestination = serde_json::from_value(
-            json!({"type": "splunkHec", "url": "https://s:8088", "index": "main"}),
-        )
-        .unwrap();
+        let splunk: StreamDestination =
+            serde_json::from_value(json!({"type": "splunkHec", "url": "https://s:8088", "index": "main"}))
+                .unwrap();
         assert_eq!(serde_json::to_value(&splunk).unwrap()["index"], "main");
         assert!(
             serde_json::from_value::<StreamDestination>(json!({"type": "webhook", "url": "u", "x": 1}))

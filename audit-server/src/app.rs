@@ -49,7 +49,8 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
 /// The whole HTTP application for `state`.
 pub fn router(state: AppState) -> Router {
     let max_body_bytes = state.config.max_body_bytes;
-    let (api, document) = documented_routes().split_for_parts();
+    let (api, mut document) = documented_routes().split_for_parts();
+    crate::openapi::finish(&mut document);
     api.merge(SwaggerUi::new("/docs").url("/openapi.json", document))
         .merge(routes::viewer::router())
         .route("/metrics", axum::routing::get(metrics::serve))

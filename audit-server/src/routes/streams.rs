@@ -93,7 +93,10 @@ pub async fn create_stream(
     ),
     security(("bearer" = [])),
 )]
-pub async fn list_streams(State(state): State<AppState>, caller: Caller) -> Result<Json<LogStreamList>, ApiError> {
+pub async fn list_streams(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<LogStreamList>, ApiError> {
     let key = manager(&caller)?;
     let data = streams::list(&state.store, key.org_id).await?;
     Ok(Json(LogStreamList { data }))
@@ -172,7 +175,11 @@ pub async fn update_stream(
         current.has_secret,
         state.config.streams_file_root.is_some(),
     )?;
-    if change.name.is_none() && change.destination.is_none() && change.secret.is_none() && change.filter.is_none() {
+    if change.name.is_none()
+        && change.destination.is_none()
+        && change.secret.is_none()
+        && change.filter.is_none()
+    {
         return Ok(Json(current));
     }
     apply(&state, key, stream_id, change, "update").await

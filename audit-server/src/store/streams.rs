@@ -466,7 +466,13 @@ pub async fn gauges(store: &Store) -> Result<Vec<(Uuid, Uuid, bool, i64, i64)>, 
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let head = head_seq(store, row.org_id).await?;
-        out.push((row.id, row.org_id, row.health != "unhealthy", row.cursor_seq, head));
+        out.push((
+            row.id,
+            row.org_id,
+            row.health != "unhealthy",
+            row.cursor_seq,
+            head,
+        ));
     }
     Ok(out)
 }

@@ -35,7 +35,11 @@ pub async fn check_status(response: reqwest::Response) -> Result<(), DeliveryErr
     }
     let text = response.text().await.unwrap_or_default();
     let text: String = text.chars().take(200).collect();
-    Err(DeliveryError(format!("HTTP {}: {}", status.as_u16(), text.trim())))
+    Err(DeliveryError(format!(
+        "HTTP {}: {}",
+        status.as_u16(),
+        text.trim()
+    )))
 }
 
 /// A destination with what it needs to send.
@@ -73,7 +77,11 @@ impl Destination {
         secret: Option<String>,
         file_root: Option<&PathBuf>,
     ) -> Result<Self, DeliveryError> {
-        let secret = || secret.clone().ok_or_else(|| DeliveryError("the stream has no secret".to_owned()));
+        let secret = || {
+            secret
+                .clone()
+                .ok_or_else(|| DeliveryError("the stream has no secret".to_owned()))
+        };
         Ok(match destination {
             StreamDestination::Webhook(config) => Destination::Webhook {
                 url: config.url.clone(),
@@ -89,7 +97,9 @@ impl Destination {
             },
             StreamDestination::File(config) => {
                 let root = file_root.ok_or_else(|| {
-                    DeliveryError("file destinations are disabled (AUDIT_STREAMS_FILE_ROOT is not set)".to_owned())
+                    DeliveryError(
+                        "file destinations are disabled (AUDIT_STREAMS_FILE_ROOT is not set)".to_owned(),
+                    )
                 })?;
                 Destination::File(file::FileSink::new(root.join(&config.directory), config))
             }
@@ -104,7 +114,9 @@ impl Destination {
         records: &[AuditRecord],
     ) -> Result<(), DeliveryError> {
         match self {
-            Destination::Webhook { url, secret } => webhook::send(http, url, secret, stream_id, records).await,
+            Destination::Webhook { url, secret } => {
+                webhook::send(http, url, secret, stream_id, records).await
+            }
             Destination::SplunkHec { config, token } => splunk::send(http, config, token, records).await,
             Destination::Datadog { config, api_key } => datadog::send(http, config, api_key, records).await,
             Destination::File(sink) => sink.write(records).await,

@@ -17,7 +17,10 @@ pub struct StreamCounters {
 
 impl StreamCounters {
     fn with(&self, f: impl FnOnce(&mut BTreeMap<Uuid, (u64, u64)>)) {
-        let mut counts = self.counts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut counts = self
+            .counts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&mut counts);
     }
 
@@ -44,7 +47,9 @@ impl StreamCounters {
         for (id, (delivered, _)) in &counts {
             let _ = writeln!(out, "audit_stream_delivered_total{{stream=\"{id}\"}} {delivered}");
         }
-        out.push_str("# HELP audit_stream_failures_total Failed delivery attempts of this process, by stream.\n");
+        out.push_str(
+            "# HELP audit_stream_failures_total Failed delivery attempts of this process, by stream.\n",
+        );
         out.push_str("# TYPE audit_stream_failures_total counter\n");
         for (id, (_, failures)) in &counts {
             let _ = writeln!(out, "audit_stream_failures_total{{stream=\"{id}\"}} {failures}");
@@ -61,7 +66,9 @@ impl StreamCounters {
                 u8::from(*healthy)
             );
         }
-        out.push_str("# HELP audit_stream_lag_records Records stored after the stream's cursor (head seq - cursor).\n");
+        out.push_str(
+            "# HELP audit_stream_lag_records Records stored after the stream's cursor (head seq - cursor).\n",
+        );
         out.push_str("# TYPE audit_stream_lag_records gauge\n");
         for (id, org, _, cursor, head) in &gauges {
             let _ = writeln!(

@@ -69,7 +69,11 @@ mod tests {
         let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
         let sealed = seal(&key, a, "whsec_0123456789abcdef").unwrap();
         assert!(!sealed.contains("whsec"));
-        assert_ne!(sealed, seal(&key, a, "whsec_0123456789abcdef").unwrap(), "fresh nonce");
+        assert_ne!(
+            sealed,
+            seal(&key, a, "whsec_0123456789abcdef").unwrap(),
+            "fresh nonce"
+        );
         assert_eq!(open(&key, a, &sealed).unwrap(), "whsec_0123456789abcdef");
         assert!(open(&key, b, &sealed).is_err());
         assert!(open(&[8u8; 32], a, &sealed).is_err());

@@ -59,9 +59,33 @@ mod tests {
     fn signatures_verify_and_expire() {
         let header = sign("whsec_test_secret_123", 1_764_000_000, b"{\"events\":[]}");
         assert!(header.starts_with("t=1764000000,v1="));
-        assert!(verify("whsec_test_secret_123", &header, b"{\"events\":[]}", 1_764_000_100, 300));
-        assert!(!verify("whsec_test_secret_123", &header, b"{\"events\":[1]}", 1_764_000_100, 300));
-        assert!(!verify("another_secret_12345", &header, b"{\"events\":[]}", 1_764_000_100, 300));
-        assert!(!verify("whsec_test_secret_123", &header, b"{\"events\":[]}", 1_764_000_400, 300));
+        assert!(verify(
+            "whsec_test_secret_123",
+            &header,
+            b"{\"events\":[]}",
+            1_764_000_100,
+            300
+        ));
+        assert!(!verify(
+            "whsec_test_secret_123",
+            &header,
+            b"{\"events\":[1]}",
+            1_764_000_100,
+            300
+        ));
+        assert!(!verify(
+            "another_secret_12345",
+            &header,
+            b"{\"events\":[]}",
+            1_764_000_100,
+            300
+        ));
+        assert!(!verify(
+            "whsec_test_secret_123",
+            &header,
+            b"{\"events\":[]}",
+            1_764_000_400,
+            300
+        ));
     }
 }

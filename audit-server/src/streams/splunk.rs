@@ -16,13 +16,25 @@ pub fn body(config: &SplunkHecDestination, records: &[AuditRecord]) -> Vec<u8> {
         // Epoch seconds with milliseconds, as HEC's `time` takes it.
         let millis = record.created_at.timestamp_millis();
         event.insert("time".to_owned(), json!(millis as f64 / 1000.0));
-        event.insert("host".to_owned(), json!(config.host.as_deref().unwrap_or("audit-log")));
-        event.insert("source".to_owned(), json!(config.source.as_deref().unwrap_or("audit-log")));
-        event.insert("sourcetype".to_owned(), json!(config.sourcetype.as_deref().unwrap_or("_json")));
+        event.insert(
+            "host".to_owned(),
+            json!(config.host.as_deref().unwrap_or("audit-log")),
+        );
+        event.insert(
+            "source".to_owned(),
+            json!(config.source.as_deref().unwrap_or("audit-log")),
+        );
+        event.insert(
+            "sourcetype".to_owned(),
+            json!(config.sourcetype.as_deref().unwrap_or("_json")),
+        );
         if let Some(index) = &config.index {
             event.insert("index".to_owned(), json!(index));
         }
-        event.insert("event".to_owned(), serde_json::to_value(record).unwrap_or(Value::Null));
+        event.insert(
+            "event".to_owned(),
+            serde_json::to_value(record).unwrap_or(Value::Null),
+        );
         if !out.is_empty() {
             out.push(b'\n');
         }

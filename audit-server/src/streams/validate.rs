@@ -18,14 +18,18 @@ pub const MIN_WEBHOOK_SECRET_CHARS: usize = 16;
 pub const MAX_FILTER_ITEMS: usize = 100;
 
 fn invalid(field: &str, message: &str) -> ApiError {
-    ApiError::unprocessable(format!("`{field}` {message}"), vec![FieldError::new(field, message)])
+    ApiError::unprocessable(
+        format!("`{field}` {message}"),
+        vec![FieldError::new(field, message)],
+    )
 }
 
 fn check_url(field: &str, url: &str) -> Result<(), ApiError> {
     if url.chars().count() > MAX_URL_CHARS {
         return Err(invalid(field, "must be at most 2048 characters"));
     }
-    let parsed = reqwest::Url::parse(url).map_err(|_| invalid(field, "must be an absolute http or https URL"))?;
+    let parsed =
+        reqwest::Url::parse(url).map_err(|_| invalid(field, "must be an absolute http or https URL"))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
         return Err(invalid(field, "must be an absolute http or https URL"));
     }
@@ -64,7 +68,10 @@ pub fn destination(destination: &StreamDestination, files_enabled: bool) -> Resu
                         .chars()
                         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-');
                 if !valid {
-                    return Err(invalid("destination.site", "must be a Datadog site such as `datadoghq.com`"));
+                    return Err(invalid(
+                        "destination.site",
+                        "must be a Datadog site such as `datadoghq.com`",
+                    ));
                 }
             }
             check_optional_name("destination.service", &config.service)?;
@@ -94,7 +101,10 @@ pub fn destination(destination: &StreamDestination, files_enabled: bool) -> Resu
                 .rotate_seconds
                 .is_some_and(|seconds| !(1..=604_800).contains(&seconds))
             {
-                return Err(invalid("destination.rotateSeconds", "must be between 1 and 604800"));
+                return Err(invalid(
+                    "destination.rotateSeconds",
+                    "must be between 1 and 604800",
+                ));
             }
             Ok(())
         }

@@ -172,9 +172,9 @@ async fn deliver(context: Arc<Context>, id: Uuid, mut stop: watch::Receiver<bool
         let stream = &claimed.stream;
         let now = Utc::now();
         let lease_until = now + settings.lease;
-        let fresh = claimed.lease.is_some_and(|(owner, until)| {
-            owner == context.owner && until > now + settings.lease / 2
-        });
+        let fresh = claimed
+            .lease
+            .is_some_and(|(owner, until)| owner == context.owner && until > now + settings.lease / 2);
         if !fresh {
             match streams::claim(&context.store, id, context.owner, lease_until).await {
                 Ok(true) => {}
@@ -190,7 +190,10 @@ async fn deliver(context: Arc<Context>, id: Uuid, mut stop: watch::Receiver<bool
         }
         let failures_so_far = *failures.get_or_insert(stream.health.consecutive_failures);
 
-        if destination.as_ref().is_none_or(|(updated, _)| *updated != stream.updated_at) {
+        if destination
+            .as_ref()
+            .is_none_or(|(updated, _)| *updated != stream.updated_at)
+        {
             if let Some((_, mut old)) = destination.take() {
                 old.close().await;
             }
@@ -200,9 +203,9 @@ async fn deliver(context: Arc<Context>, id: Uuid, mut stop: watch::Receiver<bool
                 .map(|sealed| sealed::open(&context.key, id, sealed))
                 .transpose()
                 .map_err(|error| DeliveryError(error.to_string()));
-            match secret.and_then(|secret| {
-                Destination::new(&stream.destination, secret, settings.file_root.as_ref())
-            }) {
+            match secret
+                .and_then(|secret| Destination::new(&stream.destination, secret, settings.file_root.as_ref()))
+            {
                 Ok(ready) => destination = Some((stream.updated_at, ready)),
                 Err(error) => {
                     let failures_now = failures_so_far + 1;

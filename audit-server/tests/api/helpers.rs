@@ -235,8 +235,16 @@ pub async fn record_many(server: &TestServer, token: &str, count: usize) {
     let mut left = count;
     while left > 0 {
         let now = left.min(1000);
-        let events: Vec<Value> = (0..now).map(|i| event("prompt", &format!("pr_{i}"), "update")).collect();
-        let answer = post(server, "/api/v1/audit-logs/batch", token, &json!({ "events": events })).await;
+        let events: Vec<Value> = (0..now)
+            .map(|i| event("prompt", &format!("pr_{i}"), "update"))
+            .collect();
+        let answer = post(
+            server,
+            "/api/v1/audit-logs/batch",
+            token,
+            &json!({ "events": events }),
+        )
+        .await;
         let results = answer.ok(200)["results"].as_array().expect("results").clone();
         assert!(results.iter().all(|result| result["status"] == "created"));
         left -= now;

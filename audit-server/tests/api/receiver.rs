@@ -33,7 +33,12 @@ pub struct Receiver {
     pub state: Arc<ReceiverState>,
 }
 
-async fn accept(State(state): State<Arc<ReceiverState>>, uri: Uri, headers: HeaderMap, body: Bytes) -> StatusCode {
+async fn accept(
+    State(state): State<Arc<ReceiverState>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
     let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     state.max_in_flight.fetch_max(now, Ordering::SeqCst);
     let delay = state.delay_ms.load(Ordering::SeqCst);

@@ -26,12 +26,18 @@ async fn streams_are_managed_and_audited(server: TestServer) {
     let created = create(&server, token, &webhook("https://hooks.example.com/audit")).await;
     let id = created["id"].as_str().unwrap().to_owned();
     assert_eq!(created["orgId"], acme.org.id.to_string());
-    assert_eq!(created["destination"], json!({ "type": "webhook", "url": "https://hooks.example.com/audit" }));
+    assert_eq!(
+        created["destination"],
+        json!({ "type": "webhook", "url": "https://hooks.example.com/audit" })
+    );
     assert_eq!(created["hasSecret"], true);
     assert_eq!(created["secretHint"], "…8e7d");
     assert_eq!(created["state"], "active");
     assert_eq!(created["health"]["status"], "healthy");
-    assert_eq!(created["filter"], json!({ "projectId": null, "resourceTypes": [], "actions": [] }));
+    assert_eq!(
+        created["filter"],
+        json!({ "projectId": null, "resourceTypes": [], "actions": [] })
+    );
     // A new stream starts from now: the head before its own `create` event.
     let head_at_creation = created["deliveredSeq"].as_i64().unwrap();
     assert!(head_at_creation >= 1, "the key creation is already in the trail");
@@ -59,7 +65,13 @@ async fn streams_are_managed_and_audited(server: TestServer) {
     assert_eq!(resumed.ok(200)["state"], "active");
 
     // A new secret: a new hint, still never the secret.
-    let rotated = patch(&server, &path, token, &json!({ "secret": "another-signing-secret-1234" })).await;
+    let rotated = patch(
+        &server,
+        &path,
+        token,
+        &json!({ "secret": "another-signing-secret-1234" }),
+    )
+    .await;
     assert_eq!(rotated.ok(200)["secretHint"], "…1234");
 
     assert_eq!(delete(&server, &path, token).await.status, 204);
@@ -70,8 +82,15 @@ async fn streams_are_managed_and_audited(server: TestServer) {
     let trail = all_records(&server, token, "&resourceType=logStream").await;
     let mut actions: Vec<&str> = trail.iter().map(|r| r["action"].as_str().unwrap()).collect();
     actions.reverse();
-    assert_eq!(actions, ["create", "update", "pause", "resume", "update", "delete"]);
-    assert!(trail.iter().all(|r| r["resourceId"] == id.as_str() && r["apiKeyId"] == acme.key.id.to_string()));
+    assert_eq!(
+        actions,
+        ["create", "update", "pause", "resume", "update", "delete"]
+    );
+    assert!(
+        trail
+            .iter()
+            .all(|r| r["resourceId"] == id.as_str() && r["apiKeyId"] == acme.key.id.to_string())
+    );
     let everything = serde_json::to_string(&all_records(&server, token, "").await).unwrap();
     assert!(!everything.contains(SECRET) && !everything.contains("another-signing-secret"));
 }
@@ -105,25 +124,51 @@ async fn streams_respect_tenants_and_scopes(server: TestServer) {
     // Another organization's key: not found, and not listed.
     let other = globex.secret();
     get(&server, &path, other).await.problem(404, None);
-    patch(&server, &path, other, &json!({ "name": "mine" })).await.problem(404, None);
-    post(&server, &format!("{path}/pause"), other, &json!({})).await.problem(404, None);
-    post(&server, &format!("{path}/resume"), other, &json!({})).await.problem(404, None);
+    patch(&server, &path, other, &json!({ "name": "mine" }))
+        .await
+        .problem(404, None);
+    post(&server, &format!("{path}/pause"), other, &json!({}))
+        .await
+        .problem(404, None);
+    post(&server, &format!("{path}/resume"), other, &json!({}))
+        .await
+        .problem(404, None);
     delete(&server, &path, other).await.problem(404, None);
-    assert_eq!(get(&server, "/api/v1/streams", other).await.ok(200)["data"], json!([]));
+    assert_eq!(
+        get(&server, "/api/v1/streams", other).await.ok(200)["data"],
+        json!([])
+    );
 
     // Keys without `apiKeys:manage`, project-restricted managers and the operator: 403.
-    let reader = server.create_key(acme.org.id, &[Scope::AuditLogsRead, Scope::AuditLogsWrite]).await;
+    let reader = server
+        .create_key(acme.org.id, &[Scope::AuditLogsRead, Scope::AuditLogsWrite])
+        .await;
     let project_manager = server
         .create_project_key(acme.org.id, &[Scope::ApiKeysManage], Some("p_1"))
         .await;
-    for token in [reader.secret.as_str(), project_manager.secret.as_str(), server.admin_token()] {
+    for token in [
+        reader.secret.as_str(),
+        project_manager.secret.as_str(),
+        server.admin_token(),
+    ] {
         get(&server, "/api/v1/streams", token).await.problem(403, None);
         get(&server, &path, token).await.problem(403, None);
-        post(&server, "/api/v1/streams", token, &webhook("https://x.example.com")).await.problem(403, None);
-        patch(&server, &path, token, &json!({ "name": "x" })).await.problem(403, None);
+        post(
+            &server,
+            "/api/v1/streams",
+            token,
+            &webhook("https://x.example.com"),
+        )
+        .await
+        .problem(403, None);
+        patch(&server, &path, token, &json!({ "name": "x" }))
+            .await
+            .problem(403, None);
         delete(&server, &path, token).await.problem(403, None);
     }
-    get(&server, "/api/v1/streams", "ak_unknown").await.problem(401, None);
+    get(&server, "/api/v1/streams", "ak_unknown")
+        .await
+        .problem(401, None);
     // Untouched by all of the above.
     let still = get(&server, &path, acme.secret()).await;
     assert_eq!(still.ok(200)["name"], "SIEM");
@@ -145,21 +190,51 @@ async fn bad_stream_input_names_the_field(server: TestServer) {
         body
     };
     let cases: Vec<(Value, &str)> = vec![
-        (json!({ "destination": { "type": "webhook", "url": "ftp://hooks.example.com" } }), "destination.url"),
-        (json!({ "destination": { "type": "webhook", "url": "not a url" } }), "destination.url"),
-        (json!({ "destination": { "type": "webhook", "url": "https://user:pw@hooks.example.com" } }), "destination.url"),
-        (json!({ "destination": { "type": "webhook", "url": format!("https://h.example.com/{}", "a".repeat(2048)) } }), "destination.url"),
-        (json!({ "destination": { "type": "splunkHec", "url": "https://s.example.com", "index": "" } }), "destination.index"),
-        (json!({ "destination": { "type": "datadog", "site": "evil.example.com/x" } }), "destination.site"),
-        (json!({ "destination": { "type": "file", "directory": "acme" }, "secret": null }), "destination.type"),
+        (
+            json!({ "destination": { "type": "webhook", "url": "ftp://hooks.example.com" } }),
+            "destination.url",
+        ),
+        (
+            json!({ "destination": { "type": "webhook", "url": "not a url" } }),
+            "destination.url",
+        ),
+        (
+            json!({ "destination": { "type": "webhook", "url": "https://user:pw@hooks.example.com" } }),
+            "destination.url",
+        ),
+        (
+            json!({ "destination": { "type": "webhook", "url": format!("https://h.example.com/{}", "a".repeat(2048)) } }),
+            "destination.url",
+        ),
+        (
+            json!({ "destination": { "type": "splunkHec", "url": "https://s.example.com", "index": "" } }),
+            "destination.index",
+        ),
+        (
+            json!({ "destination": { "type": "datadog", "site": "evil.example.com/x" } }),
+            "destination.site",
+        ),
+        (
+            json!({ "destination": { "type": "file", "directory": "acme" }, "secret": null }),
+            "destination.type",
+        ),
         (json!({ "secret": null }), "secret"),
         (json!({ "secret": "short" }), "secret"),
         (json!({ "secret": "s".repeat(1025) }), "secret"),
         (json!({ "name": "" }), "name"),
         (json!({ "name": "n".repeat(257) }), "name"),
-        (json!({ "filter": { "resourceTypes": [""] } }), "filter.resourceTypes[0]"),
-        (json!({ "filter": { "actions": vec!["a"; 101] } }), "filter.actions"),
-        (json!({ "filter": { "projectId": "p".repeat(257) } }), "filter.projectId"),
+        (
+            json!({ "filter": { "resourceTypes": [""] } }),
+            "filter.resourceTypes[0]",
+        ),
+        (
+            json!({ "filter": { "actions": vec!["a"; 101] } }),
+            "filter.actions",
+        ),
+        (
+            json!({ "filter": { "projectId": "p".repeat(257) } }),
+            "filter.projectId",
+        ),
         (json!({ "startSeq": 1_000_000 }), "startSeq"),
         (json!({ "startSeq": -1 }), "startSeq"),
         (json!({ "startSeq": 0, "fromBeginning": true }), "startSeq"),
@@ -191,13 +266,29 @@ async fn bad_stream_input_names_the_field(server: TestServer) {
     )
     .await;
     answer.problem(422, Some("secret"));
-    patch(&server, &path, token, &json!({ "destination": { "type": "webhook", "url": "gopher://x" } }))
-        .await
-        .problem(422, Some("destination.url"));
-    assert_eq!(get(&server, &path, token).await.ok(200)["destination"]["type"], "webhook");
+    patch(
+        &server,
+        &path,
+        token,
+        &json!({ "destination": { "type": "webhook", "url": "gopher://x" } }),
+    )
+    .await
+    .problem(422, Some("destination.url"));
+    assert_eq!(
+        get(&server, &path, token).await.ok(200)["destination"]["type"],
+        "webhook"
+    );
     // Nothing was stored for the refused bodies.
-    assert_eq!(get(&server, "/api/v1/streams", token).await.ok(200)["data"].as_array().unwrap().len(), 1);
-    get(&server, "/api/v1/streams/not-a-uuid", token).await.problem(400, Some("streamId"));
+    assert_eq!(
+        get(&server, "/api/v1/streams", token).await.ok(200)["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    get(&server, "/api/v1/streams/not-a-uuid", token)
+        .await
+        .problem(400, Some("streamId"));
 }
 
 crate::on_both_backends!(

@@ -17,7 +17,10 @@ const SECRET: &str = "whsec_receiver_test_secret_0123";
 
 async fn webhook_stream(server: &TestServer, token: &str, url: &str) -> Value {
     let body = json!({ "name": "hook", "destination": { "type": "webhook", "url": url }, "secret": SECRET });
-    post(server, "/api/v1/streams", token, &body).await.ok(201).clone()
+    post(server, "/api/v1/streams", token, &body)
+        .await
+        .ok(201)
+        .clone()
 }
 
 async fn head(server: &TestServer, token: &str) -> i64 {
@@ -46,7 +49,11 @@ async fn wait_for_all(receiver: &Receiver, expected: &[i64], seconds: u64) {
         got.len() >= expected.len()
     })
     .await;
-    assert_eq!(first_occurrences(&receiver.webhook_records()), expected, "complete, in seq order");
+    assert_eq!(
+        first_occurrences(&receiver.webhook_records()),
+        expected,
+        "complete, in seq order"
+    );
 }
 
 async fn webhook_receives_5000_events_in_order_signed(server: TestServer) {
@@ -57,7 +64,11 @@ async fn webhook_receives_5000_events_in_order_signed(server: TestServer) {
     record_many(&server, acme.secret(), 5000).await;
     let head = head(&server, acme.secret()).await;
     let expected: Vec<i64> = (start + 1..=head).collect();
-    assert_eq!(expected.len(), 5001, "the stream's own create event and 5,000 events");
+    assert_eq!(
+        expected.len(),
+        5001,
+        "the stream's own create event and 5,000 events"
+    );
     wait_for_all(&receiver, &expected, 120).await;
 
     let captured = receiver.captured();
@@ -65,7 +76,10 @@ async fn webhook_receives_5000_events_in_order_signed(server: TestServer) {
         assert_eq!(request.path, "/hook");
         let header = request.headers["x-audit-signature"].to_str().unwrap();
         assert!(signature_is_valid(header, &request.body), "valid signature");
-        assert!(!signature_is_valid(header, b"{\"events\":[]}"), "a changed body fails");
+        assert!(
+            !signature_is_valid(header, b"{\"events\":[]}"),
+            "a changed body fails"
+        );
     }
     // Each record carries what a receiver needs to deduplicate and verify it.
     let records = receiver.webhook_records();
@@ -80,10 +94,24 @@ async fn webhook_receives_5000_events_in_order_signed(server: TestServer) {
         now.body["deliveredSeq"] == head
     })
     .await;
-    let metrics = server.http().get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains(&format!("audit_stream_lag_records{{stream=\"{id}\",org=\"{}\"}} 0", acme.org.id)));
+    let metrics = server
+        .http()
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains(&format!(
+        "audit_stream_lag_records{{stream=\"{id}\",org=\"{}\"}} 0",
+        acme.org.id
+    )));
     assert!(metrics.contains(&format!("audit_stream_delivered_total{{stream=\"{id}\"}}")));
-    assert!(metrics.contains(&format!("audit_stream_healthy{{stream=\"{id}\",org=\"{}\"}} 1", acme.org.id)));
+    assert!(metrics.contains(&format!(
+        "audit_stream_healthy{{stream=\"{id}\",org=\"{}\"}} 1",
+        acme.org.id
+    )));
 }
 
 async fn failing_receiver_gets_everything_after_recovery(server: TestServer) {
@@ -102,12 +130,35 @@ async fn failing_receiver_gets_everything_after_recovery(server: TestServer) {
     })
     .await;
     let unhealthy = get(&server, &path, acme.secret()).await.ok(200).clone();
-    assert!(unhealthy["health"]["lastError"].as_str().unwrap().contains("HTTP 500"), "{unhealthy}");
+    assert!(
+        unhealthy["health"]["lastError"]
+            .as_str()
+            .unwrap()
+            .contains("HTTP 500"),
+        "{unhealthy}"
+    );
     assert!(unhealthy["health"]["consecutiveFailures"].as_u64().unwrap() >= 3);
-    assert_eq!(unhealthy["deliveredSeq"], start, "nothing acknowledged, nothing skipped");
-    let metrics = server.http().get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains(&format!("audit_stream_healthy{{stream=\"{id}\",org=\"{}\"}} 0", acme.org.id)));
-    assert!(metrics.contains(&format!("audit_stream_lag_records{{stream=\"{id}\",org=\"{}\"}} 51", acme.org.id)));
+    assert_eq!(
+        unhealthy["deliveredSeq"], start,
+        "nothing acknowledged, nothing skipped"
+    );
+    let metrics = server
+        .http()
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains(&format!(
+        "audit_stream_healthy{{stream=\"{id}\",org=\"{}\"}} 0",
+        acme.org.id
+    )));
+    assert!(metrics.contains(&format!(
+        "audit_stream_lag_records{{stream=\"{id}\",org=\"{}\"}} 51",
+        acme.org.id
+    )));
 
     // More records while it is down, then it comes back.
     record_many(&server, acme.secret(), 50).await;
@@ -136,14 +187,24 @@ async fn restart_mid_delivery_neither_skips_nor_reorders(server: TestServer) {
     let head = head(&server, acme.secret()).await;
     let expected: Vec<i64> = (start + 1..=head).collect();
 
-    eventually(60, "a first batch delivered", || async { !receiver.captured().is_empty() }).await;
+    eventually(60, "a first batch delivered", || async {
+        !receiver.captured().is_empty()
+    })
+    .await;
     server.stop().await;
     let before_restart = first_occurrences(&receiver.webhook_records()).len();
-    assert!(before_restart < expected.len(), "stopped mid-delivery ({before_restart} of {})", expected.len());
+    assert!(
+        before_restart < expected.len(),
+        "stopped mid-delivery ({before_restart} of {})",
+        expected.len()
+    );
     server.restart().await;
     wait_for_all(&receiver, &expected, 120).await;
     let all = receiver.webhook_records().len();
-    assert!(all - expected.len() <= 500, "at most one batch redelivered ({all} received)");
+    assert!(
+        all - expected.len() <= 500,
+        "at most one batch redelivered ({all} received)"
+    );
 }
 
 async fn splunk_hec_payload_matches_the_documented_format(server: TestServer) {
@@ -161,13 +222,21 @@ async fn splunk_hec_payload_matches_the_documented_format(server: TestServer) {
         "destination": { "type": "splunkHec", "url": receiver.url, "index": "main", "source": "audit", "sourcetype": "audit:json", "host": "audit-1" },
         "secret": "11111111-2222-3333-4444-555555555555",
     });
-    post(&server, "/api/v1/streams", acme.secret(), &body).await.ok(201);
+    post(&server, "/api/v1/streams", acme.secret(), &body)
+        .await
+        .ok(201);
     record_many(&server, acme.secret(), 3).await;
-    eventually(30, "a Splunk request", || async { !receiver.captured().is_empty() }).await;
+    eventually(30, "a Splunk request", || async {
+        !receiver.captured().is_empty()
+    })
+    .await;
 
     let request = &receiver.captured()[0];
     assert_eq!(request.path, "/services/collector/event");
-    assert_eq!(request.headers["authorization"], "Splunk 11111111-2222-3333-4444-555555555555");
+    assert_eq!(
+        request.headers["authorization"],
+        "Splunk 11111111-2222-3333-4444-555555555555"
+    );
     let events: Vec<Value> = serde_json::Deserializer::from_slice(&request.body)
         .into_iter::<Value>()
         .collect::<Result<_, _>>()
@@ -187,9 +256,16 @@ async fn splunk_hec_payload_matches_the_documented_format(server: TestServer) {
         assert_eq!(event["source"], "audit");
         assert_eq!(event["sourcetype"], "audit:json");
         assert_eq!(event["host"], "audit-1");
-        assert!(event["event"]["id"].is_string() && event["event"]["seq"].is_i64() && event["event"]["hash"].is_string());
+        assert!(
+            event["event"]["id"].is_string()
+                && event["event"]["seq"].is_i64()
+                && event["event"]["hash"].is_string()
+        );
     }
-    let seqs: Vec<i64> = events.iter().map(|e| e["event"]["seq"].as_i64().unwrap()).collect();
+    let seqs: Vec<i64> = events
+        .iter()
+        .map(|e| e["event"]["seq"].as_i64().unwrap())
+        .collect();
     assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1));
 }
 
@@ -207,14 +283,24 @@ async fn datadog_payload_matches_the_documented_format(server: TestServer) {
         "destination": { "type": "datadog", "url": receiver.url, "service": "audit", "ddtags": "env:test" },
         "secret": "dd0123456789abcdef0123456789abcd",
     });
-    post(&server, "/api/v1/streams", acme.secret(), &body).await.ok(201);
+    post(&server, "/api/v1/streams", acme.secret(), &body)
+        .await
+        .ok(201);
     record_many(&server, acme.secret(), 3).await;
-    eventually(30, "a Datadog request", || async { !receiver.captured().is_empty() }).await;
+    eventually(30, "a Datadog request", || async {
+        !receiver.captured().is_empty()
+    })
+    .await;
 
     let request = &receiver.captured()[0];
     assert_eq!(request.path, "/api/v2/logs");
     assert_eq!(request.headers["dd-api-key"], "dd0123456789abcdef0123456789abcd");
-    assert!(request.headers["content-type"].to_str().unwrap().starts_with("application/json"));
+    assert!(
+        request.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
     let logs: Value = serde_json::from_slice(&request.body).expect("a JSON array");
     let logs = logs.as_array().expect("array");
     assert_eq!(logs.len(), 4);
@@ -224,11 +310,15 @@ async fn datadog_payload_matches_the_documented_format(server: TestServer) {
         let mut keys: Vec<&String> = log.as_object().unwrap().keys().collect();
         keys.sort();
         assert_eq!(keys, documented_keys, "{log}");
-        assert!(keys.iter().all(|key| log[key.as_str()].is_string()), "every field is a string");
+        assert!(
+            keys.iter().all(|key| log[key.as_str()].is_string()),
+            "every field is a string"
+        );
         assert_eq!(log["service"], "audit");
         let tags = log["ddtags"].as_str().unwrap();
         assert!(tags.ends_with(",env:test") && tags.contains(&format!("org_id:{}", acme.org.id)));
-        let record: Value = serde_json::from_str(log["message"].as_str().unwrap()).expect("the record as JSON");
+        let record: Value =
+            serde_json::from_str(log["message"].as_str().unwrap()).expect("the record as JSON");
         assert!(record["id"].is_string() && record["seq"].is_i64() && record["hash"].is_string());
     }
 }
@@ -236,7 +326,12 @@ async fn datadog_payload_matches_the_documented_format(server: TestServer) {
 async fn filter_and_pause_decide_what_is_delivered(server: TestServer) {
     let acme = Tenant::new(&server, "Acme").await;
     let receiver = Receiver::start().await;
-    crate::helpers::record(&server, acme.secret(), &crate::helpers::event("prompt", "early", "create")).await;
+    crate::helpers::record(
+        &server,
+        acme.secret(),
+        &crate::helpers::event("prompt", "early", "create"),
+    )
+    .await;
     let body = json!({
         "name": "prompts of p_1",
         "destination": { "type": "webhook", "url": receiver.url },
@@ -244,7 +339,10 @@ async fn filter_and_pause_decide_what_is_delivered(server: TestServer) {
         "filter": { "projectId": "p_1", "resourceTypes": ["prompt"], "actions": ["create", "delete"] },
         "fromBeginning": true,
     });
-    let stream = post(&server, "/api/v1/streams", acme.secret(), &body).await.ok(201).clone();
+    let stream = post(&server, "/api/v1/streams", acme.secret(), &body)
+        .await
+        .ok(201)
+        .clone();
     assert_eq!(stream["deliveredSeq"], 0);
     let path = format!("/api/v1/streams/{}", stream["id"].as_str().unwrap());
     let mut wanted = Vec::new();
@@ -265,13 +363,21 @@ async fn filter_and_pause_decide_what_is_delivered(server: TestServer) {
     wait_for_all(&receiver, &wanted, 30).await;
 
     // Paused: records wait behind the cursor, and come after the resume.
-    post(&server, &format!("{path}/pause"), acme.secret(), &json!({})).await.ok(200);
+    post(&server, &format!("{path}/pause"), acme.secret(), &json!({}))
+        .await
+        .ok(200);
     let mut event = crate::helpers::event("prompt", "r2", "create");
     event["projectId"] = json!("p_1");
     let late = crate::helpers::record(&server, acme.secret(), &event).await;
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    assert_eq!(first_occurrences(&receiver.webhook_records()), wanted, "nothing while paused");
-    post(&server, &format!("{path}/resume"), acme.secret(), &json!({})).await.ok(200);
+    assert_eq!(
+        first_occurrences(&receiver.webhook_records()),
+        wanted,
+        "nothing while paused"
+    );
+    post(&server, &format!("{path}/resume"), acme.secret(), &json!({}))
+        .await
+        .ok(200);
     wanted.push(late["seq"].as_i64().unwrap());
     wait_for_all(&receiver, &wanted, 30).await;
 }
@@ -320,7 +426,15 @@ async fn two_processes_on_one_postgres_database_deliver_without_skipping() {
     let head_now = head(&second, acme.secret()).await;
     let expected: Vec<i64> = (start + 1..=head_now).collect();
     wait_for_all(&receiver, &expected, 120).await;
-    let metrics = second.http().get(second.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = second
+        .http()
+        .get(second.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let id = stream["id"].as_str().unwrap();
     let line = format!("audit_stream_delivered_total{{stream=\"{id}\"}} ");
     let delivered_by_second: u64 = metrics
@@ -329,7 +443,10 @@ async fn two_processes_on_one_postgres_database_deliver_without_skipping() {
         .expect("the second process delivered")
         .parse()
         .unwrap();
-    assert!(delivered_by_second >= 1000, "the second process took over ({delivered_by_second})");
+    assert!(
+        delivered_by_second >= 1000,
+        "the second process took over ({delivered_by_second})"
+    );
     second.stop().await;
 }
 
@@ -339,7 +456,10 @@ async fn two_processes_on_one_postgres_database_deliver_without_skipping() {
 async fn file_stream_writes_and_rotates_ndjson() {
     let database = tempfile::tempdir().unwrap();
     let root = tempfile::tempdir().unwrap();
-    let mut config = Config::new(format!("sqlite://{}?mode=rwc", database.path().join("audit.db").display()));
+    let mut config = Config::new(format!(
+        "sqlite://{}?mode=rwc",
+        database.path().join("audit.db").display()
+    ));
     config.admin_token = Some(ADMIN_TOKEN.to_owned());
     config.streams_file_root = Some(root.path().to_owned());
     let server = TestServer::start_with(config).await;
@@ -352,10 +472,14 @@ async fn file_stream_writes_and_rotates_ndjson() {
             .problem(422, Some("destination.directory"));
     }
     let body = json!({ "name": "files", "destination": { "type": "file", "directory": "acme/audit", "rotateBytes": 1024 }, "secret": "x" });
-    post(&server, "/api/v1/streams", acme.secret(), &body).await.problem(422, Some("secret"));
+    post(&server, "/api/v1/streams", acme.secret(), &body)
+        .await
+        .problem(422, Some("secret"));
 
     let body = json!({ "name": "files", "destination": { "type": "file", "directory": "acme/audit", "rotateBytes": 1024 }, "fromBeginning": true });
-    post(&server, "/api/v1/streams", acme.secret(), &body).await.ok(201);
+    post(&server, "/api/v1/streams", acme.secret(), &body)
+        .await
+        .ok(201);
     let directory = root.path().join("acme/audit");
     let read_all = || {
         let mut names: Vec<_> = std::fs::read_dir(&directory)
@@ -374,10 +498,17 @@ async fn file_stream_writes_and_rotates_ndjson() {
     for _ in 0..3 {
         record_many(&server, acme.secret(), 20).await;
         let head = head(&server, acme.secret()).await;
-        eventually(30, "records in files", || async { read_all().1.len() as i64 >= head }).await;
+        eventually(30, "records in files", || async {
+            read_all().1.len() as i64 >= head
+        })
+        .await;
     }
     let head = head(&server, acme.secret()).await;
     let (files, seqs) = read_all();
-    assert_eq!(seqs, (1..=head).collect::<Vec<_>>(), "every record once, in order");
+    assert_eq!(
+        seqs,
+        (1..=head).collect::<Vec<_>>(),
+        "every record once, in order"
+    );
     assert!(files >= 3, "rotated by size: {files} files");
 }
