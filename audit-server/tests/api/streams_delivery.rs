@@ -43,6 +43,32 @@ fn signature_is_valid(header: &str, body: &[u8]) -> bool {
     age.abs() < 300 && mac.verify_slice(&hex::decode(v1).unwrap()).is_ok()
 }
 
+/// Every Splunk event received: each request is JSON objects one after another.
+fn splunk_events(receiver: &Receiver) -> Vec<Value> {
+    receiver
+        .captured()
+        .iter()
+        .flat_map(|request| {
+            serde_json::Deserializer::from_slice(&request.body)
+                .into_iter::<Value>()
+                .collect::<Result<Vec<_>, _>>()
+                .expect("concatenated JSON objects")
+        })
+        .collect()
+}
+
+/// Every Datadog log received: each request is a JSON array.
+fn datadog_logs(receiver: &Receiver) -> Vec<Value> {
+    receiver
+        .captured()
+        .iter()
+        .flat_map(|request| {
+            let logs: Value = serde_json::from_slice(&request.body).expect("a JSON array");
+            logs.as_array().expect("array").clone()
+        })
+        .collect()
+}
+
 async fn wait_for_all(receiver: &Receiver, expected: &[i64], seconds: u64) {
     eventually(seconds, "every record delivered", || async {
         let got = first_occurrences(&receiver.webhook_records());
@@ -226,8 +252,8 @@ async fn splunk_hec_payload_matches_the_documented_format(server: TestServer) {
         .await
         .ok(201);
     record_many(&server, acme.secret(), 3).await;
-    eventually(30, "a Splunk request", || async {
-        !receiver.captured().is_empty()
+    eventually(30, "four Splunk events", || async {
+        splunk_events(&receiver).len() >= 4
     })
     .await;
 
@@ -237,10 +263,7 @@ async fn splunk_hec_payload_matches_the_documented_format(server: TestServer) {
         request.headers["authorization"],
         "Splunk 11111111-2222-3333-4444-555555555555"
     );
-    let events: Vec<Value> = serde_json::Deserializer::from_slice(&request.body)
-        .into_iter::<Value>()
-        .collect::<Result<_, _>>()
-        .expect("concatenated JSON objects");
+    let events = splunk_events(&receiver);
     assert_eq!(events.len(), 4, "the create event and three records");
     let documented_keys: Vec<&String> = documented.as_object().unwrap().keys().collect();
     for event in &events {
@@ -287,8 +310,8 @@ async fn datadog_payload_matches_the_documented_format(server: TestServer) {
         .await
         .ok(201);
     record_many(&server, acme.secret(), 3).await;
-    eventually(30, "a Datadog request", || async {
-        !receiver.captured().is_empty()
+    eventually(30, "four Datadog logs", || async {
+        datadog_logs(&receiver).len() >= 4
     })
     .await;
 
@@ -301,12 +324,11 @@ async fn datadog_payload_matches_the_documented_format(server: TestServer) {
             .unwrap()
             .starts_with("application/json")
     );
-    let logs: Value = serde_json::from_slice(&request.body).expect("a JSON array");
-    let logs = logs.as_array().expect("array");
+    let logs = datadog_logs(&receiver);
     assert_eq!(logs.len(), 4);
     let mut documented_keys: Vec<&String> = documented[0].as_object().unwrap().keys().collect();
     documented_keys.sort();
-    for log in logs {
+    for log in &logs {
         let mut keys: Vec<&String> = log.as_object().unwrap().keys().collect();
         keys.sort();
         assert_eq!(keys, documented_keys, "{log}");
