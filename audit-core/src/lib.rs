@@ -28,6 +28,8 @@ mod batch;
 pub mod canonical;
 mod catalog;
 pub mod chain;
+pub mod checkpoint;
+mod checkpoint_api;
 mod cursor;
 mod event;
 mod organization;
@@ -35,6 +37,7 @@ mod page;
 mod problem;
 mod query;
 mod record;
+mod retention;
 mod role;
 mod scope;
 mod stream;
@@ -48,6 +51,7 @@ pub use api_key::{ApiKey, ApiKeyList, CreatedApiKey, NewApiKey};
 pub use batch::{BatchItemResult, BatchItemStatus, BatchRequest, BatchResponse, MAX_BATCH_EVENTS};
 pub use catalog::{Catalog, CatalogEntry, CatalogParseError, CatalogResponse, CatalogViolation, check_name};
 pub use chain::{ChainBreak, ChainVerifier, GENESIS_HASH};
+pub use checkpoint_api::{CheckpointPublicKey, SignedCheckpointResponse};
 pub use cursor::{Cursor, InvalidCursor};
 pub use event::AuditEvent;
 pub use organization::{NewOrganization, Organization, OrganizationList};
@@ -57,6 +61,7 @@ pub use query::{
     AuditLogFilter, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageParams, ParsedQuery, QueryError, parse_query,
 };
 pub use record::AuditRecord;
+pub use retention::{MAX_RETENTION_SECONDS, PurgeReport, RetentionPolicy};
 pub use role::{Role, can_read_audit_logs, effective_role};
 pub use scope::Scope;
 pub use stream::{

@@ -3,8 +3,10 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use audit_core::Catalog;
+use audit_core::checkpoint::CheckpointSigner;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::response::{IntoResponse, Response};
@@ -15,11 +17,13 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::checkpointer;
 use crate::config::Config;
 use crate::error::{ApiError, method_not_allowed_fallback, not_found_fallback};
 use crate::metrics::{self, Metrics};
 use crate::openapi::ApiDoc;
 use crate::routes;
+use crate::signing_key;
 use crate::store::{Store, secrets};
 use crate::streams::sealed::STREAM_SECRET_KEY;
 use crate::streams::worker::{Worker, WorkerSettings};
@@ -39,6 +43,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The key that encrypts log stream secrets, shared by every process through the database.
     pub stream_key: Arc<[u8; 32]>,
+    /// The key that signs checkpoints.
+    pub checkpoint_signer: Arc<CheckpointSigner>,
 }
 
 /// The documented API routes, with the document they make.
@@ -76,6 +82,8 @@ pub struct Application {
     router: Router,
     store: Store,
     state: AppState,
+    signer: Arc<CheckpointSigner>,
+    config: Arc<Config>,
 }
 
 impl Application {
@@ -87,20 +95,25 @@ impl Application {
         store.migrate().await?;
         let viewer_key = secrets::get_or_create(&store, secrets::VIEWER_TOKEN_KEY).await?;
         let stream_key = secrets::get_or_create(&store, STREAM_SECRET_KEY).await?;
+        let signer = Arc::new(signing_key::load(&config, &store).await?);
         let listener = TcpListener::bind(config.bind).await?;
+        let config = Arc::new(config);
         let state = AppState {
             store: store.clone(),
-            config: Arc::new(config),
+            config: config.clone(),
             catalog: Arc::new(catalog),
             viewer_key: Arc::new(viewer_key),
             metrics: Arc::new(Metrics::default()),
             stream_key: Arc::new(stream_key),
+            checkpoint_signer: signer.clone(),
         };
         Ok(Application {
             listener,
             router: router(state.clone()),
             store,
             state,
+            signer,
+            config,
         })
     }
 
@@ -109,14 +122,26 @@ impl Application {
         self.listener.local_addr()
     }
 
-    /// Serves (and delivers log streams) until `shutdown` completes, then lets requests in flight
-    /// finish, stops the stream worker and closes the pool.
+    /// Serves, with the background tasks (checkpoint signing, retention purge, log stream
+    /// delivery), until `shutdown` completes; then lets requests in flight finish, stops the tasks
+    /// and closes the pool.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let schedule = checkpointer::Schedule {
+            every_records: i64::try_from(self.config.checkpoint_every_records).unwrap_or(i64::MAX),
+            interval: Duration::from_secs(self.config.checkpoint_interval_secs),
+        };
+        let tasks = [tokio::spawn(checkpointer::run(
+            self.store.clone(),
+            self.signer.clone(),
+            schedule,
+            stopped.clone(),
+        ))];
         let worker = Worker::start(
             self.store.clone(),
             self.state.stream_key.clone(),
             self.state.metrics.clone(),
-            WorkerSettings::from_config(&self.state.config),
+            WorkerSettings::from_config(&self.config),
         );
         let served = axum::serve(
             self.listener,
@@ -124,7 +149,11 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown)
         .await;
+        let _ = stop.send(true);
         worker.stop().await;
+        for task in tasks {
+            let _ = task.await;
+        }
         let _ = self.store.close().await;
         served
     }

@@ -8,6 +8,7 @@
 pub mod app;
 pub mod auth;
 pub mod body;
+pub mod checkpointer;
 pub mod config;
 pub mod error;
 pub mod export;
@@ -16,6 +17,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod secret;
+pub mod signing_key;
 pub mod store;
 pub mod streams;
 #[cfg(feature = "testing")]
