@@ -22,6 +22,7 @@ use crate::config::Config;
 use crate::error::{ApiError, method_not_allowed_fallback, not_found_fallback};
 use crate::metrics::{self, Metrics};
 use crate::openapi::ApiDoc;
+use crate::purger;
 use crate::routes;
 use crate::signing_key;
 use crate::store::{Store, secrets};
@@ -131,12 +132,20 @@ impl Application {
             every_records: i64::try_from(self.config.checkpoint_every_records).unwrap_or(i64::MAX),
             interval: Duration::from_secs(self.config.checkpoint_interval_secs),
         };
-        let tasks = [tokio::spawn(checkpointer::run(
-            self.store.clone(),
-            self.signer.clone(),
-            schedule,
-            stopped.clone(),
-        ))];
+        let tasks = [
+            tokio::spawn(checkpointer::run(
+                self.store.clone(),
+                self.signer.clone(),
+                schedule,
+                stopped.clone(),
+            )),
+            tokio::spawn(purger::run(
+                self.store.clone(),
+                self.signer.clone(),
+                Duration::from_secs(self.config.purge_interval_secs),
+                stopped,
+            )),
+        ];
         let worker = Worker::start(
             self.store.clone(),
             self.state.stream_key.clone(),

@@ -15,6 +15,7 @@ pub mod export;
 pub mod ingest;
 pub mod metrics;
 pub mod openapi;
+pub mod purger;
 pub mod routes;
 pub mod secret;
 pub mod signing_key;

@@ -7,6 +7,7 @@ pub mod checkpoints;
 pub mod export;
 pub mod health;
 pub mod organizations;
+pub mod retention;
 pub mod streams;
 pub mod verify;
 pub mod viewer;
@@ -29,4 +30,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(viewer_tokens::router())
         .merge(streams::router())
         .merge(checkpoints::router())
+        .merge(retention::router())
 }

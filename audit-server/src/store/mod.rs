@@ -11,6 +11,7 @@ pub mod migration;
 pub mod organizations;
 pub mod reads;
 mod records;
+pub mod retention;
 pub mod secrets;
 pub mod streams;
 pub mod verify;

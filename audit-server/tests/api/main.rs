@@ -14,6 +14,7 @@ mod openapi;
 mod reading;
 mod receiver;
 mod recording;
+mod retention;
 mod streams;
 mod streams_delivery;
 mod viewing;
