@@ -7,6 +7,8 @@ pub mod checkpoints;
 pub mod export;
 pub mod health;
 pub mod organizations;
+pub mod retention;
+pub mod streams;
 pub mod verify;
 pub mod viewer;
 pub mod viewer_tokens;
@@ -26,5 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(catalog::router())
         .merge(export::router())
         .merge(viewer_tokens::router())
+        .merge(streams::router())
         .merge(checkpoints::router())
+        .merge(retention::router())
 }

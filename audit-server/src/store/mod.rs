@@ -11,7 +11,9 @@ pub mod migration;
 pub mod organizations;
 pub mod reads;
 mod records;
+pub mod retention;
 pub mod secrets;
+pub mod streams;
 pub mod verify;
 
 use std::sync::Arc;
