@@ -26,6 +26,8 @@ use crate::purger;
 use crate::routes;
 use crate::signing_key;
 use crate::store::{Store, secrets};
+use crate::streams::sealed::STREAM_SECRET_KEY;
+use crate::streams::worker::{Worker, WorkerSettings};
 
 /// What every handler shares.
 #[derive(Clone, Debug)]
@@ -40,6 +42,8 @@ pub struct AppState {
     pub viewer_key: Arc<[u8; 32]>,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
+    /// The key that encrypts log stream secrets, shared by every process through the database.
+    pub stream_key: Arc<[u8; 32]>,
     /// The key that signs checkpoints.
     pub checkpoint_signer: Arc<CheckpointSigner>,
 }
@@ -52,7 +56,8 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
 /// The whole HTTP application for `state`.
 pub fn router(state: AppState) -> Router {
     let max_body_bytes = state.config.max_body_bytes;
-    let (api, document) = documented_routes().split_for_parts();
+    let (api, mut document) = documented_routes().split_for_parts();
+    crate::openapi::finish(&mut document);
     api.merge(SwaggerUi::new("/docs").url("/openapi.json", document))
         .merge(routes::viewer::router())
         .route("/metrics", axum::routing::get(metrics::serve))
@@ -77,6 +82,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     store: Store,
+    state: AppState,
     signer: Arc<CheckpointSigner>,
     config: Arc<Config>,
 }
@@ -89,6 +95,7 @@ impl Application {
         let store = Store::connect(&config.database_url).await?;
         store.migrate().await?;
         let viewer_key = secrets::get_or_create(&store, secrets::VIEWER_TOKEN_KEY).await?;
+        let stream_key = secrets::get_or_create(&store, STREAM_SECRET_KEY).await?;
         let signer = Arc::new(signing_key::load(&config, &store).await?);
         let listener = TcpListener::bind(config.bind).await?;
         let config = Arc::new(config);
@@ -98,12 +105,14 @@ impl Application {
             catalog: Arc::new(catalog),
             viewer_key: Arc::new(viewer_key),
             metrics: Arc::new(Metrics::default()),
+            stream_key: Arc::new(stream_key),
             checkpoint_signer: signer.clone(),
         };
         Ok(Application {
             listener,
-            router: router(state),
+            router: router(state.clone()),
             store,
+            state,
             signer,
             config,
         })
@@ -114,8 +123,9 @@ impl Application {
         self.listener.local_addr()
     }
 
-    /// Serves, with the background tasks (checkpoint signing, retention purge), until `shutdown`
-    /// completes; then lets requests in flight finish, stops the tasks and closes the pool.
+    /// Serves, with the background tasks (checkpoint signing, retention purge, log stream
+    /// delivery), until `shutdown` completes; then lets requests in flight finish, stops the tasks
+    /// and closes the pool.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let schedule = checkpointer::Schedule {
@@ -136,6 +146,12 @@ impl Application {
                 stopped,
             )),
         ];
+        let worker = Worker::start(
+            self.store.clone(),
+            self.state.stream_key.clone(),
+            self.state.metrics.clone(),
+            WorkerSettings::from_config(&self.config),
+        );
         let served = axum::serve(
             self.listener,
             self.router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -143,6 +159,7 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await;
         let _ = stop.send(true);
+        worker.stop().await;
         for task in tasks {
             let _ = task.await;
         }

@@ -20,6 +20,7 @@ pub mod routes;
 pub mod secret;
 pub mod signing_key;
 pub mod store;
+pub mod streams;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod viewer_token;

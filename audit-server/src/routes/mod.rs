@@ -8,6 +8,7 @@ pub mod export;
 pub mod health;
 pub mod organizations;
 pub mod retention;
+pub mod streams;
 pub mod verify;
 pub mod viewer;
 pub mod viewer_tokens;
@@ -27,6 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(catalog::router())
         .merge(export::router())
         .merge(viewer_tokens::router())
+        .merge(streams::router())
         .merge(checkpoints::router())
         .merge(retention::router())
 }

@@ -13,6 +13,7 @@ pub mod reads;
 mod records;
 pub mod retention;
 pub mod secrets;
+pub mod streams;
 pub mod verify;
 
 use std::sync::Arc;

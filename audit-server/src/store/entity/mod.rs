@@ -6,6 +6,7 @@ pub mod catalog_entry;
 pub mod chain_anchor;
 pub mod chain_head;
 pub mod checkpoint;
+pub mod log_stream;
 pub mod organization;
 pub mod purge_authorization;
 pub mod retention_policy;
