@@ -273,8 +273,51 @@ async fn the_purge_runs_on_its_schedule(mut server: TestServer) {
     assert_eq!(verify(&server, tenant.secret()).await["valid"], true);
 }
 
+async fn the_purge_command_purges_every_organization_with_a_period(server: TestServer) {
+    let tenant = Tenant::new(&server, "Acme").await;
+    let keeper = Tenant::new(&server, "Globex").await;
+    record(&server, tenant.secret(), &event("prompt", "pr_1", "update")).await;
+    let retention = format!("/api/v1/organizations/{}/retention", tenant.org.id);
+    let (status, _) = put(
+        &server,
+        &retention,
+        tenant.secret(),
+        &json!({"retentionSeconds": 1}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_audit-server"))
+        .arg("purge")
+        .env("AUDIT_DATABASE_URL", server.database_url())
+        .env_remove("AUDIT_SIGNING_KEY_FILE")
+        .output()
+        .await
+        .expect("audit-server purge runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let reports: Vec<Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(reports.len(), 1, "only organizations with a period: {stdout}");
+    assert_eq!(reports[0]["orgId"], tenant.org.id.to_string());
+    assert_eq!(reports[0]["purged"], 3, "{stdout}");
+    assert_eq!(all_records(&server, tenant.secret(), "").await.len(), 1);
+    assert_eq!(all_records(&server, keeper.secret(), "").await.len(), 1);
+    assert_eq!(verify(&server, tenant.secret()).await["valid"], true);
+    // The command signed the new head with the server's own key.
+    let checkpoint = get(&server, "/api/v1/checkpoints/latest", tenant.secret()).await;
+    assert_eq!(checkpoint.ok(200)["seq"], 4);
+}
+
 on_both_backends!(
     a_purge_removes_old_records_and_leaves_the_chain_provable,
+    the_purge_command_purges_every_organization_with_a_period,
     retention_is_for_managers_and_checks_its_input,
     the_purge_runs_on_its_schedule,
 );
