@@ -9,6 +9,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::response::{IntoResponse, Response};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
@@ -16,6 +17,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::Config;
+use crate::connection_limit::ConnectionLimit;
 use crate::error::{ApiError, method_not_allowed_fallback, not_found_fallback};
 use crate::metrics::{self, Metrics};
 use crate::openapi::ApiDoc;
@@ -35,6 +37,11 @@ pub struct AppState {
     pub viewer_key: Arc<[u8; 32]>,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
+    /// Open live tails per credential.
+    pub tail_connections: Arc<ConnectionLimit>,
+    /// Turns true when the server begins to shut down, so endless responses (live tails) end
+    /// and graceful shutdown can complete.
+    pub shutting_down: watch::Receiver<bool>,
 }
 
 /// The documented API routes, with the document they make.
@@ -70,6 +77,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     store: Store,
+    shutting_down: watch::Sender<bool>,
 }
 
 impl Application {
@@ -81,17 +89,22 @@ impl Application {
         store.migrate().await?;
         let viewer_key = secrets::get_or_create(&store, secrets::VIEWER_TOKEN_KEY).await?;
         let listener = TcpListener::bind(config.bind).await?;
+        let tail_connections = Arc::new(ConnectionLimit::new(config.tail_max_connections_per_key));
+        let (shutting_down, shutting_down_receiver) = watch::channel(false);
         let state = AppState {
             store: store.clone(),
             config: Arc::new(config),
             catalog: Arc::new(catalog),
             viewer_key: Arc::new(viewer_key),
             metrics: Arc::new(Metrics::default()),
+            tail_connections,
+            shutting_down: shutting_down_receiver,
         };
         Ok(Application {
             listener,
             router: router(state),
             store,
+            shutting_down,
         })
     }
 
@@ -106,7 +119,11 @@ impl Application {
             self.listener,
             self.router.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            // Live tails never finish on their own: tell them to end (clients reconnect).
+            let _ = self.shutting_down.send(true);
+        })
         .await?;
         let _ = self.store.close().await;
         Ok(())

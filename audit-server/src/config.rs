@@ -45,6 +45,11 @@ pub struct Config {
     /// Log format: `text` or `json`.
     #[arg(long, env = "AUDIT_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
+
+    /// Live tails (`GET /api/v1/audit-logs/stream`) one API key or viewer token may hold open
+    /// at once (0 = no cap).
+    #[arg(long, env = "AUDIT_TAIL_MAX_CONNECTIONS_PER_KEY", default_value_t = 16)]
+    pub tail_max_connections_per_key: usize,
 }
 
 /// A configuration the server refuses to start with.
@@ -75,6 +80,7 @@ impl Config {
             catalog_file: None,
             public_url: None,
             log_format: "text".to_owned(),
+            tail_max_connections_per_key: 16,
         }
     }
 

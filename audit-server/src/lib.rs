@@ -9,6 +9,7 @@ pub mod app;
 pub mod auth;
 pub mod body;
 pub mod config;
+pub mod connection_limit;
 pub mod error;
 pub mod export;
 pub mod ingest;
@@ -17,6 +18,7 @@ pub mod openapi;
 pub mod routes;
 pub mod secret;
 pub mod store;
+pub mod tail;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod viewer_token;

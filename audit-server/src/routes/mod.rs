@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod export;
 pub mod health;
 pub mod organizations;
+pub mod tail;
 pub mod verify;
 pub mod viewer;
 pub mod viewer_tokens;
@@ -24,5 +25,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(verify::router())
         .merge(catalog::router())
         .merge(export::router())
+        .merge(tail::router())
         .merge(viewer_tokens::router())
 }

@@ -67,7 +67,10 @@ pub async fn append(
         .into_iter()
         .map(|record| record.recorded_by(recorded_by))
         .collect();
-    store.group_commit.append(org_id, records).await
+    let outcomes = store.group_commit.append(org_id, records).await?;
+    // Committed: wake this process's live tails (other processes find it by polling).
+    store.commits().committed(org_id);
+    Ok(outcomes)
 }
 
 /// Appends inside a transaction the caller commits (so that a change and its audit event are

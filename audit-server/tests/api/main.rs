@@ -12,4 +12,6 @@ mod metrics;
 mod openapi;
 mod reading;
 mod recording;
+mod sse;
+mod tail;
 mod viewing;
