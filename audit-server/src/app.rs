@@ -3,8 +3,10 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use audit_core::Catalog;
+use audit_core::checkpoint::CheckpointSigner;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::response::{IntoResponse, Response};
@@ -16,12 +18,14 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::checkpointer;
 use crate::config::Config;
 use crate::connection_limit::ConnectionLimit;
 use crate::error::{ApiError, method_not_allowed_fallback, not_found_fallback};
 use crate::metrics::{self, Metrics};
 use crate::openapi::ApiDoc;
 use crate::routes;
+use crate::signing_key;
 use crate::store::{Store, secrets};
 
 /// What every handler shares.
@@ -42,6 +46,8 @@ pub struct AppState {
     /// Turns true when the server begins to shut down, so endless responses (live tails) end
     /// and graceful shutdown can complete.
     pub shutting_down: watch::Receiver<bool>,
+    /// The key that signs checkpoints.
+    pub checkpoint_signer: Arc<CheckpointSigner>,
 }
 
 /// The documented API routes, with the document they make.
@@ -78,6 +84,8 @@ pub struct Application {
     router: Router,
     store: Store,
     shutting_down: watch::Sender<bool>,
+    signer: Arc<CheckpointSigner>,
+    config: Arc<Config>,
 }
 
 impl Application {
@@ -88,23 +96,28 @@ impl Application {
         let store = Store::connect(&config.database_url).await?;
         store.migrate().await?;
         let viewer_key = secrets::get_or_create(&store, secrets::VIEWER_TOKEN_KEY).await?;
+        let signer = Arc::new(signing_key::load(&config, &store).await?);
         let listener = TcpListener::bind(config.bind).await?;
         let tail_connections = Arc::new(ConnectionLimit::new(config.tail_max_connections_per_key));
         let (shutting_down, shutting_down_receiver) = watch::channel(false);
+        let config = Arc::new(config);
         let state = AppState {
             store: store.clone(),
-            config: Arc::new(config),
+            config: config.clone(),
             catalog: Arc::new(catalog),
             viewer_key: Arc::new(viewer_key),
             metrics: Arc::new(Metrics::default()),
             tail_connections,
             shutting_down: shutting_down_receiver,
+            checkpoint_signer: signer.clone(),
         };
         Ok(Application {
             listener,
             router: router(state),
             store,
             shutting_down,
+            signer,
+            config,
         })
     }
 
@@ -113,20 +126,37 @@ impl Application {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` completes, then lets requests in flight finish and closes the pool.
+    /// Serves, with the background tasks (checkpoint signing, retention purge), until `shutdown`
+    /// completes; then lets requests in flight finish, stops the tasks and closes the pool.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        axum::serve(
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let schedule = checkpointer::Schedule {
+            every_records: i64::try_from(self.config.checkpoint_every_records).unwrap_or(i64::MAX),
+            interval: Duration::from_secs(self.config.checkpoint_interval_secs),
+        };
+        let tasks = [tokio::spawn(checkpointer::run(
+            self.store.clone(),
+            self.signer.clone(),
+            schedule,
+            stopped.clone(),
+        ))];
+        let shutting_down = self.shutting_down;
+        let served = axum::serve(
             self.listener,
             self.router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(async move {
             shutdown.await;
             // Live tails never finish on their own: tell them to end (clients reconnect).
-            let _ = self.shutting_down.send(true);
+            let _ = shutting_down.send(true);
         })
-        .await?;
+        .await;
+        let _ = stop.send(true);
+        for task in tasks {
+            let _ = task.await;
+        }
         let _ = self.store.close().await;
-        Ok(())
+        served
     }
 }
 

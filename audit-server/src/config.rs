@@ -50,6 +50,27 @@ pub struct Config {
     /// at once (0 = no cap).
     #[arg(long, env = "AUDIT_TAIL_MAX_CONNECTIONS_PER_KEY", default_value_t = 16)]
     pub tail_max_connections_per_key: usize,
+
+    /// A file holding the checkpoint signing key: a 32-byte Ed25519 seed, raw or base64. Without
+    /// it the server generates a key at first start and keeps it in the database.
+    #[arg(long, env = "AUDIT_SIGNING_KEY_FILE")]
+    pub signing_key_file: Option<PathBuf>,
+
+    /// The checkpoint signing key's name, on signature lines and in the verifier key.
+    #[arg(long, env = "AUDIT_SIGNING_KEY_NAME", default_value = "audit-log")]
+    pub signing_key_name: String,
+
+    /// Sign a checkpoint of an organization once this many records were added since its last one.
+    #[arg(long, env = "AUDIT_CHECKPOINT_EVERY_RECORDS", default_value_t = 1000)]
+    pub checkpoint_every_records: u64,
+
+    /// Sign a checkpoint of an organization whose head moved at least this often, in seconds.
+    #[arg(long, env = "AUDIT_CHECKPOINT_INTERVAL_SECS", default_value_t = 60)]
+    pub checkpoint_interval_secs: u64,
+
+    /// How often the retention purge runs, in seconds.
+    #[arg(long, env = "AUDIT_PURGE_INTERVAL_SECS", default_value_t = 3600)]
+    pub purge_interval_secs: u64,
 }
 
 /// A configuration the server refuses to start with.
@@ -58,6 +79,12 @@ pub enum ConfigError {
     /// The admin token is too short to be safe.
     #[error("AUDIT_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_CHARS} characters")]
     AdminTokenTooShort,
+    /// A schedule setting is zero.
+    #[error("{0} must be at least 1")]
+    ZeroSchedule(&'static str),
+    /// The signing key's name is not usable in a signed note.
+    #[error("AUDIT_SIGNING_KEY_NAME must be non-empty without whitespace or '+'")]
+    BadSigningKeyName,
     /// The catalog file cannot be read.
     #[error("cannot read AUDIT_CATALOG_FILE {path}: {message}")]
     CatalogFile {
@@ -81,11 +108,29 @@ impl Config {
             public_url: None,
             log_format: "text".to_owned(),
             tail_max_connections_per_key: 16,
+            signing_key_file: None,
+            signing_key_name: "audit-log".to_owned(),
+            checkpoint_every_records: 1000,
+            checkpoint_interval_secs: 60,
+            purge_interval_secs: 3600,
         }
     }
 
     /// Checks the settings that cannot be checked by parsing alone.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        for (name, value) in [
+            ("AUDIT_CHECKPOINT_EVERY_RECORDS", self.checkpoint_every_records),
+            ("AUDIT_CHECKPOINT_INTERVAL_SECS", self.checkpoint_interval_secs),
+            ("AUDIT_PURGE_INTERVAL_SECS", self.purge_interval_secs),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::ZeroSchedule(name));
+            }
+        }
+        let name = &self.signing_key_name;
+        if name.is_empty() || name.contains('+') || name.chars().any(char::is_whitespace) {
+            return Err(ConfigError::BadSigningKeyName);
+        }
         match &self.admin_token {
             Some(token) if token.chars().count() < MIN_ADMIN_TOKEN_CHARS => {
                 Err(ConfigError::AdminTokenTooShort)

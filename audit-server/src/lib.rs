@@ -8,6 +8,7 @@
 pub mod app;
 pub mod auth;
 pub mod body;
+pub mod checkpointer;
 pub mod config;
 pub mod connection_limit;
 pub mod error;
@@ -17,6 +18,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod routes;
 pub mod secret;
+pub mod signing_key;
 pub mod store;
 pub mod tail;
 #[cfg(feature = "testing")]

@@ -21,6 +21,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
         (name = "organizations", description = "Tenants, managed by the operator."),
         (name = "api-keys", description = "An organization's credentials."),
         (name = "catalog", description = "The resource types and actions that may be recorded."),
+        (name = "checkpoints", description = "Signed checkpoints of the chain, for offline verification."),
+        (name = "retention", description = "How long records are kept, and purging older ones."),
         (name = "viewing", description = "Viewer tokens for the host app's users."),
         (name = "operations", description = "Health and readiness."),
     ),

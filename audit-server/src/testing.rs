@@ -165,6 +165,14 @@ impl TestServer {
         panic!("test server did not restart: {last_error:?}");
     }
 
+    /// Stops, applies `configure` to the configuration, and serves again on the same port and
+    /// database (for settings such as the checkpoint schedule).
+    pub async fn reconfigure(&mut self, configure: impl FnOnce(&mut Config)) {
+        self.stop().await;
+        configure(&mut self.config);
+        self.restart().await;
+    }
+
     /// Creates an organization through the API.
     pub async fn create_org(&self, name: &str) -> Organization {
         let response = self

@@ -3,6 +3,7 @@
 pub mod api_keys;
 pub mod audit_logs;
 pub mod catalog;
+pub mod checkpoints;
 pub mod export;
 pub mod health;
 pub mod organizations;
@@ -27,4 +28,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(export::router())
         .merge(tail::router())
         .merge(viewer_tokens::router())
+        .merge(checkpoints::router())
 }

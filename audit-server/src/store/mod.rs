@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod append;
 pub mod catalog;
+pub mod checkpoints;
 pub mod commits;
 pub mod entity;
 mod group_commit;

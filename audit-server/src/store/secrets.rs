@@ -12,6 +12,9 @@ use super::entity::server_secret;
 /// The name of the viewer token signing key.
 pub const VIEWER_TOKEN_KEY: &str = "viewer_token_hmac_key";
 
+/// The name of the checkpoint signing key's Ed25519 seed (unless `AUDIT_SIGNING_KEY_FILE` is set).
+pub const CHECKPOINT_SIGNING_SEED: &str = "checkpoint_ed25519_seed";
+
 /// The 32-byte secret called `name`, generated on first use.
 pub async fn get_or_create(store: &Store, name: &str) -> Result<[u8; 32], DbErr> {
     let mut fresh = [0u8; 32];

@@ -5,6 +5,7 @@ mod helpers;
 
 mod bad_input;
 mod chain;
+mod checkpoints;
 mod concurrency;
 mod isolation;
 mod keys;

@@ -1,0 +1,4 @@
+//! The checks of `audit-verify`.
+
+pub mod lookahead;
+pub mod scan;

@@ -1,0 +1,397 @@
+//! One pass over the export: every record's hash, the chain's continuity, and the checkpoint.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+use audit_core::checkpoint::Checkpoint;
+use audit_core::{AuditRecord, GENESIS_HASH};
+use indicatif::ProgressBar;
+use uuid::Uuid;
+
+use super::lookahead;
+
+/// Where an export that starts after `seq` 1 is anchored.
+#[derive(Debug, Clone)]
+pub struct Anchor {
+    /// The first `seq` of the export.
+    pub seq: i64,
+    /// The `prevHash` that record must have.
+    pub prev_hash: String,
+}
+
+/// What is wrong with the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A record's content or hash was changed.
+    Modified,
+    /// One or more records are missing.
+    Removed,
+    /// A record that does not belong is present.
+    Inserted,
+    /// Records are out of order.
+    Reordered,
+    /// A line is not a record.
+    Malformed,
+    /// Nothing proves where the export starts or what it should contain.
+    Unproven,
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(match self {
+            Kind::Modified => "modified",
+            Kind::Removed => "removed",
+            Kind::Inserted => "inserted",
+            Kind::Reordered => "reordered",
+            Kind::Malformed => "malformed",
+            Kind::Unproven => "unproven",
+        })
+    }
+}
+
+/// The first problem found.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    /// Its kind.
+    pub kind: Kind,
+    /// The 1-based line it was found at, if any.
+    pub line: Option<usize>,
+    /// The `seq` concerned, if any.
+    pub seq: Option<i64>,
+    /// What exactly is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "{}", self.kind)?;
+        if let Some(seq) = self.seq {
+            write!(formatter, " at seq {seq}")?;
+        }
+        if let Some(line) = self.line {
+            write!(formatter, " (line {line})")?;
+        }
+        write!(formatter, ": {}", self.message)
+    }
+}
+
+/// The verdict.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Everything checked out; a summary of what was proven.
+    Valid(String),
+    /// The first problem.
+    Invalid(Finding),
+}
+
+fn invalid(kind: Kind, line: Option<usize>, seq: Option<i64>, message: String) -> Outcome {
+    Outcome::Invalid(Finding {
+        kind,
+        line,
+        seq,
+        message,
+    })
+}
+
+struct Previous {
+    line: usize,
+    seq: i64,
+    hash: String,
+}
+
+/// Checks the file at `path`.
+pub fn scan(
+    path: &Path,
+    anchor: Option<&Anchor>,
+    checkpoint: Option<&Checkpoint>,
+    progress: &ProgressBar,
+) -> std::io::Result<Outcome> {
+    let reader = BufReader::new(File::open(path)?);
+    let mut org_id: Option<Uuid> = None;
+    let mut first_seq = 0;
+    let mut previous: Option<Previous> = None;
+    let mut count = 0u64;
+    let mut checkpoint_matched = false;
+
+    for (index, line) in reader.lines().enumerate() {
+        let line = line?;
+        progress.inc(line.len() as u64 + 1);
+        let number = index + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let record: AuditRecord = match serde_json::from_str(&line) {
+            Ok(record) => record,
+            Err(error) => {
+                return Ok(invalid(
+                    Kind::Malformed,
+                    Some(number),
+                    None,
+                    format!("not an audit record: {error}"),
+                ));
+            }
+        };
+        let seq = record.seq;
+        let at = |kind, message| Ok(invalid(kind, Some(number), Some(seq), message));
+        count += 1;
+
+        match &previous {
+            None => {
+                org_id = Some(record.org_id);
+                first_seq = seq;
+                if let Some(checkpoint) = checkpoint
+                    && checkpoint.org_id != record.org_id
+                {
+                    return at(
+                        Kind::Unproven,
+                        format!(
+                            "the checkpoint is of organization {}, the export of {}",
+                            checkpoint.org_id, record.org_id
+                        ),
+                    );
+                }
+                if let Some(outcome) = check_start(&record, number, anchor, checkpoint) {
+                    return Ok(outcome);
+                }
+            }
+            Some(previous) => {
+                if Some(record.org_id) != org_id {
+                    return at(
+                        Kind::Inserted,
+                        format!("the record belongs to another organization ({})", record.org_id),
+                    );
+                }
+                let expected = previous.seq + 1;
+                if seq < expected {
+                    let message = if seq == previous.seq {
+                        format!(
+                            "a second record with seq {seq}; the first is at line {}",
+                            previous.line
+                        )
+                    } else {
+                        format!("seq {seq} appears again after seq {}", previous.seq)
+                    };
+                    return at(Kind::Inserted, message);
+                }
+                if seq > expected {
+                    let later = lookahead::find(path, number, expected, seq)?;
+                    return Ok(match (later.duplicate_at, later.missing_at) {
+                        (Some(again), _) => invalid(
+                            Kind::Inserted,
+                            Some(number),
+                            Some(seq),
+                            format!(
+                                "a record with seq {seq} comes after seq {} and seq {seq} is at line {again} too",
+                                previous.seq
+                            ),
+                        ),
+                        (None, Some(found)) => invalid(
+                            Kind::Reordered,
+                            Some(found),
+                            Some(expected),
+                            format!(
+                                "record seq {expected} should follow seq {} (line {}) but line {number} holds seq {seq}",
+                                previous.seq, previous.line
+                            ),
+                        ),
+                        (None, None) => invalid(
+                            Kind::Removed,
+                            Some(number),
+                            Some(expected),
+                            if seq == expected + 1 {
+                                format!(
+                                    "record seq {expected} is missing (seq {} is followed by seq {seq})",
+                                    previous.seq
+                                )
+                            } else {
+                                format!(
+                                    "records seq {expected} to {} are missing (seq {} is followed by seq {seq})",
+                                    seq - 1,
+                                    previous.seq
+                                )
+                            },
+                        ),
+                    });
+                }
+                if record.prev_hash != previous.hash {
+                    return at(
+                        Kind::Removed,
+                        format!(
+                            "prevHash does not match the hash of seq {} (line {}): a record before it was \
+                             removed, inserted or replaced and the rest renumbered",
+                            previous.seq, previous.line
+                        ),
+                    );
+                }
+            }
+        }
+        if record.compute_hash() != record.hash {
+            return at(
+                Kind::Modified,
+                "the record's content does not match its hash".to_owned(),
+            );
+        }
+        if let Some(checkpoint) = checkpoint
+            && checkpoint.seq == seq
+        {
+            if checkpoint.head_hash != record.hash {
+                return at(
+                    Kind::Modified,
+                    format!(
+                        "the hash differs from the signed checkpoint ({}): records up to seq {seq} were \
+                         rewritten",
+                        checkpoint.head_hash
+                    ),
+                );
+            }
+            checkpoint_matched = true;
+        }
+        previous = Some(Previous {
+            line: number,
+            seq,
+            hash: record.hash,
+        });
+    }
+
+    let Some(last) = previous else {
+        return Ok(match checkpoint {
+            Some(checkpoint) if checkpoint.seq > 0 => invalid(
+                Kind::Removed,
+                None,
+                Some(1),
+                format!(
+                    "the file holds no records but the checkpoint covers seq {}",
+                    checkpoint.seq
+                ),
+            ),
+            _ => Outcome::Valid("the file holds no records".to_owned()),
+        });
+    };
+    let mut summary = format!(
+        "{count} records of organization {}, seq {first_seq} to {}, head hash {}",
+        org_id.unwrap_or_default(),
+        last.seq,
+        last.hash
+    );
+    if let Some(checkpoint) = checkpoint {
+        if checkpoint.seq > last.seq {
+            return Ok(invalid(
+                Kind::Removed,
+                None,
+                Some(last.seq + 1),
+                format!(
+                    "the signed checkpoint covers seq {} but the file ends at seq {} (line {})",
+                    checkpoint.seq, last.seq, last.line
+                ),
+            ));
+        }
+        if checkpoint_matched || checkpoint.seq == first_seq - 1 {
+            summary.push_str(&format!(
+                "; agrees with the checkpoint at seq {} signed {}",
+                checkpoint.seq,
+                audit_core::timestamp::format(&checkpoint.time)
+            ));
+            if checkpoint.seq < last.seq {
+                summary.push_str(&format!(
+                    " (seq {} to {} are chained but not yet covered by a checkpoint)",
+                    checkpoint.seq + 1,
+                    last.seq
+                ));
+            }
+        }
+    }
+    Ok(Outcome::Valid(summary))
+}
+
+/// Checks the first record's link to what came before the export: genesis, the anchor, or a
+/// checkpoint (at the seq before it, or later in the file).
+fn check_start(
+    record: &AuditRecord,
+    line: usize,
+    anchor: Option<&Anchor>,
+    checkpoint: Option<&Checkpoint>,
+) -> Option<Outcome> {
+    let seq = record.seq;
+    if let Some(anchor) = anchor {
+        if seq > anchor.seq {
+            return Some(invalid(
+                Kind::Removed,
+                Some(line),
+                Some(anchor.seq),
+                format!(
+                    "the export should start at the anchor, seq {}, but starts at seq {seq}",
+                    anchor.seq
+                ),
+            ));
+        }
+        if seq < anchor.seq {
+            return Some(invalid(
+                Kind::Inserted,
+                Some(line),
+                Some(seq),
+                format!(
+                    "the export starts at seq {seq}, before the anchor at seq {}",
+                    anchor.seq
+                ),
+            ));
+        }
+        if record.prev_hash != anchor.prev_hash {
+            return Some(invalid(
+                Kind::Modified,
+                Some(line),
+                Some(seq),
+                "prevHash differs from the anchor's".to_owned(),
+            ));
+        }
+        return None;
+    }
+    if seq == 1 {
+        if record.prev_hash != GENESIS_HASH {
+            return Some(invalid(
+                Kind::Modified,
+                Some(line),
+                Some(1),
+                "the first record does not chain to the genesis hash (64 zeros)".to_owned(),
+            ));
+        }
+        return None;
+    }
+    match checkpoint {
+        Some(checkpoint) if checkpoint.seq == seq - 1 => {
+            (record.prev_hash != checkpoint.head_hash).then(|| {
+                invalid(
+                    Kind::Modified,
+                    Some(line),
+                    Some(seq),
+                    format!(
+                        "prevHash differs from the signed checkpoint at seq {}",
+                        checkpoint.seq
+                    ),
+                )
+            })
+        }
+        // A checkpoint at or after the first record covers it through the chain.
+        Some(checkpoint) if checkpoint.seq >= seq => None,
+        Some(checkpoint) => Some(invalid(
+            Kind::Unproven,
+            Some(line),
+            Some(seq),
+            format!(
+                "the export starts at seq {seq}, after the checkpoint (seq {}); nothing anchors its start: \
+                 use a newer checkpoint or --anchor",
+                checkpoint.seq
+            ),
+        )),
+        None => Some(invalid(
+            Kind::Removed,
+            Some(line),
+            Some(1),
+            format!(
+                "the export starts at seq {seq}, not 1: records before it are missing, or it starts after a \
+                 retention purge (anchor it with --checkpoint or --anchor SEQ:PREVHASH)"
+            ),
+        )),
+    }
+}

@@ -1,0 +1,431 @@
+//! Signed checkpoints: the server's Ed25519 signature over `(orgId, seq, headHash, time)`,
+//! written as a [C2SP signed note](https://github.com/C2SP/C2SP/blob/main/signed-note.md) whose
+//! body follows [tlog-checkpoint](https://github.com/C2SP/C2SP/blob/main/tlog-checkpoint.md):
+//!
+//! ```text
+//! audit-log/019ab9a0-1f2e-7c3d-8a4b-5c6d7e8f9a0b
+//! 42
+//! n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=
+//! 2026-11-25T10:00:00.120Z
+//!
+//! — audit-log Ab3x...base64(keyId || signature)...
+//! ```
+//!
+//! The origin line is `<key name>/<orgId>`, then the organization's head `seq`, its head hash
+//! (base64 of the 32 bytes) and the signing time. The server and the offline verifier share
+//! this one implementation.
+//!
+//! ```
+//! use audit_core::checkpoint::{Checkpoint, CheckpointSigner, CheckpointVerifier};
+//!
+//! let signer = CheckpointSigner::from_seed("audit-log", &[7; 32]).unwrap();
+//! let checkpoint = Checkpoint::new(
+//!     "audit-log",
+//!     uuid::Uuid::nil(),
+//!     3,
+//!     &"ab".repeat(32),
+//!     audit_core::timestamp::parse("2026-11-25T10:00:00Z").unwrap(),
+//! );
+//! let note = signer.sign(&checkpoint).note;
+//! let verifier = CheckpointVerifier::from_vkey(&signer.verifier().vkey()).unwrap();
+//! assert_eq!(verifier.verify(&note).unwrap(), checkpoint);
+//! ```
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, Utc};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::timestamp;
+
+/// What starts every signature line of a note: an em dash and a space.
+pub const SIGNATURE_PREFIX: &str = "\u{2014} ";
+
+/// The signature type byte of Ed25519 in signed notes.
+const ED25519: u8 = 0x01;
+
+/// Why a checkpoint, a note or a key is not acceptable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CheckpointError {
+    /// A key name is empty or holds whitespace or `+`.
+    #[error("key name {0:?} is empty or contains whitespace or '+'")]
+    BadKeyName(String),
+    /// A seed is neither 32 raw bytes nor the base64 of 32 bytes.
+    #[error("a signing key seed must be 32 bytes, raw or base64")]
+    BadSeed,
+    /// A verifier key is not `<name>+<hex key id>+<base64(0x01 || key)>`.
+    #[error("malformed verifier key: {0}")]
+    BadVerifierKey(String),
+    /// The note's text is not a body, a blank line and signature lines.
+    #[error("malformed note: {0}")]
+    BadNote(String),
+    /// The note's body is not a checkpoint.
+    #[error("malformed checkpoint body: {0}")]
+    BadBody(String),
+    /// No signature of the note is by the given key.
+    #[error("the note carries no signature by key {0}")]
+    NotSignedByKey(String),
+    /// The signature by the given key does not verify.
+    #[error("the signature by key {0} does not verify")]
+    BadSignature(String),
+}
+
+/// The signed statement: the head of one organization's chain at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// `<key name>/<orgId>`.
+    pub origin: String,
+    /// The organization.
+    pub org_id: Uuid,
+    /// The `seq` of the organization's last record.
+    pub seq: i64,
+    /// That record's hash, lowercase hex.
+    pub head_hash: String,
+    /// When the server signed it.
+    pub time: DateTime<Utc>,
+}
+
+impl Checkpoint {
+    /// The checkpoint of `org_id`'s head `seq`/`head_hash` (hex) at `time`, by the key `key_name`.
+    pub fn new(key_name: &str, org_id: Uuid, seq: i64, head_hash: &str, time: DateTime<Utc>) -> Self {
+        Checkpoint {
+            origin: format!("{key_name}/{org_id}"),
+            org_id,
+            seq,
+            head_hash: head_hash.to_ascii_lowercase(),
+            time: timestamp::truncate(time),
+        }
+    }
+
+    /// The note body: origin, seq, base64 head hash and time, one per line.
+    pub fn body(&self) -> String {
+        let hash = hex::decode(&self.head_hash).unwrap_or_default();
+        format!(
+            "{}\n{}\n{}\n{}\n",
+            self.origin,
+            self.seq,
+            STANDARD.encode(hash),
+            timestamp::format(&self.time)
+        )
+    }
+
+    /// Reads a note body written by [`Checkpoint::body`].
+    pub fn parse_body(body: &str) -> Result<Self, CheckpointError> {
+        let bad = |message: &str| CheckpointError::BadBody(message.to_owned());
+        let text = body
+            .strip_suffix('\n')
+            .ok_or_else(|| bad("does not end with a newline"))?;
+        let lines: Vec<&str> = text.split('\n').collect();
+        let [origin, seq, hash, time] = lines[..] else {
+            return Err(bad("expected 4 lines: origin, seq, head hash, time"));
+        };
+        let org_id = origin
+            .rsplit_once('/')
+            .and_then(|(_, id)| Uuid::parse_str(id).ok())
+            .ok_or_else(|| bad("the origin does not end with `/<orgId>`"))?;
+        let seq: i64 = seq
+            .parse()
+            .ok()
+            .filter(|seq| *seq >= 0)
+            .ok_or_else(|| bad("the second line is not a seq"))?;
+        let hash = STANDARD
+            .decode(hash)
+            .ok()
+            .filter(|bytes| bytes.len() == 32)
+            .ok_or_else(|| bad("the third line is not a base64 SHA-256 hash"))?;
+        let time = timestamp::parse(time).map_err(|_| bad("the fourth line is not an RFC 3339 time"))?;
+        Ok(Checkpoint {
+            origin: origin.to_owned(),
+            org_id,
+            seq,
+            head_hash: hex::encode(hash),
+            time,
+        })
+    }
+}
+
+/// A checkpoint with its note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedCheckpoint {
+    /// What was signed.
+    pub checkpoint: Checkpoint,
+    /// The whole signed note: body, blank line, signature line.
+    pub note: String,
+    /// The signing key's name.
+    pub key_name: String,
+    /// The signing key's id, 8 hex digits.
+    pub key_id: String,
+    /// `base64(keyId || signature)`, as on the signature line.
+    pub signature: String,
+}
+
+/// The 4-byte key id of an Ed25519 key: `SHA-256(name || "\n" || 0x01 || key)[..4]`.
+fn key_id(name: &str, key: &VerifyingKey) -> [u8; 4] {
+    let mut digest = Sha256::new();
+    digest.update(name.as_bytes());
+    digest.update(b"\n");
+    digest.update([ED25519]);
+    digest.update(key.as_bytes());
+    let hash = digest.finalize();
+    [hash[0], hash[1], hash[2], hash[3]]
+}
+
+fn check_name(name: &str) -> Result<(), CheckpointError> {
+    if name.is_empty() || name.contains('+') || name.chars().any(char::is_whitespace) {
+        return Err(CheckpointError::BadKeyName(name.to_owned()));
+    }
+    Ok(())
+}
+
+/// Signs checkpoints with an Ed25519 key.
+#[derive(Clone)]
+pub struct CheckpointSigner {
+    name: String,
+    key: SigningKey,
+    key_id: [u8; 4],
+}
+
+impl std::fmt::Debug for CheckpointSigner {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("CheckpointSigner")
+            .field("name", &self.name)
+            .field("key_id", &hex::encode(self.key_id))
+            .finish_non_exhaustive()
+    }
+}
+
+impl CheckpointSigner {
+    /// The signer named `name` whose private key is the 32-byte `seed`.
+    pub fn from_seed(name: &str, seed: &[u8; 32]) -> Result<Self, CheckpointError> {
+        check_name(name)?;
+        let key = SigningKey::from_bytes(seed);
+        let key_id = key_id(name, &key.verifying_key());
+        Ok(CheckpointSigner {
+            name: name.to_owned(),
+            key,
+            key_id,
+        })
+    }
+
+    /// A seed from a key file's bytes: exactly 32 raw bytes, or their base64 (surrounding
+    /// whitespace ignored).
+    pub fn parse_seed(bytes: &[u8]) -> Result<[u8; 32], CheckpointError> {
+        if let Ok(seed) = <[u8; 32]>::try_from(bytes) {
+            return Ok(seed);
+        }
+        let text = std::str::from_utf8(bytes).map_err(|_| CheckpointError::BadSeed)?;
+        STANDARD
+            .decode(text.trim())
+            .ok()
+            .and_then(|decoded| <[u8; 32]>::try_from(decoded.as_slice()).ok())
+            .ok_or(CheckpointError::BadSeed)
+    }
+
+    /// The key's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The verifier of this signer's signatures.
+    pub fn verifier(&self) -> CheckpointVerifier {
+        CheckpointVerifier {
+            name: self.name.clone(),
+            key: self.key.verifying_key(),
+            key_id: self.key_id,
+        }
+    }
+
+    /// Signs `checkpoint` into a note.
+    pub fn sign(&self, checkpoint: &Checkpoint) -> SignedCheckpoint {
+        let body = checkpoint.body();
+        let signature = self.key.sign(body.as_bytes());
+        let mut bytes = self.key_id.to_vec();
+        bytes.extend_from_slice(&signature.to_bytes());
+        let signature = STANDARD.encode(bytes);
+        SignedCheckpoint {
+            checkpoint: checkpoint.clone(),
+            note: format!("{body}\n{SIGNATURE_PREFIX}{} {signature}\n", self.name),
+            key_name: self.name.clone(),
+            key_id: hex::encode(self.key_id),
+            signature,
+        }
+    }
+}
+
+/// Checks notes against one public key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointVerifier {
+    name: String,
+    key: VerifyingKey,
+    key_id: [u8; 4],
+}
+
+impl CheckpointVerifier {
+    /// Reads a verifier key `<name>+<hex key id>+<base64(0x01 || 32-byte key)>`.
+    pub fn from_vkey(vkey: &str) -> Result<Self, CheckpointError> {
+        let bad = |message: &str| CheckpointError::BadVerifierKey(message.to_owned());
+        let mut parts = vkey.trim().splitn(3, '+');
+        let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(bad("expected <name>+<key id>+<key>"));
+        };
+        check_name(name).map_err(|error| bad(&error.to_string()))?;
+        let key = STANDARD.decode(key).map_err(|_| bad("the key is not base64"))?;
+        let key = match key.split_first() {
+            Some((&ED25519, rest)) => {
+                <[u8; 32]>::try_from(rest).map_err(|_| bad("the key is not 32 bytes"))?
+            }
+            _ => return Err(bad("not an Ed25519 key (type byte 0x01)")),
+        };
+        let key = VerifyingKey::from_bytes(&key).map_err(|_| bad("not a valid Ed25519 point"))?;
+        let key_id = key_id(name, &key);
+        if !id.eq_ignore_ascii_case(&hex::encode(key_id)) {
+            return Err(bad("the key id does not match the name and key"));
+        }
+        Ok(CheckpointVerifier {
+            name: name.to_owned(),
+            key,
+            key_id,
+        })
+    }
+
+    /// The verifier key in note format.
+    pub fn vkey(&self) -> String {
+        let mut bytes = vec![ED25519];
+        bytes.extend_from_slice(self.key.as_bytes());
+        format!(
+            "{}+{}+{}",
+            self.name,
+            hex::encode(self.key_id),
+            STANDARD.encode(bytes)
+        )
+    }
+
+    /// The key's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The key id, 8 hex digits.
+    pub fn key_id(&self) -> String {
+        hex::encode(self.key_id)
+    }
+
+    /// The raw 32-byte public key, base64.
+    pub fn public_key_base64(&self) -> String {
+        STANDARD.encode(self.key.as_bytes())
+    }
+
+    /// Checks that `note` is signed by this key and returns the checkpoint it states.
+    /// Signatures by other keys are ignored; one valid signature by this key is required.
+    pub fn verify(&self, note: &str) -> Result<Checkpoint, CheckpointError> {
+        let bad = |message: &str| CheckpointError::BadNote(message.to_owned());
+        let split = note
+            .find("\n\n")
+            .ok_or_else(|| bad("no blank line before the signatures"))?;
+        let (body, signatures) = (&note[..split + 1], &note[split + 2..]);
+        let signatures = signatures
+            .strip_suffix('\n')
+            .ok_or_else(|| bad("does not end with a newline"))?;
+        let who = format!("{}+{}", self.name, self.key_id());
+        let mut found = false;
+        for line in signatures.split('\n') {
+            let rest = line
+                .strip_prefix(SIGNATURE_PREFIX)
+                .ok_or_else(|| bad("a signature line does not start with an em dash"))?;
+            let (name, signature) = rest
+                .split_once(' ')
+                .ok_or_else(|| bad("a signature line lacks a key name"))?;
+            let bytes = STANDARD
+                .decode(signature)
+                .map_err(|_| bad("a signature is not base64"))?;
+            if name != self.name || bytes.len() < 4 || bytes[..4] != self.key_id {
+                continue;
+            }
+            found = true;
+            let signature = <[u8; 64]>::try_from(&bytes[4..])
+                .map(|bytes| Signature::from_bytes(&bytes))
+                .map_err(|_| CheckpointError::BadSignature(who.clone()))?;
+            self.key
+                .verify_strict(body.as_bytes(), &signature)
+                .map_err(|_| CheckpointError::BadSignature(who.clone()))?;
+        }
+        if !found {
+            return Err(CheckpointError::NotSignedByKey(who));
+        }
+        let checkpoint = Checkpoint::parse_body(body)?;
+        if checkpoint.origin != format!("{}/{}", self.name, checkpoint.org_id) {
+            return Err(CheckpointError::BadBody(
+                "the origin is not `<key name>/<orgId>`".to_owned(),
+            ));
+        }
+        Ok(checkpoint)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn checkpoint() -> Checkpoint {
+        Checkpoint::new(
+            "audit-log",
+            Uuid::from_u128(42),
+            7,
+            &"0f".repeat(32),
+            timestamp::parse("2026-11-25T10:00:00.120Z").unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_signed_note_verifies_and_round_trips() {
+        let signer = CheckpointSigner::from_seed("audit-log", &[1; 32]).unwrap();
+        let signed = signer.sign(&checkpoint());
+        assert!(
+            signed
+                .note
+                .starts_with(&format!("audit-log/{}\n7\n", Uuid::from_u128(42)))
+        );
+        assert!(signed.note.contains("\n\n\u{2014} audit-log "));
+        let verifier = CheckpointVerifier::from_vkey(&signer.verifier().vkey()).unwrap();
+        assert_eq!(verifier, signer.verifier());
+        assert_eq!(verifier.verify(&signed.note).unwrap(), checkpoint());
+    }
+
+    #[test]
+    fn another_key_or_a_changed_body_is_refused() {
+        let signer = CheckpointSigner::from_seed("audit-log", &[1; 32]).unwrap();
+        let other = CheckpointSigner::from_seed("audit-log", &[2; 32]).unwrap();
+        let note = other.sign(&checkpoint()).note;
+        assert!(matches!(
+            signer.verifier().verify(&note),
+            Err(CheckpointError::NotSignedByKey(_))
+        ));
+        let note = signer.sign(&checkpoint()).note.replacen("\n7\n", "\n8\n", 1);
+        assert!(matches!(
+            signer.verifier().verify(&note),
+            Err(CheckpointError::BadSignature(_))
+        ));
+    }
+
+    #[test]
+    fn seeds_are_raw_or_base64() {
+        assert_eq!(CheckpointSigner::parse_seed(&[3; 32]).unwrap(), [3; 32]);
+        let text = format!("{}\n", STANDARD.encode([4; 32]));
+        assert_eq!(CheckpointSigner::parse_seed(text.as_bytes()).unwrap(), [4; 32]);
+        assert!(CheckpointSigner::parse_seed(b"short").is_err());
+    }
+
+    #[test]
+    fn malformed_verifier_keys_are_refused() {
+        let vkey = CheckpointSigner::from_seed("audit-log", &[1; 32])
+            .unwrap()
+            .verifier()
+            .vkey();
+        assert!(CheckpointVerifier::from_vkey(&vkey.replacen("audit-log", "other", 1)).is_err());
+        assert!(CheckpointVerifier::from_vkey("audit-log+00").is_err());
+    }
+}

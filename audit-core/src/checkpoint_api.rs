@@ -1,0 +1,96 @@
+//! Checkpoints on the wire: a signed checkpoint and the server's public key.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::checkpoint::{CheckpointVerifier, SignedCheckpoint};
+use crate::timestamp;
+
+/// A signed checkpoint of an organization's chain: the signed note and the fields it states.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "utoipa", schema(example = json!({
+    "orgId": "019ab9a0-1f2e-7c3d-8a4b-5c6d7e8f9a0b",
+    "seq": 1000,
+    "headHash": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "time": "2026-11-25T10:00:00.120Z",
+    "keyName": "audit-log",
+    "keyId": "1a2b3c4d",
+    "signature": "GiszTQ...",
+    "note": "audit-log/019ab9a0-1f2e-7c3d-8a4b-5c6d7e8f9a0b\n1000\nn4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=\n2026-11-25T10:00:00.120Z\n\n\u{2014} audit-log GiszTQ...\n"
+})))]
+#[serde(rename_all = "camelCase")]
+pub struct SignedCheckpointResponse {
+    /// The organization.
+    pub org_id: Uuid,
+    /// The `seq` of the last record covered.
+    pub seq: i64,
+    /// That record's hash, hex.
+    pub head_hash: String,
+    /// When the server signed it.
+    #[serde(with = "timestamp::required")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime))]
+    pub time: DateTime<Utc>,
+    /// The signing key's name.
+    pub key_name: String,
+    /// The signing key's id, 8 hex digits.
+    pub key_id: String,
+    /// `base64(keyId || Ed25519 signature)` of the note's body.
+    pub signature: String,
+    /// The C2SP signed note: origin, seq, base64 head hash and time lines, a blank line and the
+    /// signature line. `audit-verify --checkpoint` reads this text.
+    pub note: String,
+}
+
+impl From<SignedCheckpoint> for SignedCheckpointResponse {
+    fn from(signed: SignedCheckpoint) -> Self {
+        SignedCheckpointResponse {
+            org_id: signed.checkpoint.org_id,
+            seq: signed.checkpoint.seq,
+            head_hash: signed.checkpoint.head_hash,
+            time: signed.checkpoint.time,
+            key_name: signed.key_name,
+            key_id: signed.key_id,
+            signature: signed.signature,
+            note: signed.note,
+        }
+    }
+}
+
+/// The key that verifies the server's checkpoints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "utoipa", schema(example = json!({
+    "algorithm": "Ed25519",
+    "keyName": "audit-log",
+    "keyId": "1a2b3c4d",
+    "vkey": "audit-log+1a2b3c4d+AeYk0dN9mC2l0d0Pq8yq3kX1b4o3lH3y0D5Zq9m7r2sT",
+    "publicKey": "5iTR032YLaXR3Q+rzKreRfVvijeUfbLQPlmr2bvays0="
+})))]
+#[serde(rename_all = "camelCase")]
+pub struct CheckpointPublicKey {
+    /// Always `Ed25519`.
+    pub algorithm: String,
+    /// The key's name, as on signature lines.
+    pub key_name: String,
+    /// The key id, 8 hex digits.
+    pub key_id: String,
+    /// The verifier key in signed-note format: `<name>+<key id>+<base64(0x01 || key)>`.
+    /// `audit-verify --public-key` reads this text.
+    pub vkey: String,
+    /// The raw 32-byte public key, base64.
+    pub public_key: String,
+}
+
+impl From<&CheckpointVerifier> for CheckpointPublicKey {
+    fn from(verifier: &CheckpointVerifier) -> Self {
+        CheckpointPublicKey {
+            algorithm: "Ed25519".to_owned(),
+            key_name: verifier.name().to_owned(),
+            key_id: verifier.key_id(),
+            vkey: verifier.vkey(),
+            public_key: verifier.public_key_base64(),
+        }
+    }
+}
