@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use audit_core::{
     ApiKey, ApiKeyList, AuditEvent, AuditLogFilter, AuditLogPage, AuditRecord, BatchRequest, BatchResponse,
-    CatalogEntry, CatalogResponse, CreatedApiKey, ExportFormat, MAX_BATCH_EVENTS, NewApiKey, NewOrganization,
-    Organization, OrganizationList, PageParams, VerifyParams, VerifyReport,
+    CatalogEntry, CatalogResponse, CreatedApiKey, ExportFormat, LogStream, LogStreamList, LogStreamUpdate,
+    MAX_BATCH_EVENTS, NewApiKey, NewLogStream, NewOrganization, Organization, OrganizationList, PageParams,
+    VerifyParams, VerifyReport,
 };
 use bytes::Bytes;
 use futures::TryStreamExt;
@@ -285,6 +286,60 @@ impl AuditClient {
     /// working at once.
     pub async fn revoke_api_key(&self, org_id: Uuid, key_id: Uuid) -> Result<()> {
         let path = format!("/api/v1/organizations/{org_id}/api-keys/{key_id}");
+        self.buffered(Call::new(Method::DELETE, path, Retry::Idempotent))
+            .await
+            .map(drop)
+    }
+
+    // ----- log streams ----------------------------------------------------------------------
+
+    /// Creates a log stream of the key's organization (`POST /api/v1/streams`, an
+    /// organization-level key with `apiKeys:manage`). The secret is stored encrypted and never
+    /// returned.
+    ///
+    /// Not idempotent: retried only when the service certainly did not act.
+    pub async fn create_stream(&self, stream: &NewLogStream) -> Result<LogStream> {
+        let call = Call::new(Method::POST, "/api/v1/streams", Retry::ConnectOnly).json(stream)?;
+        self.json(call).await
+    }
+
+    /// Lists the organization's log streams with their cursor and health, oldest first.
+    pub async fn list_streams(&self) -> Result<Vec<LogStream>> {
+        let list: LogStreamList = self.json(Call::get("/api/v1/streams")).await?;
+        Ok(list.data)
+    }
+
+    /// One log stream (`GET /api/v1/streams/{streamId}`).
+    pub async fn get_stream(&self, stream_id: Uuid) -> Result<LogStream> {
+        self.json(Call::get(format!("/api/v1/streams/{stream_id}"))).await
+    }
+
+    /// Changes a log stream's name, destination, secret or filter (`PATCH /api/v1/streams/{streamId}`).
+    pub async fn update_stream(&self, stream_id: Uuid, update: &LogStreamUpdate) -> Result<LogStream> {
+        let call = Call::new(
+            Method::PATCH,
+            format!("/api/v1/streams/{stream_id}"),
+            Retry::Idempotent,
+        )
+        .json(update)?;
+        self.json(call).await
+    }
+
+    /// Pauses a log stream; records wait behind its cursor.
+    pub async fn pause_stream(&self, stream_id: Uuid) -> Result<LogStream> {
+        let path = format!("/api/v1/streams/{stream_id}/pause");
+        self.json(Call::new(Method::POST, path, Retry::Idempotent)).await
+    }
+
+    /// Resumes a paused log stream from its cursor.
+    pub async fn resume_stream(&self, stream_id: Uuid) -> Result<LogStream> {
+        let path = format!("/api/v1/streams/{stream_id}/resume");
+        self.json(Call::new(Method::POST, path, Retry::Idempotent)).await
+    }
+
+    /// Deletes a log stream (`DELETE /api/v1/streams/{streamId}`).
+    pub async fn delete_stream(&self, stream_id: Uuid) -> Result<()> {
+        let path = format!("/api/v1/streams/{stream_id}");
         self.buffered(Call::new(Method::DELETE, path, Retry::Idempotent))
             .await
             .map(drop)

@@ -3,7 +3,7 @@
 //! [`AuditClient`] calls every endpoint of the wire contract with the types of [`audit_core`]:
 //! recording events one by one or in batches, reading them back page by page or as a
 //! [`Stream`](futures::Stream), exporting, verifying the tamper-evidence chain, and managing
-//! organizations, API keys and the catalog. Transient failures are retried with jittered
+//! organizations, API keys, log streams and the catalog. Transient failures are retried with jittered
 //! exponential backoff, and recording is idempotent: each event gets a UUIDv7 `id` before the
 //! first attempt.
 //!

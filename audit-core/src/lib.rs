@@ -40,6 +40,7 @@ mod record;
 mod retention;
 mod role;
 mod scope;
+mod stream;
 pub mod timestamp;
 mod validation;
 mod verify;
@@ -63,6 +64,11 @@ pub use record::AuditRecord;
 pub use retention::{MAX_RETENTION_SECONDS, PurgeReport, RetentionPolicy};
 pub use role::{Role, can_read_audit_logs, effective_role};
 pub use scope::Scope;
+pub use stream::{
+    DatadogDestination, FileDestination, LogStream, LogStreamList, LogStreamUpdate, NewLogStream,
+    SplunkHecDestination, StreamDestination, StreamFilter, StreamHealth, StreamHealthStatus, StreamState,
+    WebhookDestination,
+};
 pub use validation::{EventLimits, EventViolation};
 pub use verify::{VerifyParams, VerifyReport};
 pub use viewer::{ExportFormat, NewViewerToken, ViewerToken};

@@ -24,9 +24,12 @@ use crate::connection_limit::ConnectionLimit;
 use crate::error::{ApiError, method_not_allowed_fallback, not_found_fallback};
 use crate::metrics::{self, Metrics};
 use crate::openapi::ApiDoc;
+use crate::purger;
 use crate::routes;
 use crate::signing_key;
 use crate::store::{Store, secrets};
+use crate::streams::sealed::STREAM_SECRET_KEY;
+use crate::streams::worker::{Worker, WorkerSettings};
 
 /// What every handler shares.
 #[derive(Clone, Debug)]
@@ -46,6 +49,8 @@ pub struct AppState {
     /// Turns true when the server begins to shut down, so endless responses (live tails) end
     /// and graceful shutdown can complete.
     pub shutting_down: watch::Receiver<bool>,
+    /// The key that encrypts log stream secrets, shared by every process through the database.
+    pub stream_key: Arc<[u8; 32]>,
     /// The key that signs checkpoints.
     pub checkpoint_signer: Arc<CheckpointSigner>,
 }
@@ -58,7 +63,8 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
 /// The whole HTTP application for `state`.
 pub fn router(state: AppState) -> Router {
     let max_body_bytes = state.config.max_body_bytes;
-    let (api, document) = documented_routes().split_for_parts();
+    let (api, mut document) = documented_routes().split_for_parts();
+    crate::openapi::finish(&mut document);
     api.merge(SwaggerUi::new("/docs").url("/openapi.json", document))
         .merge(routes::viewer::router())
         .route("/metrics", axum::routing::get(metrics::serve))
@@ -84,6 +90,7 @@ pub struct Application {
     router: Router,
     store: Store,
     shutting_down: watch::Sender<bool>,
+    state: AppState,
     signer: Arc<CheckpointSigner>,
     config: Arc<Config>,
 }
@@ -96,6 +103,7 @@ impl Application {
         let store = Store::connect(&config.database_url).await?;
         store.migrate().await?;
         let viewer_key = secrets::get_or_create(&store, secrets::VIEWER_TOKEN_KEY).await?;
+        let stream_key = secrets::get_or_create(&store, STREAM_SECRET_KEY).await?;
         let signer = Arc::new(signing_key::load(&config, &store).await?);
         let listener = TcpListener::bind(config.bind).await?;
         let tail_connections = Arc::new(ConnectionLimit::new(config.tail_max_connections_per_key));
@@ -109,13 +117,15 @@ impl Application {
             metrics: Arc::new(Metrics::default()),
             tail_connections,
             shutting_down: shutting_down_receiver,
+            stream_key: Arc::new(stream_key),
             checkpoint_signer: signer.clone(),
         };
         Ok(Application {
             listener,
-            router: router(state),
+            router: router(state.clone()),
             store,
             shutting_down,
+            state,
             signer,
             config,
         })
@@ -126,20 +136,35 @@ impl Application {
         self.listener.local_addr()
     }
 
-    /// Serves, with the background tasks (checkpoint signing, retention purge), until `shutdown`
-    /// completes; then lets requests in flight finish, stops the tasks and closes the pool.
+    /// Serves, with the background tasks (checkpoint signing, retention purge, log stream
+    /// delivery), until `shutdown` completes; then lets requests in flight finish, stops the tasks
+    /// and closes the pool.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let schedule = checkpointer::Schedule {
             every_records: i64::try_from(self.config.checkpoint_every_records).unwrap_or(i64::MAX),
             interval: Duration::from_secs(self.config.checkpoint_interval_secs),
         };
-        let tasks = [tokio::spawn(checkpointer::run(
+        let tasks = [
+            tokio::spawn(checkpointer::run(
+                self.store.clone(),
+                self.signer.clone(),
+                schedule,
+                stopped.clone(),
+            )),
+            tokio::spawn(purger::run(
+                self.store.clone(),
+                self.signer.clone(),
+                Duration::from_secs(self.config.purge_interval_secs),
+                stopped,
+            )),
+        ];
+        let worker = Worker::start(
             self.store.clone(),
-            self.signer.clone(),
-            schedule,
-            stopped.clone(),
-        ))];
+            self.state.stream_key.clone(),
+            self.state.metrics.clone(),
+            WorkerSettings::from_config(&self.config),
+        );
         let shutting_down = self.shutting_down;
         let served = axum::serve(
             self.listener,
@@ -152,6 +177,7 @@ impl Application {
         })
         .await;
         let _ = stop.send(true);
+        worker.stop().await;
         for task in tasks {
             let _ = task.await;
         }

@@ -51,6 +51,25 @@ pub struct Config {
     #[arg(long, env = "AUDIT_TAIL_MAX_CONNECTIONS_PER_KEY", default_value_t = 16)]
     pub tail_max_connections_per_key: usize,
 
+    /// How often log streams look for new records, in milliseconds.
+    #[arg(long, env = "AUDIT_STREAMS_POLL_MS", default_value_t = 250)]
+    pub streams_poll_ms: u64,
+
+    /// Records per log stream batch (1 to 1,000).
+    #[arg(long, env = "AUDIT_STREAMS_BATCH_SIZE", default_value_t = 500)]
+    pub streams_batch_size: u64,
+
+    /// Failed deliveries in a row before a log stream is marked unhealthy.
+    #[arg(long, env = "AUDIT_STREAMS_UNHEALTHY_AFTER", default_value_t = 3)]
+    pub streams_unhealthy_after: u32,
+
+    /// The longest delay between delivery retries, in milliseconds.
+    #[arg(long, env = "AUDIT_STREAMS_MAX_BACKOFF_MS", default_value_t = 10_000)]
+    pub streams_max_backoff_ms: u64,
+
+    /// The directory under which file log streams write (unset: file streams are refused).
+    #[arg(long, env = "AUDIT_STREAMS_FILE_ROOT")]
+    pub streams_file_root: Option<PathBuf>,
     /// A file holding the checkpoint signing key: a 32-byte Ed25519 seed, raw or base64. Without
     /// it the server generates a key at first start and keeps it in the database.
     #[arg(long, env = "AUDIT_SIGNING_KEY_FILE")]
@@ -108,6 +127,11 @@ impl Config {
             public_url: None,
             log_format: "text".to_owned(),
             tail_max_connections_per_key: 16,
+            streams_poll_ms: 250,
+            streams_batch_size: 500,
+            streams_unhealthy_after: 3,
+            streams_max_backoff_ms: 10_000,
+            streams_file_root: None,
             signing_key_file: None,
             signing_key_name: "audit-log".to_owned(),
             checkpoint_every_records: 1000,
@@ -160,6 +184,9 @@ impl Config {
         let mut catalog = Catalog::langfuse();
         // What the service records about itself beyond Langfuse's table.
         catalog.add("viewerToken", "create");
+        for action in ["create", "update", "pause", "resume", "delete"] {
+            catalog.add(crate::store::streams::RESOURCE_TYPE, action);
+        }
         if let Some(path) = &self.catalog_file {
             let fail = |message: String| ConfigError::CatalogFile {
                 path: path.clone(),

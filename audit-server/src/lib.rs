@@ -16,10 +16,12 @@ pub mod export;
 pub mod ingest;
 pub mod metrics;
 pub mod openapi;
+pub mod purger;
 pub mod routes;
 pub mod secret;
 pub mod signing_key;
 pub mod store;
+pub mod streams;
 pub mod tail;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -33,6 +33,9 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document and exit.
     Openapi,
+    /// Run the retention purge for every organization with a retention period now, print what
+    /// it did (one JSON line per organization) and exit.
+    Purge,
 }
 
 #[tokio::main]
@@ -47,6 +50,16 @@ async fn main() -> anyhow::Result<()> {
             let store = Store::connect(&cli.config.database_url).await?;
             store.migrate().await?;
             tracing::info!("migrations applied");
+        }
+        Command::Purge => {
+            cli.config.validate()?;
+            let store = Store::connect(&cli.config.database_url).await?;
+            store.migrate().await?;
+            let signer = audit_server::signing_key::load(&cli.config, &store).await?;
+            for report in audit_server::purger::purge_all(&store, &signer).await? {
+                println!("{}", serde_json::to_string(&report)?);
+            }
+            store.close().await?;
         }
         Command::Serve => {
             if cli.config.admin_token.is_none() {

@@ -49,6 +49,8 @@ struct Counters {
 #[derive(Debug, Default)]
 pub struct Metrics {
     counters: Mutex<Counters>,
+    /// Log stream deliveries.
+    pub streams: crate::streams::metrics::StreamCounters,
 }
 
 impl Metrics {
@@ -183,6 +185,6 @@ pub async fn serve(State(state): State<AppState>) -> impl IntoResponse {
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(state.store.connection()),
+        state.metrics.render(state.store.connection()) + &state.metrics.streams.render(&state.store).await,
     )
 }

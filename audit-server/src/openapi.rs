@@ -24,6 +24,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
         (name = "checkpoints", description = "Signed checkpoints of the chain, for offline verification."),
         (name = "retention", description = "How long records are kept, and purging older ones."),
         (name = "viewing", description = "Viewer tokens for the host app's users."),
+        (name = "streams", description = "Log streams: the trail delivered to webhooks, Splunk, Datadog or files."),
         (name = "operations", description = "Health and readiness."),
     ),
     modifiers(&BearerSecurity),
@@ -44,9 +45,46 @@ impl Modify for BearerSecurity {
     }
 }
 
+/// Stream destinations are internally tagged (`"type": "webhook"`, ...) and refuse unknown
+/// fields. utoipa describes each as `allOf` of the variant's schema (with
+/// `additionalProperties: false`) and the tag, which no body could satisfy; naming the tag in
+/// the variant's own schema makes the document say what the server accepts.
+struct TaggedDestinations;
+
+impl Modify for TaggedDestinations {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        for (name, tag) in [
+            ("WebhookDestination", "webhook"),
+            ("SplunkHecDestination", "splunkHec"),
+            ("DatadogDestination", "datadog"),
+            ("FileDestination", "file"),
+        ] {
+            if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(name) {
+                let tag_schema = ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some([tag]))
+                    .description(Some("The destination type."));
+                object.properties.insert("type".to_owned(), tag_schema.into());
+            }
+        }
+    }
+}
+
 /// The whole document, as `/openapi.json` serves it.
 pub fn document() -> utoipa::openapi::OpenApi {
-    crate::app::documented_routes().split_for_parts().1
+    let mut document = crate::app::documented_routes().split_for_parts().1;
+    finish(&mut document);
+    document
+}
+
+/// What can only be written once the routes' schemas are in the document.
+pub fn finish(document: &mut utoipa::openapi::OpenApi) {
+    TaggedDestinations.modify(document);
 }
 
 /// The document as pretty JSON with a trailing newline, as checked in at `openapi/openapi.json`.

@@ -7,6 +7,8 @@ pub mod checkpoints;
 pub mod export;
 pub mod health;
 pub mod organizations;
+pub mod retention;
+pub mod streams;
 pub mod tail;
 pub mod verify;
 pub mod viewer;
@@ -28,5 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(export::router())
         .merge(tail::router())
         .merge(viewer_tokens::router())
+        .merge(streams::router())
         .merge(checkpoints::router())
+        .merge(retention::router())
 }

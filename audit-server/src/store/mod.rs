@@ -12,7 +12,9 @@ pub mod migration;
 pub mod organizations;
 pub mod reads;
 mod records;
+pub mod retention;
 pub mod secrets;
+pub mod streams;
 pub mod tail;
 pub mod verify;
 

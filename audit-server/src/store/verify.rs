@@ -5,12 +5,13 @@ use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySel
 use uuid::Uuid;
 
 use super::Store;
-use super::entity::{audit_log, chain_head};
+use super::entity::{audit_log, chain_anchor, chain_head};
 
 const CHUNK: u64 = 2000;
 
-/// Verifies the records from `from_seq` to `to_seq` (inclusive; defaults: the whole trail),
-/// reading in keyset chunks so memory stays flat on any trail length.
+/// Verifies the records from `from_seq` to `to_seq` (inclusive; defaults: the whole trail, which
+/// after a retention purge starts at its anchor), reading in keyset chunks so memory stays flat
+/// on any trail length.
 pub async fn verify(
     store: &Store,
     org_id: Uuid,
@@ -22,7 +23,11 @@ pub async fn verify(
         .one(db)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound(format!("chain head of organization {org_id}")))?;
-    let from_seq = from_seq.unwrap_or(1).max(1);
+    // After a retention purge the chain starts at the anchor: the first kept record, which must
+    // chain to the hash of the last purged one.
+    let anchor = chain_anchor::Entity::find_by_id(org_id).one(db).await?;
+    let first_kept = anchor.as_ref().map_or(1, |anchor| anchor.first_seq);
+    let from_seq = from_seq.unwrap_or(first_kept).max(first_kept);
     let to_seq = to_seq.unwrap_or(head.seq).min(head.seq);
     if from_seq > to_seq && from_seq > 1 {
         // Nothing stored in the range (it starts past the head): nothing to contradict.
@@ -38,6 +43,8 @@ pub async fn verify(
 
     let mut verifier = if from_seq == 1 {
         ChainVerifier::from_genesis()
+    } else if let Some(anchor) = anchor.filter(|anchor| anchor.first_seq == from_seq) {
+        ChainVerifier::after(from_seq - 1, &anchor.prev_hash)
     } else {
         let anchor = audit_log::Entity::find()
             .filter(audit_log::Column::OrgId.eq(org_id))

@@ -36,12 +36,14 @@ async fn behind_the_servers_back(server: &TestServer, statement: &str) {
         Backend::Sqlite => (
             &[
                 "DROP TRIGGER audit_logs_no_update",
-                "DROP TRIGGER audit_logs_no_delete",
+                "DROP TRIGGER audit_logs_no_delete_unless_purged",
             ],
             &[
                 "CREATE TRIGGER audit_logs_no_update BEFORE UPDATE ON audit_logs \
                  BEGIN SELECT RAISE(ABORT, 'audit_logs is append-only: UPDATE is not allowed'); END",
-                "CREATE TRIGGER audit_logs_no_delete BEFORE DELETE ON audit_logs \
+                "CREATE TRIGGER audit_logs_no_delete_unless_purged BEFORE DELETE ON audit_logs \
+                 WHEN NOT EXISTS (SELECT 1 FROM purge_authorizations p \
+                                  WHERE p.org_id = OLD.org_id AND OLD.seq <= p.up_to_seq) \
                  BEGIN SELECT RAISE(ABORT, 'audit_logs is append-only: DELETE is not allowed'); END",
             ],
         ),

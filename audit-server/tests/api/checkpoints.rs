@@ -171,8 +171,22 @@ async fn the_key_persists_across_restarts_or_comes_from_a_file(mut server: TestS
     assert_ne!(configured["vkey"], generated["vkey"]);
 }
 
+async fn a_checkpoint_follows_the_interval_when_few_records_arrive(mut server: TestServer) {
+    server
+        .reconfigure(|config| {
+            config.checkpoint_every_records = 1000;
+            config.checkpoint_interval_secs = 1;
+        })
+        .await;
+    let tenant = Tenant::new(&server, "Acme").await;
+    fill_to(&server, &tenant, 3).await;
+    let checkpoint = checkpoint_at_least(&server, tenant.secret(), 3).await;
+    assert_eq!(checkpoint["seq"], 3, "{checkpoint}");
+}
+
 on_both_backends!(
     a_checkpoint_follows_n_records_and_verifies_under_the_public_key,
+    a_checkpoint_follows_the_interval_when_few_records_arrive,
     the_checkpoint_endpoint_keeps_tenants_apart,
     the_key_persists_across_restarts_or_comes_from_a_file,
 );

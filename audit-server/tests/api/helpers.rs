@@ -215,3 +215,38 @@ pub async fn verify(server: &TestServer, token: &str) -> Value {
         .ok(200)
         .clone()
 }
+
+pub async fn patch(server: &TestServer, path: &str, token: &str, body: &Value) -> Answer {
+    answer(
+        server
+            .http()
+            .patch(server.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("PATCH"),
+    )
+    .await
+}
+
+/// Records `count` events through the batch endpoint, 1,000 per request.
+pub async fn record_many(server: &TestServer, token: &str, count: usize) {
+    let mut left = count;
+    while left > 0 {
+        let now = left.min(1000);
+        let events: Vec<Value> = (0..now)
+            .map(|i| event("prompt", &format!("pr_{i}"), "update"))
+            .collect();
+        let answer = post(
+            server,
+            "/api/v1/audit-logs/batch",
+            token,
+            &json!({ "events": events }),
+        )
+        .await;
+        let results = answer.ok(200)["results"].as_array().expect("results").clone();
+        assert!(results.iter().all(|result| result["status"] == "created"));
+        left -= now;
+    }
+}

@@ -147,8 +147,8 @@ async fn every_catalog_pair_is_accepted(server: TestServer) {
         .map(|entry| entry["actions"].as_array().unwrap().len())
         .sum();
     assert_eq!(
-        served_pairs, 118,
-        "Langfuse's table and the service's own `viewerToken` `create`"
+        served_pairs, 123,
+        "Langfuse's table, the service's own `viewerToken` `create` and five `logStream` actions"
     );
 }
 

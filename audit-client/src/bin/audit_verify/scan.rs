@@ -293,9 +293,14 @@ pub fn scan(
                 checkpoint.seq,
                 audit_core::timestamp::format(&checkpoint.time)
             ));
-            if checkpoint.seq < last.seq {
+            if checkpoint.seq + 1 == last.seq {
                 summary.push_str(&format!(
-                    " (seq {} to {} are chained but not yet covered by a checkpoint)",
+                    " (seq {} is chained but not covered by this checkpoint)",
+                    last.seq
+                ));
+            } else if checkpoint.seq < last.seq {
+                summary.push_str(&format!(
+                    " (seq {} to {} are chained but not covered by this checkpoint)",
                     checkpoint.seq + 1,
                     last.seq
                 ));

@@ -5,7 +5,9 @@ use sea_orm_migration::prelude::*;
 mod m20261125_000001_create_tables;
 mod m20261125_000002_make_audit_logs_append_only;
 mod m20261125_000003_create_server_secrets;
+mod m20261126_000001_create_log_streams;
 mod m20261126_000002_create_checkpoints;
+mod m20261126_000003_allow_sanctioned_purges;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -16,7 +18,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_create_tables::Migration),
             Box::new(m20261125_000002_make_audit_logs_append_only::Migration),
             Box::new(m20261125_000003_create_server_secrets::Migration),
+            Box::new(m20261126_000001_create_log_streams::Migration),
             Box::new(m20261126_000002_create_checkpoints::Migration),
+            Box::new(m20261126_000003_allow_sanctioned_purges::Migration),
         ]
     }
 }

@@ -1,0 +1,132 @@
+//! A stream's destination ready to send: its settings, its opened secret and, for files, the
+//! file being written.
+
+use std::path::PathBuf;
+
+use audit_core::{AuditRecord, StreamDestination};
+use uuid::Uuid;
+
+use super::{datadog, file, splunk, webhook};
+
+/// Why a batch was not delivered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DeliveryError(pub String);
+
+impl DeliveryError {
+    /// A transport failure (connection refused, timeout, ...).
+    pub fn from_reqwest(error: reqwest::Error) -> Self {
+        let kind = if error.is_timeout() {
+            "timed out"
+        } else if error.is_connect() {
+            "connection failed"
+        } else {
+            "request failed"
+        };
+        DeliveryError(format!("{kind}: {}", error.without_url()))
+    }
+}
+
+/// Success on 2xx; otherwise the status and the start of the answer.
+pub async fn check_status(response: reqwest::Response) -> Result<(), DeliveryError> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let text = response.text().await.unwrap_or_default();
+    let text: String = text.chars().take(200).collect();
+    Err(DeliveryError(format!(
+        "HTTP {}: {}",
+        status.as_u16(),
+        text.trim()
+    )))
+}
+
+/// A destination with what it needs to send.
+#[derive(Debug)]
+pub enum Destination {
+    /// Signed JSON batches.
+    Webhook {
+        /// The URL.
+        url: String,
+        /// The signing secret.
+        secret: String,
+    },
+    /// Splunk HEC.
+    SplunkHec {
+        /// Settings.
+        config: audit_core::SplunkHecDestination,
+        /// The HEC token.
+        token: String,
+    },
+    /// Datadog logs.
+    Datadog {
+        /// Settings.
+        config: audit_core::DatadogDestination,
+        /// The API key.
+        api_key: String,
+    },
+    /// NDJSON files.
+    File(file::FileSink),
+}
+
+impl Destination {
+    /// Prepares `destination` with its opened `secret`; files live under `file_root`.
+    pub fn new(
+        destination: &StreamDestination,
+        secret: Option<String>,
+        file_root: Option<&PathBuf>,
+    ) -> Result<Self, DeliveryError> {
+        let secret = || {
+            secret
+                .clone()
+                .ok_or_else(|| DeliveryError("the stream has no secret".to_owned()))
+        };
+        Ok(match destination {
+            StreamDestination::Webhook(config) => Destination::Webhook {
+                url: config.url.clone(),
+                secret: secret()?,
+            },
+            StreamDestination::SplunkHec(config) => Destination::SplunkHec {
+                config: config.clone(),
+                token: secret()?,
+            },
+            StreamDestination::Datadog(config) => Destination::Datadog {
+                config: config.clone(),
+                api_key: secret()?,
+            },
+            StreamDestination::File(config) => {
+                let root = file_root.ok_or_else(|| {
+                    DeliveryError(
+                        "file destinations are disabled (AUDIT_STREAMS_FILE_ROOT is not set)".to_owned(),
+                    )
+                })?;
+                Destination::File(file::FileSink::new(root.join(&config.directory), config))
+            }
+        })
+    }
+
+    /// Delivers one batch; `Ok` once the destination has it (2xx, or written and synced).
+    pub async fn send(
+        &mut self,
+        http: &reqwest::Client,
+        stream_id: Uuid,
+        records: &[AuditRecord],
+    ) -> Result<(), DeliveryError> {
+        match self {
+            Destination::Webhook { url, secret } => {
+                webhook::send(http, url, secret, stream_id, records).await
+            }
+            Destination::SplunkHec { config, token } => splunk::send(http, config, token, records).await,
+            Destination::Datadog { config, api_key } => datadog::send(http, config, api_key, records).await,
+            Destination::File(sink) => sink.write(records).await,
+        }
+    }
+
+    /// Flushes and closes what is open (files).
+    pub async fn close(&mut self) {
+        if let Destination::File(sink) = self {
+            sink.close().await;
+        }
+    }
+}

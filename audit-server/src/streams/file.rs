@@ -1,0 +1,105 @@
+//! NDJSON files: one record per line, appended and synced to disk with every batch, in files
+//! named `audit-<first seq>-<unix millis>.ndjson` (names sort in delivery order) that rotate
+//! by size or age, for shipping agents such as Vector or Fluent Bit to tail.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use audit_core::{AuditRecord, FileDestination};
+use tokio::fs::{File, OpenOptions};
+use tokio::io::AsyncWriteExt;
+
+use super::destination::DeliveryError;
+
+/// The default size at which a file is rotated: 64 MiB.
+pub const DEFAULT_ROTATE_BYTES: u64 = 64 * 1024 * 1024;
+/// The default age at which a file is rotated: one hour.
+pub const DEFAULT_ROTATE_SECONDS: u64 = 3600;
+
+#[derive(Debug)]
+struct OpenFile {
+    file: File,
+    bytes: u64,
+    opened: Instant,
+}
+
+/// Writes batches into rotating NDJSON files in one directory.
+#[derive(Debug)]
+pub struct FileSink {
+    directory: PathBuf,
+    rotate_bytes: u64,
+    rotate_after: Duration,
+    current: Option<OpenFile>,
+}
+
+impl FileSink {
+    /// A sink writing into `directory` with `config`'s rotation.
+    pub fn new(directory: PathBuf, config: &FileDestination) -> Self {
+        FileSink {
+            directory,
+            rotate_bytes: config.rotate_bytes.unwrap_or(DEFAULT_ROTATE_BYTES),
+            rotate_after: Duration::from_secs(config.rotate_seconds.unwrap_or(DEFAULT_ROTATE_SECONDS)),
+            current: None,
+        }
+    }
+
+    /// Appends `records` and syncs the file; rotates first when the file is full or old.
+    pub async fn write(&mut self, records: &[AuditRecord]) -> Result<(), DeliveryError> {
+        let Some(first) = records.first() else {
+            return Ok(());
+        };
+        let fail = |error: std::io::Error| DeliveryError(format!("file: {error}"));
+        if self
+            .current
+            .as_ref()
+            .is_some_and(|open| open.bytes >= self.rotate_bytes || open.opened.elapsed() >= self.rotate_after)
+        {
+            self.close().await;
+        }
+        if self.current.is_none() {
+            tokio::fs::create_dir_all(&self.directory).await.map_err(fail)?;
+            let name = format!(
+                "audit-{:020}-{}.ndjson",
+                first.seq,
+                chrono::Utc::now().timestamp_millis()
+            );
+            let file = OpenOptions::new()
+                .create_new(true)
+                .append(true)
+                .open(self.directory.join(name))
+                .await
+                .map_err(fail)?;
+            self.current = Some(OpenFile {
+                file,
+                bytes: 0,
+                opened: Instant::now(),
+            });
+        }
+        let mut lines = Vec::new();
+        for record in records {
+            lines.extend(serde_json::to_vec(record).unwrap_or_default());
+            lines.push(b'\n');
+        }
+        let open = self.current.as_mut().expect("opened above");
+        let written = async {
+            open.file.write_all(&lines).await?;
+            open.file.sync_data().await
+        }
+        .await;
+        if let Err(error) = written {
+            // A half-written batch is redelivered into a fresh file.
+            self.current = None;
+            return Err(fail(error));
+        }
+        open.bytes += lines.len() as u64;
+        Ok(())
+    }
+
+    /// Syncs and closes the current file.
+    pub async fn close(&mut self) {
+        if let Some(mut open) = self.current.take() {
+            let _ = open.file.flush().await;
+            let _ = open.file.sync_all().await;
+        }
+    }
+}

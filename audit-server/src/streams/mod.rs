@@ -1,0 +1,17 @@
+//! Log streams: the delivery worker and one module per destination format.
+//!
+//! A stream's cursor is the last `seq` delivered. The worker of each server process takes a
+//! lease on a stream (one conditional UPDATE), reads the records after the cursor in `seq`
+//! order, sends them as one batch and moves the cursor only once the destination acknowledged
+//! it: delivery is at least once and in order, across restarts and several processes.
+
+pub mod datadog;
+pub mod destination;
+pub mod file;
+pub mod metrics;
+pub mod sealed;
+pub mod signature;
+pub mod splunk;
+pub mod validate;
+pub mod webhook;
+pub mod worker;

@@ -1,0 +1,67 @@
+//! Splunk HTTP Event Collector: `POST {url}/services/collector/event` with
+//! `Authorization: Splunk <token>` and the events as concatenated JSON objects
+//! (`{"time", "host", "source", "sourcetype", "index", "event"}`), as "Format events for HTTP
+//! Event Collector" in Splunk's documentation describes.
+
+use audit_core::{AuditRecord, SplunkHecDestination};
+use serde_json::{Map, Value, json};
+
+use super::destination::{DeliveryError, check_status};
+
+/// The body of a batch: one JSON object per record, newline-separated.
+pub fn body(config: &SplunkHecDestination, records: &[AuditRecord]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for record in records {
+        let mut event = Map::new();
+        // Epoch seconds with milliseconds, as HEC's `time` takes it.
+        let millis = record.created_at.timestamp_millis();
+        event.insert("time".to_owned(), json!(millis as f64 / 1000.0));
+        event.insert(
+            "host".to_owned(),
+            json!(config.host.as_deref().unwrap_or("audit-log")),
+        );
+        event.insert(
+            "source".to_owned(),
+            json!(config.source.as_deref().unwrap_or("audit-log")),
+        );
+        event.insert(
+            "sourcetype".to_owned(),
+            json!(config.sourcetype.as_deref().unwrap_or("_json")),
+        );
+        if let Some(index) = &config.index {
+            event.insert("index".to_owned(), json!(index));
+        }
+        event.insert(
+            "event".to_owned(),
+            serde_json::to_value(record).unwrap_or(Value::Null),
+        );
+        if !out.is_empty() {
+            out.push(b'\n');
+        }
+        out.extend(serde_json::to_vec(&Value::Object(event)).unwrap_or_default());
+    }
+    out
+}
+
+/// The collector endpoint.
+pub fn endpoint(config: &SplunkHecDestination) -> String {
+    format!("{}/services/collector/event", config.url.trim_end_matches('/'))
+}
+
+/// Sends one batch.
+pub async fn send(
+    http: &reqwest::Client,
+    config: &SplunkHecDestination,
+    token: &str,
+    records: &[AuditRecord],
+) -> Result<(), DeliveryError> {
+    let response = http
+        .post(endpoint(config))
+        .header(reqwest::header::AUTHORIZATION, format!("Splunk {token}"))
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body(config, records))
+        .send()
+        .await
+        .map_err(DeliveryError::from_reqwest)?;
+    check_status(response).await
+}

@@ -1,0 +1,220 @@
+//! Checks of stream bodies, naming the field at fault.
+
+use std::path::{Component, Path};
+
+use audit_core::{FieldError, LogStreamUpdate, NewLogStream, StreamDestination, StreamFilter};
+
+use crate::body::check_display_name;
+use crate::error::ApiError;
+use crate::store::streams::{StreamChange, StreamSpec};
+
+/// The longest URL accepted.
+pub const MAX_URL_CHARS: usize = 2048;
+/// The longest secret accepted.
+pub const MAX_SECRET_CHARS: usize = 1024;
+/// The shortest webhook signing secret accepted.
+pub const MIN_WEBHOOK_SECRET_CHARS: usize = 16;
+/// The most resource types or actions in a filter.
+pub const MAX_FILTER_ITEMS: usize = 100;
+
+fn invalid(field: &str, message: &str) -> ApiError {
+    ApiError::unprocessable(
+        format!("`{field}` {message}"),
+        vec![FieldError::new(field, message)],
+    )
+}
+
+fn check_url(field: &str, url: &str) -> Result<(), ApiError> {
+    if url.chars().count() > MAX_URL_CHARS {
+        return Err(invalid(field, "must be at most 2048 characters"));
+    }
+    let parsed =
+        reqwest::Url::parse(url).map_err(|_| invalid(field, "must be an absolute http or https URL"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(invalid(field, "must be an absolute http or https URL"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(invalid(field, "must not carry credentials; use `secret`"));
+    }
+    Ok(())
+}
+
+fn check_optional_name(field: &str, value: &Option<String>) -> Result<(), ApiError> {
+    match value {
+        Some(value) => check_display_name(field, value),
+        None => Ok(()),
+    }
+}
+
+/// Checks a destination; file destinations need the operator's file root.
+pub fn destination(destination: &StreamDestination, files_enabled: bool) -> Result<(), ApiError> {
+    match destination {
+        StreamDestination::Webhook(config) => check_url("destination.url", &config.url),
+        StreamDestination::SplunkHec(config) => {
+            check_url("destination.url", &config.url)?;
+            check_optional_name("destination.index", &config.index)?;
+            check_optional_name("destination.source", &config.source)?;
+            check_optional_name("destination.sourcetype", &config.sourcetype)?;
+            check_optional_name("destination.host", &config.host)
+        }
+        StreamDestination::Datadog(config) => {
+            if let Some(url) = &config.url {
+                check_url("destination.url", url)?;
+            }
+            if let Some(site) = &config.site {
+                let valid = !site.is_empty()
+                    && site.len() <= 64
+                    && site
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-');
+                if !valid {
+                    return Err(invalid(
+                        "destination.site",
+                        "must be a Datadog site such as `datadoghq.com`",
+                    ));
+                }
+            }
+            check_optional_name("destination.service", &config.service)?;
+            check_optional_name("destination.ddsource", &config.ddsource)?;
+            check_optional_name("destination.hostname", &config.hostname)?;
+            check_optional_name("destination.ddtags", &config.ddtags)
+        }
+        StreamDestination::File(config) => {
+            if !files_enabled {
+                return Err(invalid(
+                    "destination.type",
+                    "file destinations are disabled on this server (the operator sets AUDIT_STREAMS_FILE_ROOT)",
+                ));
+            }
+            check_display_name("destination.directory", &config.directory)?;
+            let path = Path::new(&config.directory);
+            if !path.components().all(|part| matches!(part, Component::Normal(_))) {
+                return Err(invalid(
+                    "destination.directory",
+                    "must be a relative path without `..` (it lives under the server's file root)",
+                ));
+            }
+            if config.rotate_bytes.is_some_and(|bytes| bytes < 1024) {
+                return Err(invalid("destination.rotateBytes", "must be at least 1024"));
+            }
+            if config
+                .rotate_seconds
+                .is_some_and(|seconds| !(1..=604_800).contains(&seconds))
+            {
+                return Err(invalid(
+                    "destination.rotateSeconds",
+                    "must be between 1 and 604800",
+                ));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Checks the secret a destination needs (and refuses one a file does not).
+pub fn secret(destination: &StreamDestination, secret: &Option<String>) -> Result<(), ApiError> {
+    match (destination.needs_secret(), secret) {
+        (true, None) => Err(invalid(
+            "secret",
+            "is required (webhook signing secret, Splunk HEC token or Datadog API key)",
+        )),
+        (false, Some(_)) => Err(invalid("secret", "must be absent for a file destination")),
+        (false, None) => Ok(()),
+        (true, Some(secret)) => {
+            let chars = secret.chars().count();
+            let min = match destination {
+                StreamDestination::Webhook(_) => MIN_WEBHOOK_SECRET_CHARS,
+                _ => 1,
+            };
+            if chars < min || chars > MAX_SECRET_CHARS || secret.chars().any(char::is_control) {
+                Err(invalid(
+                    "secret",
+                    &format!("must be {min} to {MAX_SECRET_CHARS} characters without control characters"),
+                ))
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Checks a filter.
+pub fn filter(filter: &StreamFilter) -> Result<(), ApiError> {
+    check_optional_name("filter.projectId", &filter.project_id)?;
+    for (field, items) in [
+        ("filter.resourceTypes", &filter.resource_types),
+        ("filter.actions", &filter.actions),
+    ] {
+        if items.len() > MAX_FILTER_ITEMS {
+            return Err(invalid(field, "must have at most 100 items"));
+        }
+        for (index, item) in items.iter().enumerate() {
+            check_display_name(&format!("{field}[{index}]"), item)?;
+        }
+    }
+    Ok(())
+}
+
+/// Checks a new stream; `head` is the organization's current head `seq`.
+pub fn new_stream(body: NewLogStream, head: i64, files_enabled: bool) -> Result<StreamSpec, ApiError> {
+    check_display_name("name", &body.name)?;
+    destination(&body.destination, files_enabled)?;
+    secret(&body.destination, &body.secret)?;
+    filter(&body.filter)?;
+    let start_after = match (body.from_beginning, body.start_seq) {
+        (true, Some(_)) => return Err(invalid("startSeq", "cannot be combined with `fromBeginning`")),
+        (true, None) => Some(0),
+        (false, Some(seq)) if seq < 0 || seq > head => {
+            return Err(invalid(
+                "startSeq",
+                &format!("must be between 0 and the current head seq ({head})"),
+            ));
+        }
+        (false, start) => start,
+    };
+    Ok(StreamSpec {
+        name: body.name,
+        destination: body.destination,
+        secret: body.secret,
+        filter: body.filter,
+        start_after,
+    })
+}
+
+/// Checks a change against the stream's current destination.
+pub fn update(
+    body: LogStreamUpdate,
+    current: &StreamDestination,
+    has_secret: bool,
+    files_enabled: bool,
+) -> Result<StreamChange, ApiError> {
+    if let Some(name) = &body.name {
+        check_display_name("name", name)?;
+    }
+    if let Some(filter_value) = &body.filter {
+        filter(filter_value)?;
+    }
+    let destination_after = body.destination.as_ref().unwrap_or(current);
+    if let Some(destination_value) = &body.destination {
+        destination(destination_value, files_enabled)?;
+    }
+    let kind_changed = destination_after.kind() != current.kind();
+    let secret_change = match (&body.secret, destination_after.needs_secret()) {
+        (Some(_), _) => {
+            secret(destination_after, &body.secret)?;
+            Some(body.secret.clone())
+        }
+        (None, false) if has_secret => Some(None),
+        (None, true) if kind_changed || !has_secret => {
+            return Err(invalid("secret", "is required when the destination type changes"));
+        }
+        (None, _) => None,
+    };
+    Ok(StreamChange {
+        name: body.name,
+        destination: body.destination,
+        secret: secret_change,
+        filter: body.filter,
+        state: None,
+    })
+}
