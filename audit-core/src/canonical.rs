@@ -3,94 +3,56 @@
 //! Objects have their members sorted by the UTF-16 code units of their names, no white space
 //! is written, strings use the minimal escaping of ECMAScript's `JSON.stringify`, and numbers
 //! are written as ECMAScript writes a double.
+//!
+//! The form is written straight from any `Serialize` value ([`write_canonical`]); nothing builds
+//! a `serde_json::Value` tree on the way.
 
+mod writer;
+
+use serde::Serialize;
 use serde_json::Value;
+
+pub use writer::CanonicalError;
 
 /// Writes `value` in its RFC 8785 canonical form.
 pub fn to_canonical_string(value: &Value) -> String {
-    let mut out = String::new();
-    write_value(value, &mut out);
-    out
+    String::from_utf8(to_canonical_bytes(value)).unwrap_or_default()
 }
 
 /// The canonical form as bytes, ready for hashing.
 pub fn to_canonical_bytes(value: &Value) -> Vec<u8> {
-    to_canonical_string(value).into_bytes()
+    // A `Value` always has a canonical form: its keys are strings and its numbers finite.
+    to_canonical_vec(value).unwrap_or_else(|_| b"null".to_vec())
 }
 
-fn write_value(value: &Value, out: &mut String) {
-    match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(true) => out.push_str("true"),
-        Value::Bool(false) => out.push_str("false"),
-        Value::Number(number) => write_number(number, out),
-        Value::String(text) => write_string(text, out),
-        Value::Array(items) => {
-            out.push('[');
-            for (index, item) in items.iter().enumerate() {
-                if index > 0 {
-                    out.push(',');
-                }
-                write_value(item, out);
-            }
-            out.push(']');
-        }
-        Value::Object(members) => {
-            let mut sorted: Vec<(&String, &Value)> = members.iter().collect();
-            sorted.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
-            out.push('{');
-            for (index, (name, member)) in sorted.into_iter().enumerate() {
-                if index > 0 {
-                    out.push(',');
-                }
-                write_string(name, out);
-                out.push(':');
-                write_value(member, out);
-            }
-            out.push('}');
-        }
-    }
+/// The canonical form of any serializable value, as `serde_json::to_value` would see it.
+pub fn to_canonical_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CanonicalError> {
+    let mut out = Vec::new();
+    write_canonical(value, &mut out)?;
+    Ok(out)
 }
 
-fn write_number(number: &serde_json::Number, out: &mut String) {
-    if let Some(integer) = number.as_i64() {
-        write_double(integer as f64, out);
-    } else if let Some(integer) = number.as_u64() {
-        write_double(integer as f64, out);
-    } else if let Some(double) = number.as_f64() {
-        write_double(double, out);
-    }
+/// Appends the canonical form of `value` to `out`.
+pub fn write_canonical<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<(), CanonicalError> {
+    writer::write(value, None, out)
 }
 
-fn write_double(double: f64, out: &mut String) {
-    if double == 0.0 {
-        // Both zeros are written as 0, as ECMAScript does.
-        out.push('0');
-    } else {
-        let mut buffer = ryu_js::Buffer::new();
-        out.push_str(buffer.format_finite(double));
-    }
+/// Appends the canonical form of `value` without its top-level member `omit` (the chain hashes a
+/// record without its `hash`).
+pub fn write_canonical_omitting<T: Serialize + ?Sized>(
+    value: &T,
+    omit: &str,
+    out: &mut Vec<u8>,
+) -> Result<(), CanonicalError> {
+    writer::write(value, Some(omit), out)
 }
 
-fn write_string(text: &str, out: &mut String) {
-    out.push('"');
-    for character in text.chars() {
-        match character {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{08}' => out.push_str("\\b"),
-            '\u{0C}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            control if (control as u32) < 0x20 => {
-                out.push_str(&format!("\\u{:04x}", control as u32));
-            }
-            other => out.push(other),
-        }
-    }
-    out.push('"');
-}
+#[cfg(test)]
+mod equivalence;
+#[cfg(test)]
+mod reference;
+#[cfg(test)]
+mod speed;
 
 #[cfg(test)]
 mod tests {

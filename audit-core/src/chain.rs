@@ -19,9 +19,14 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// The chain hash of a record's content (without `hash`) following `prev_hash`.
 pub fn chain_hash(prev_hash: &str, content_without_hash: &Value) -> String {
+    chain_hash_canonical(prev_hash, &canonical::to_canonical_bytes(content_without_hash))
+}
+
+/// The chain hash of a record whose content (without `hash`) is already in canonical form.
+pub fn chain_hash_canonical(prev_hash: &str, canonical_content: &[u8]) -> String {
     let mut digest = Sha256::new();
     digest.update(prev_hash.as_bytes());
-    digest.update(canonical::to_canonical_bytes(content_without_hash));
+    digest.update(canonical_content);
     hex::encode(digest.finalize())
 }
 
@@ -78,26 +83,33 @@ impl ChainVerifier {
         if self.first_break.is_some() {
             return false;
         }
+        let computed = record.compute_hash();
+        self.push_hashed(record.seq, &record.prev_hash, &record.hash, &computed)
+    }
+
+    /// Checks the next record, whose hash was recomputed elsewhere (`computed_hash`, e.g. by
+    /// [`AuditRecord::compute_hash`] on another thread): only the links are checked in order.
+    pub fn push_hashed(&mut self, seq: i64, prev_hash: &str, hash: &str, computed_hash: &str) -> bool {
+        if self.first_break.is_some() {
+            return false;
+        }
         self.checked += 1;
-        let problem = if record.seq != self.expected_seq {
-            Some(if record.seq > self.expected_seq {
+        let problem = if seq != self.expected_seq {
+            Some(if seq > self.expected_seq {
                 (
                     self.expected_seq,
                     format!("record seq {} is missing", self.expected_seq),
                 )
             } else {
-                (
-                    record.seq,
-                    format!("record seq {} is out of order or duplicated", record.seq),
-                )
+                (seq, format!("record seq {seq} is out of order or duplicated"))
             })
-        } else if !self.expected_prev_hash.is_empty() && record.prev_hash != self.expected_prev_hash {
+        } else if !self.expected_prev_hash.is_empty() && prev_hash != self.expected_prev_hash {
             Some((
-                record.seq,
+                seq,
                 "prevHash does not match the previous record's hash".to_owned(),
             ))
-        } else if record.compute_hash() != record.hash {
-            Some((record.seq, "hash does not match the record's content".to_owned()))
+        } else if computed_hash != hash {
+            Some((seq, "hash does not match the record's content".to_owned()))
         } else {
             None
         };
@@ -107,8 +119,8 @@ impl ChainVerifier {
                 false
             }
             None => {
-                self.expected_seq = record.seq + 1;
-                self.expected_prev_hash = record.hash.clone();
+                self.expected_seq = seq + 1;
+                hash.clone_into(&mut self.expected_prev_hash);
                 true
             }
         }

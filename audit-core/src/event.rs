@@ -169,7 +169,7 @@ impl AuditEvent {
     /// A fingerprint of the event as submitted: two submissions are "the same content" when
     /// their fingerprints are equal. Field order and number spelling do not matter.
     pub fn content_fingerprint(&self) -> String {
-        let value = serde_json::to_value(self).unwrap_or(Value::Null);
-        crate::chain::sha256_hex(&canonical::to_canonical_bytes(&value))
+        let bytes = canonical::to_canonical_vec(self).unwrap_or_else(|_| b"null".to_vec());
+        crate::chain::sha256_hex(&bytes)
     }
 }

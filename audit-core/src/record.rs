@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::{ActorType, AuditEvent, Role, chain, timestamp};
+use crate::{ActorType, AuditEvent, Role, canonical, chain, timestamp};
 
 /// One record of the trail, as stored and as every read endpoint returns it. Records are
 /// immutable; `seq`, `prevHash` and `hash` chain them per organization.
@@ -156,9 +156,22 @@ impl AuditRecord {
         value
     }
 
+    /// The canonical form of [`hashed_content`](AuditRecord::hashed_content), written straight
+    /// from the record.
+    pub fn hashed_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(1024);
+        if canonical::write_canonical_omitting(self, "hash", &mut out).is_err() {
+            // Unreachable for a record (string keys, finite numbers); the `Value` path hashed
+            // `null` here.
+            out.clear();
+            out.extend_from_slice(b"null");
+        }
+        out
+    }
+
     /// Recomputes the record's hash from its content and `prevHash`.
     pub fn compute_hash(&self) -> String {
-        chain::chain_hash(&self.prev_hash, &self.hashed_content())
+        chain::chain_hash_canonical(&self.prev_hash, &self.hashed_bytes())
     }
 
     /// Sets `prevHash` and `hash`, chaining this record after `prev_hash`.

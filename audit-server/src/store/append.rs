@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use audit_core::{AuditEvent, AuditRecord, timestamp};
 use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QuerySelect,
 };
@@ -73,6 +74,19 @@ pub async fn append(
     Ok(outcomes)
 }
 
+/// How an append learns which events are stored already (the idempotency check).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Idempotency {
+    /// Look the events' ids up before appending.
+    LookUp,
+    /// Insert with `ON CONFLICT (org_id, id) DO NOTHING` and no lookup; when a row was skipped,
+    /// answer `None` so that the caller rolls the transaction back and appends again with
+    /// [`Idempotency::LookUp`]. Retries are rare, so the common append saves a query whose plan
+    /// depends on the table's statistics (without them PostgreSQL scanned the organization's
+    /// whole trail for it).
+    Optimistic,
+}
+
 /// Appends inside a transaction the caller commits (so that a change and its audit event are
 /// stored together). The caller must hold [`Store::writer_guard`].
 pub(crate) async fn append_in(
@@ -80,29 +94,45 @@ pub(crate) async fn append_in(
     org_id: Uuid,
     records: Vec<NewRecord>,
 ) -> Result<Vec<AppendOutcome>, DbErr> {
+    append_with(txn, org_id, records, Idempotency::LookUp)
+        .await?
+        .ok_or_else(|| DbErr::Custom("an append that looked its ids up met a stored id".to_owned()))
+}
+
+/// Appends `records` inside `txn`; `None` when [`Idempotency::Optimistic`] met a stored id (the
+/// transaction then holds a partial append and must be rolled back).
+pub(crate) async fn append_with(
+    txn: &DatabaseTransaction,
+    org_id: Uuid,
+    records: Vec<NewRecord>,
+    idempotency: Idempotency,
+) -> Result<Option<Vec<AppendOutcome>>, DbErr> {
     let head = chain_head::Entity::find_by_id(org_id)
         .lock_exclusive()
         .one(txn)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound(format!("chain head of organization {org_id}")))?;
 
-    let ids: Vec<Uuid> = records.iter().filter_map(|record| record.event.id).collect();
-    let mut stored: HashMap<Uuid, (String, AuditRecord)> = HashMap::new();
-    for row in audit_log::Entity::find()
-        .filter(audit_log::Column::OrgId.eq(org_id))
-        .filter(audit_log::Column::Id.is_in(ids))
-        .all(txn)
-        .await?
-    {
-        let fingerprint = row.content_hash.clone();
-        let record = AuditRecord::try_from(row).map_err(|error| DbErr::Custom(error.to_string()))?;
-        stored.insert(record.id, (fingerprint, record));
+    let mut outcomes = Vec::with_capacity(records.len());
+    // Ids stored before this append: (fingerprint, outcome index or the stored record).
+    let mut stored: HashMap<Uuid, (String, Stored)> = HashMap::new();
+    if idempotency == Idempotency::LookUp {
+        let ids: Vec<Uuid> = records.iter().filter_map(|record| record.event.id).collect();
+        for row in audit_log::Entity::find()
+            .filter(audit_log::Column::OrgId.eq(org_id))
+            .filter(audit_log::Column::Id.is_in(ids))
+            .all(txn)
+            .await?
+        {
+            let fingerprint = row.content_hash.clone();
+            let record = AuditRecord::try_from(row).map_err(|error| DbErr::Custom(error.to_string()))?;
+            stored.insert(record.id, (fingerprint, Stored::Before(Box::new(record))));
+        }
     }
 
     let created_at = timestamp::now().max(head.created_at);
     let mut seq = head.seq;
     let mut prev_hash = head.hash.clone();
-    let mut outcomes = Vec::with_capacity(records.len());
     let mut rows = Vec::new();
     for NewRecord {
         mut event,
@@ -111,33 +141,53 @@ pub(crate) async fn append_in(
     } in records
     {
         let id = event.ensure_id();
-        if let Some((stored_fingerprint, record)) = stored.get(&id) {
-            outcomes.push(if *stored_fingerprint == fingerprint {
-                AppendOutcome::Duplicate(record.clone())
-            } else {
-                AppendOutcome::Conflict(id)
+        if let Some((stored_fingerprint, earlier)) = stored.get(&id) {
+            let same = *stored_fingerprint == fingerprint;
+            outcomes.push(match (same, earlier) {
+                (false, _) => AppendOutcome::Conflict(id),
+                (true, Stored::Before(record)) => AppendOutcome::Duplicate((**record).clone()),
+                (true, Stored::Here(index)) => match &outcomes[*index] {
+                    AppendOutcome::Created(record) => AppendOutcome::Duplicate(record.clone()),
+                    other => other.clone(),
+                },
             });
             continue;
         }
         seq += 1;
         let mut record = AuditRecord::from_event(event, org_id, seq, created_at, recorded_by);
         record.seal(&prev_hash);
-        prev_hash = record.hash.clone();
+        prev_hash.clone_from(&record.hash);
         rows.push(to_active_model(&record, &fingerprint));
-        stored.insert(id, (fingerprint, record.clone()));
+        stored.insert(id, (fingerprint, Stored::Here(outcomes.len())));
         outcomes.push(AppendOutcome::Created(record));
     }
 
     if rows.is_empty() {
-        return Ok(outcomes);
+        return Ok(Some(outcomes));
     }
     const ROWS_PER_STATEMENT: usize = 500;
+    let expected = rows.len() as u64;
+    let mut inserted = 0;
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<_> = rows.by_ref().take(ROWS_PER_STATEMENT).collect();
-        audit_log::Entity::insert_many(chunk)
-            .exec_without_returning(txn)
-            .await?;
+        let insert = audit_log::Entity::insert_many(chunk);
+        inserted += match idempotency {
+            Idempotency::LookUp => insert.exec_without_returning(txn).await?,
+            Idempotency::Optimistic => {
+                insert
+                    .on_conflict(
+                        OnConflict::columns([audit_log::Column::OrgId, audit_log::Column::Id])
+                            .do_nothing()
+                            .to_owned(),
+                    )
+                    .exec_without_returning(txn)
+                    .await?
+            }
+        };
+    }
+    if inserted != expected {
+        return Ok(None);
     }
     chain_head::ActiveModel {
         org_id: Set(org_id),
@@ -147,5 +197,13 @@ pub(crate) async fn append_in(
     }
     .update(txn)
     .await?;
-    Ok(outcomes)
+    Ok(Some(outcomes))
+}
+
+/// Where an id met again in an append was stored.
+enum Stored {
+    /// Before this append.
+    Before(Box<AuditRecord>),
+    /// Earlier in this append, at this index of the outcomes.
+    Here(usize),
 }

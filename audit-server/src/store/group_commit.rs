@@ -6,6 +6,8 @@
 //! group are appended in a fixed order (by id) so that lanes, and server processes sharing a
 //! PostgreSQL database, always take chain-head locks in the same order and never deadlock.
 //! When a group fails, its jobs are retried one by one, so one bad job cannot fail the others.
+//! A group is first appended without looking its ids up (`INSERT ... ON CONFLICT DO NOTHING`);
+//! only when a row was skipped (a retried event) is it rolled back and appended with the lookup.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,7 +16,7 @@ use sea_orm::{DatabaseConnection, DbBackend, DbErr, TransactionTrait};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
-use super::append::{AppendOutcome, NewRecord, append_in};
+use super::append::{AppendOutcome, Idempotency, NewRecord, append_with};
 
 /// The most events one group commits.
 const MAX_GROUP_EVENTS: usize = 2000;
@@ -93,27 +95,24 @@ async fn run_lane(
             DbBackend::Sqlite => Some(sqlite_writer.lock().await),
             _ => None,
         };
-        if group.len() == 1 {
-            let job = group.remove(0);
-            let result = commit(&db, vec![(job.org_id, job.records.clone())])
-                .await
-                .map(|mut all| all.remove(0));
-            let _ = job.reply.send(result);
-            continue;
-        }
-        let work: Vec<(Uuid, Vec<NewRecord>)> = group
+        let work: Vec<(Uuid, &[NewRecord])> = group
             .iter()
-            .map(|job| (job.org_id, job.records.clone()))
+            .map(|job| (job.org_id, job.records.as_slice()))
             .collect();
-        match commit(&db, work).await {
+        let result = commit(&db, &work).await;
+        drop(work);
+        match result {
             Ok(outcomes) => {
                 for (job, outcome) in group.into_iter().zip(outcomes) {
                     let _ = job.reply.send(Ok(outcome));
                 }
             }
+            Err(error) if group.len() == 1 => {
+                let _ = group.remove(0).reply.send(Err(error));
+            }
             Err(_) => {
                 for job in group {
-                    let result = commit(&db, vec![(job.org_id, job.records)])
+                    let result = commit(&db, &[(job.org_id, job.records.as_slice())])
                         .await
                         .map(|mut all| all.remove(0));
                     let _ = job.reply.send(result);
@@ -123,14 +122,30 @@ async fn run_lane(
     }
 }
 
-/// Appends every job's records in one transaction; answers the outcomes job by job.
+/// Appends every job's records in one transaction without looking their ids up first; if one
+/// was stored already, rolls back and appends again with the lookup.
 async fn commit(
     db: &DatabaseConnection,
-    jobs: Vec<(Uuid, Vec<NewRecord>)>,
+    jobs: &[(Uuid, &[NewRecord])],
 ) -> Result<Vec<Vec<AppendOutcome>>, DbErr> {
-    let mut by_org: BTreeMap<Uuid, Vec<(usize, Vec<NewRecord>)>> = BTreeMap::new();
-    for (index, (org_id, records)) in jobs.into_iter().enumerate() {
-        by_org.entry(org_id).or_default().push((index, records));
+    match commit_with(db, jobs, Idempotency::Optimistic).await? {
+        Some(outcomes) => Ok(outcomes),
+        None => commit_with(db, jobs, Idempotency::LookUp)
+            .await?
+            .ok_or_else(|| DbErr::Custom("an append that looked its ids up met a stored id".to_owned())),
+    }
+}
+
+/// Appends every job's records in one transaction; answers the outcomes job by job, or `None`
+/// (after rolling back) when an optimistic append met a stored id.
+async fn commit_with(
+    db: &DatabaseConnection,
+    jobs: &[(Uuid, &[NewRecord])],
+    idempotency: Idempotency,
+) -> Result<Option<Vec<Vec<AppendOutcome>>>, DbErr> {
+    let mut by_org: BTreeMap<Uuid, Vec<(usize, &[NewRecord])>> = BTreeMap::new();
+    for (index, (org_id, records)) in jobs.iter().enumerate() {
+        by_org.entry(*org_id).or_default().push((index, records));
     }
     let mut outcomes: Vec<Vec<AppendOutcome>> = Vec::new();
     let txn = db.begin().await?;
@@ -139,8 +154,15 @@ async fn commit(
             .iter()
             .map(|(index, records)| (*index, records.len()))
             .collect();
-        let records: Vec<NewRecord> = org_jobs.into_iter().flat_map(|(_, records)| records).collect();
-        let mut appended = append_in(&txn, org_id, records).await?.into_iter();
+        let records: Vec<NewRecord> = org_jobs
+            .into_iter()
+            .flat_map(|(_, records)| records.iter().cloned())
+            .collect();
+        let Some(appended) = append_with(&txn, org_id, records, idempotency).await? else {
+            txn.rollback().await?;
+            return Ok(None);
+        };
+        let mut appended = appended.into_iter();
         for (index, size) in sizes {
             if outcomes.len() <= index {
                 outcomes.resize_with(index + 1, Vec::new);
@@ -149,5 +171,5 @@ async fn commit(
         }
     }
     txn.commit().await?;
-    Ok(outcomes)
+    Ok(Some(outcomes))
 }

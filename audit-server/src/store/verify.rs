@@ -1,13 +1,19 @@
 //! Recomputing an organization's chain from the stored records.
 
 use audit_core::{AuditRecord, ChainVerifier, GENESIS_HASH, VerifyReport};
+use futures::{Stream, StreamExt};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::Store;
 use super::entity::{audit_log, chain_anchor, chain_head};
+use super::{RecordDecodeError, Store};
 
 const CHUNK: u64 = 2000;
+/// Chunks read ahead of the one being checked.
+const READ_AHEAD: usize = 2;
+/// Chunks hashed at once on the blocking pool.
+const HASHING_IN_PARALLEL: usize = 2;
 
 /// Verifies the records from `from_seq` to `to_seq` (inclusive; defaults: the whole trail, which
 /// after a retention purge starts at its anchor), reading in keyset chunks so memory stays flat
@@ -57,24 +63,15 @@ pub async fn verify(
         }
     };
 
-    let mut last_seq = from_seq - 1;
-    'chunks: while last_seq < to_seq {
-        let rows = audit_log::Entity::find()
-            .filter(audit_log::Column::OrgId.eq(org_id))
-            .filter(audit_log::Column::Seq.gt(last_seq))
-            .filter(audit_log::Column::Seq.lte(to_seq))
-            .order_by_asc(audit_log::Column::Seq)
-            .limit(CHUNK)
-            .all(db)
-            .await?;
-        let Some(last) = rows.last() else { break };
-        last_seq = last.seq;
-        for row in rows {
-            let seq = row.seq;
-            let ok = match AuditRecord::try_from(row) {
-                Ok(record) => verifier.push(&record),
+    let mut chunks = std::pin::pin!(hashed_chunks(store.clone(), org_id, from_seq, to_seq));
+    'chunks: while let Some(chunk) = chunks.next().await {
+        for checked in chunk? {
+            let ok = match checked {
+                Ok(record) => {
+                    verifier.push_hashed(record.seq, &record.prev_hash, &record.hash, &record.computed)
+                }
                 Err(error) => {
-                    return Ok(report(&verifier, false, Some(seq), Some(error.message)));
+                    return Ok(report(&verifier, false, Some(error.seq), Some(error.message)));
                 }
             };
             if !ok {
@@ -108,6 +105,72 @@ pub async fn verify(
         ));
     }
     Ok(valid)
+}
+
+/// A stored record's chain fields and the hash recomputed from its content.
+struct Hashed {
+    seq: i64,
+    prev_hash: String,
+    hash: String,
+    computed: String,
+}
+
+/// Chunks in `seq` order: one task reads ahead from the database while earlier chunks are
+/// decoded and hashed on the blocking pool, a few at a time (each record's hash depends only
+/// on its own row; the links are checked in order by the caller).
+fn hashed_chunks(
+    store: Store,
+    org_id: Uuid,
+    from_seq: i64,
+    to_seq: i64,
+) -> impl Stream<Item = Result<Vec<Result<Hashed, RecordDecodeError>>, DbErr>> {
+    let (sender, receiver) = mpsc::channel(READ_AHEAD);
+    tokio::spawn(async move {
+        let mut last_seq = from_seq - 1;
+        while last_seq < to_seq {
+            let rows = audit_log::Entity::find()
+                .filter(audit_log::Column::OrgId.eq(org_id))
+                .filter(audit_log::Column::Seq.gt(last_seq))
+                .filter(audit_log::Column::Seq.lte(to_seq))
+                .order_by_asc(audit_log::Column::Seq)
+                .limit(CHUNK)
+                .all(store.connection())
+                .await;
+            let rows = match rows {
+                Ok(rows) if rows.is_empty() => break,
+                Ok(rows) => rows,
+                Err(error) => {
+                    let _ = sender.send(Err(error)).await;
+                    break;
+                }
+            };
+            last_seq = rows.last().map_or(to_seq, |row| row.seq);
+            if sender.send(Ok(rows)).await.is_err() {
+                break; // the verifier stopped at a break
+            }
+        }
+    });
+    futures::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|rows| (rows, receiver))
+    })
+    .map(|rows| async move {
+        let rows = rows?;
+        tokio::task::spawn_blocking(move || rows.into_iter().map(hash_row).collect())
+            .await
+            .map_err(|error| DbErr::Custom(format!("hashing a chunk failed: {error}")))
+    })
+    .buffered(HASHING_IN_PARALLEL)
+}
+
+fn hash_row(row: audit_log::Model) -> Result<Hashed, RecordDecodeError> {
+    let record = AuditRecord::try_from(row)?;
+    let computed = record.compute_hash();
+    Ok(Hashed {
+        seq: record.seq,
+        prev_hash: record.prev_hash,
+        hash: record.hash,
+        computed,
+    })
 }
 
 fn report(

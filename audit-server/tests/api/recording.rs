@@ -270,6 +270,88 @@ async fn acknowledged_records_survive_a_restart(server: TestServer) {
     assert_eq!(fetched.ok(200), &stored);
 }
 
+async fn batches_mixing_stored_and_repeated_ids_keep_the_chain_gap_free(server: TestServer) {
+    let tenant = Tenant::new(&server, "Acme").await;
+    let mut stored = event("prompt", "pr_1", "create");
+    stored["id"] = json!(uuid::Uuid::now_v7());
+    record(&server, tenant.secret(), &stored).await;
+    let mut stored_changed = stored.clone();
+    stored_changed["action"] = json!("delete");
+    let mut repeated = event("dataset", "ds_1", "create");
+    repeated["id"] = json!(uuid::Uuid::now_v7());
+    let mut repeated_changed = repeated.clone();
+    repeated_changed["action"] = json!("delete");
+
+    // The server appends without looking ids up first; a stored id makes it roll back and
+    // append again with the lookup, so the answer and the chain must not show the first try.
+    let events = json!({ "events": [
+        event("prompt", "pr_2", "create"),
+        repeated.clone(),
+        stored,
+        repeated,
+        stored_changed,
+        repeated_changed,
+        event("prompt", "pr_3", "create"),
+    ]});
+    let answer = post(&server, "/api/v1/audit-logs/batch", tenant.secret(), &events).await;
+    let results = answer.ok(200)["results"].as_array().unwrap().clone();
+    let statuses: Vec<&str> = results
+        .iter()
+        .map(|result| result["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "created",
+            "created",
+            "duplicate",
+            "duplicate",
+            "rejected",
+            "rejected",
+            "created"
+        ]
+    );
+    assert_eq!(results[4]["error"]["status"], 409);
+    assert_eq!(results[5]["error"]["status"], 409);
+
+    let records = all_records(&server, tenant.secret(), "").await;
+    let mut seqs: Vec<i64> = records
+        .iter()
+        .map(|record| record["seq"].as_i64().unwrap())
+        .collect();
+    seqs.sort_unstable();
+    assert_eq!(
+        seqs,
+        (1..=5).collect::<Vec<_>>(),
+        "key creation, the first record and three created"
+    );
+    assert!(verify(&server, tenant.secret()).await["valid"].as_bool().unwrap());
+
+    // The same batch again: everything is now a duplicate or a conflict, nothing is stored.
+    let again = post(&server, "/api/v1/audit-logs/batch", tenant.secret(), &events).await;
+    let statuses: Vec<String> = again.ok(200)["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|result| result["status"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "created",
+            "duplicate",
+            "duplicate",
+            "duplicate",
+            "rejected",
+            "rejected",
+            "created"
+        ],
+        "events without an id are new events each time"
+    );
+    assert_eq!(all_records(&server, tenant.secret(), "").await.len(), 7);
+    assert!(verify(&server, tenant.secret()).await["valid"].as_bool().unwrap());
+}
+
 on_both_backends!(
     records_an_event_with_every_field,
     the_server_makes_ids_and_times_when_absent,
@@ -278,5 +360,6 @@ on_both_backends!(
     unknown_pairs_name_the_allowed_actions,
     organizations_extend_the_catalog,
     batches_report_each_outcome,
+    batches_mixing_stored_and_repeated_ids_keep_the_chain_gap_free,
     acknowledged_records_survive_a_restart,
 );

@@ -101,12 +101,15 @@ async fn measure_server(
 ) -> anyhow::Result<()> {
     let api = Api::set_up(&server.base_url).await?;
     let mut generator = Generator::new(plan.seed);
+    let cpu_before = std::cell::Cell::new(server::cpu_seconds_of(server.pid).unwrap_or_default());
     let phase = |report: &mut Report, name: &str| {
         let memory = server.memory().unwrap_or_default();
+        let cpu = server::cpu_seconds_of(server.pid).unwrap_or_default();
         report.phases.push(PhaseMemory {
             name: name.to_owned(),
             max_rss_kib: sampler.take_window_max().max(memory.rss_kib),
             hwm_kib: memory.hwm_kib,
+            cpu_seconds: cpu - cpu_before.replace(cpu),
         });
     };
     sampler.take_window_max();

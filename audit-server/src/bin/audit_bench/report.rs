@@ -22,6 +22,8 @@ pub struct PhaseMemory {
     pub max_rss_kib: u64,
     /// VmHWM at the end of the phase, KiB.
     pub hwm_kib: u64,
+    /// CPU time the server used during the phase, seconds.
+    pub cpu_seconds: f64,
 }
 
 /// Everything one run measured.
@@ -312,16 +314,17 @@ impl Report {
             "Server memory (RSS from `/proc/<pid>/status`, sampled every 50 ms):"
         )?;
         writeln!(out)?;
-        writeln!(out, "| phase | max RSS | VmHWM at its end |")?;
-        writeln!(out, "| --- | ---: | ---: |")?;
-        writeln!(out, "| after start | {} | |", mib(self.memory_at_start_kib))?;
+        writeln!(out, "| phase | max RSS | VmHWM at its end | server CPU time |")?;
+        writeln!(out, "| --- | ---: | ---: | ---: |")?;
+        writeln!(out, "| after start | {} | | |", mib(self.memory_at_start_kib))?;
         for phase in &self.phases {
             writeln!(
                 out,
-                "| {} | {} | {} |",
+                "| {} | {} | {} | {:.2} s |",
                 phase.name,
                 mib(phase.max_rss_kib),
-                mib(phase.hwm_kib)
+                mib(phase.hwm_kib),
+                phase.cpu_seconds
             )?;
         }
         writeln!(out)?;

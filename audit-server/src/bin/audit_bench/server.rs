@@ -76,6 +76,18 @@ pub fn memory_of(pid: u32) -> Option<Memory> {
     })
 }
 
+/// The CPU time process `pid` has used so far (all its threads, user and system), in seconds,
+/// from `/proc/<pid>/stat` (clock ticks of 1/100 s, Linux's `USER_HZ`). Unlike wall time it
+/// hardly depends on what else the machine is running.
+pub fn cpu_seconds_of(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces; the fields after it are space separated.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |index: usize| fields.get(index).and_then(|field| field.parse::<u64>().ok());
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    Some((ticks(11)? + ticks(12)?) as f64 / 100.0)
+}
+
 /// Samples a process's RSS in the background; a window's maximum can be read and reset.
 #[derive(Debug, Clone)]
 pub struct Sampler {
