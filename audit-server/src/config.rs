@@ -70,6 +70,11 @@ pub struct Config {
     /// The directory under which file log streams write (unset: file streams are refused).
     #[arg(long, env = "AUDIT_STREAMS_FILE_ROOT")]
     pub streams_file_root: Option<PathBuf>,
+
+    /// Let log streams call loopback, private and link-local addresses (off: an organization's
+    /// key cannot make the server reach its own network).
+    #[arg(long, env = "AUDIT_STREAMS_ALLOW_PRIVATE_NETWORKS")]
+    pub streams_allow_private_networks: bool,
     /// A file holding the checkpoint signing key: a 32-byte Ed25519 seed, raw or base64. Without
     /// it the server generates a key at first start and keeps it in the database.
     #[arg(long, env = "AUDIT_SIGNING_KEY_FILE")]
@@ -132,6 +137,7 @@ impl Config {
             streams_unhealthy_after: 3,
             streams_max_backoff_ms: 10_000,
             streams_file_root: None,
+            streams_allow_private_networks: false,
             signing_key_file: None,
             signing_key_name: "audit-log".to_owned(),
             checkpoint_every_records: 1000,

@@ -73,7 +73,7 @@ pub async fn create_stream(
 ) -> Result<(StatusCode, Json<LogStream>), ApiError> {
     let key = manager(&caller)?;
     let head = streams::head_seq(&state.store, key.org_id).await?;
-    let spec = validate::new_stream(body, head, state.config.streams_file_root.is_some())?;
+    let spec = validate::new_stream(body, head, validate::Allowed::from_config(&state.config))?;
     let stream = streams::create(&state.store, &state.stream_key, key.org_id, spec, key.id).await?;
     Ok((StatusCode::CREATED, Json(stream)))
 }
@@ -173,7 +173,7 @@ pub async fn update_stream(
         body,
         &current.destination,
         current.has_secret,
-        state.config.streams_file_root.is_some(),
+        validate::Allowed::from_config(&state.config),
     )?;
     if change.name.is_none()
         && change.destination.is_none()

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use audit_core::{AuditRecord, StreamDestination};
 use uuid::Uuid;
 
-use super::{datadog, file, splunk, webhook};
+use super::{datadog, file, network, splunk, webhook};
 
 /// Why a batch was not delivered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -76,7 +76,26 @@ impl Destination {
         destination: &StreamDestination,
         secret: Option<String>,
         file_root: Option<&PathBuf>,
+        allow_private: bool,
     ) -> Result<Self, DeliveryError> {
+        // Names are checked as they resolve; addresses written in the URL skip the resolver.
+        let url = match destination {
+            StreamDestination::Webhook(config) => Some(config.url.clone()),
+            StreamDestination::SplunkHec(config) => Some(splunk::endpoint(config)),
+            StreamDestination::Datadog(config) => Some(datadog::endpoint(config)),
+            StreamDestination::File(_) => None,
+        };
+        if !allow_private
+            && let Some(url) = url
+            && let Some(reason) = reqwest::Url::parse(&url)
+                .ok()
+                .as_ref()
+                .and_then(network::private_host)
+        {
+            return Err(DeliveryError(format!(
+                "refused: {reason} (private networks are not allowed)"
+            )));
+        }
         let secret = || {
             secret
                 .clone()

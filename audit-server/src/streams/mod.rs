@@ -9,6 +9,7 @@ pub mod datadog;
 pub mod destination;
 pub mod file;
 pub mod metrics;
+pub mod network;
 pub mod sealed;
 pub mod signature;
 pub mod splunk;

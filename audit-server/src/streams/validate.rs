@@ -4,6 +4,7 @@ use std::path::{Component, Path};
 
 use audit_core::{FieldError, LogStreamUpdate, NewLogStream, StreamDestination, StreamFilter};
 
+use super::network;
 use crate::body::check_display_name;
 use crate::error::ApiError;
 use crate::store::streams::{StreamChange, StreamSpec};
@@ -24,7 +25,7 @@ fn invalid(field: &str, message: &str) -> ApiError {
     )
 }
 
-fn check_url(field: &str, url: &str) -> Result<(), ApiError> {
+fn check_url(field: &str, url: &str, allow_private: bool) -> Result<(), ApiError> {
     if url.chars().count() > MAX_URL_CHARS {
         return Err(invalid(field, "must be at most 2048 characters"));
     }
@@ -36,6 +37,12 @@ fn check_url(field: &str, url: &str) -> Result<(), ApiError> {
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(invalid(field, "must not carry credentials; use `secret`"));
     }
+    if !allow_private && let Some(reason) = network::private_host(&parsed) {
+        return Err(invalid(
+            field,
+            &format!("must reach a public address ({reason}; this server refuses private networks)"),
+        ));
+    }
     Ok(())
 }
 
@@ -46,12 +53,33 @@ fn check_optional_name(field: &str, value: &Option<String>) -> Result<(), ApiErr
     }
 }
 
-/// Checks a destination; file destinations need the operator's file root.
-pub fn destination(destination: &StreamDestination, files_enabled: bool) -> Result<(), ApiError> {
+/// What the operator allows.
+#[derive(Debug, Clone, Copy)]
+pub struct Allowed {
+    /// File destinations (a file root is configured).
+    pub files: bool,
+    /// URLs on loopback, private and link-local networks.
+    pub private_networks: bool,
+}
+
+impl Allowed {
+    /// What `config` allows.
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        Allowed {
+            files: config.streams_file_root.is_some(),
+            private_networks: config.streams_allow_private_networks,
+        }
+    }
+}
+
+/// Checks a destination against what the operator allows.
+pub fn destination(destination: &StreamDestination, allowed: Allowed) -> Result<(), ApiError> {
+    let files_enabled = allowed.files;
+    let private = allowed.private_networks;
     match destination {
-        StreamDestination::Webhook(config) => check_url("destination.url", &config.url),
+        StreamDestination::Webhook(config) => check_url("destination.url", &config.url, private),
         StreamDestination::SplunkHec(config) => {
-            check_url("destination.url", &config.url)?;
+            check_url("destination.url", &config.url, private)?;
             check_optional_name("destination.index", &config.index)?;
             check_optional_name("destination.source", &config.source)?;
             check_optional_name("destination.sourcetype", &config.sourcetype)?;
@@ -59,7 +87,7 @@ pub fn destination(destination: &StreamDestination, files_enabled: bool) -> Resu
         }
         StreamDestination::Datadog(config) => {
             if let Some(url) = &config.url {
-                check_url("destination.url", url)?;
+                check_url("destination.url", url, private)?;
             }
             if let Some(site) = &config.site {
                 let valid = !site.is_empty()
@@ -156,9 +184,9 @@ pub fn filter(filter: &StreamFilter) -> Result<(), ApiError> {
 }
 
 /// Checks a new stream; `head` is the organization's current head `seq`.
-pub fn new_stream(body: NewLogStream, head: i64, files_enabled: bool) -> Result<StreamSpec, ApiError> {
+pub fn new_stream(body: NewLogStream, head: i64, allowed: Allowed) -> Result<StreamSpec, ApiError> {
     check_display_name("name", &body.name)?;
-    destination(&body.destination, files_enabled)?;
+    destination(&body.destination, allowed)?;
     secret(&body.destination, &body.secret)?;
     filter(&body.filter)?;
     let start_after = match (body.from_beginning, body.start_seq) {
@@ -186,7 +214,7 @@ pub fn update(
     body: LogStreamUpdate,
     current: &StreamDestination,
     has_secret: bool,
-    files_enabled: bool,
+    allowed: Allowed,
 ) -> Result<StreamChange, ApiError> {
     if let Some(name) = &body.name {
         check_display_name("name", name)?;
@@ -196,7 +224,7 @@ pub fn update(
     }
     let destination_after = body.destination.as_ref().unwrap_or(current);
     if let Some(destination_value) = &body.destination {
-        destination(destination_value, files_enabled)?;
+        destination(destination_value, allowed)?;
     }
     let kind_changed = destination_after.kind() != current.kind();
     let secret_change = match (&body.secret, destination_after.needs_secret()) {

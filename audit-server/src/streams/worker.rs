@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::destination::{DeliveryError, Destination};
+use super::network::PublicOnly;
 use super::sealed;
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -37,6 +38,8 @@ pub struct WorkerSettings {
     pub lease: Duration,
     /// Where file destinations live (`None`: disabled).
     pub file_root: Option<PathBuf>,
+    /// Whether destinations on loopback, private and link-local networks may be called.
+    pub allow_private_networks: bool,
 }
 
 impl WorkerSettings {
@@ -53,6 +56,7 @@ impl WorkerSettings {
             request_timeout,
             lease: (max_backoff + request_timeout) * 2 + Duration::from_secs(10),
             file_root: config.streams_file_root.clone(),
+            allow_private_networks: config.streams_allow_private_networks,
         }
     }
 }
@@ -77,12 +81,14 @@ pub struct Worker {
 impl Worker {
     /// Starts delivering.
     pub fn start(store: Store, key: Arc<[u8; 32]>, metrics: Arc<Metrics>, settings: WorkerSettings) -> Self {
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .timeout(settings.request_timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("audit-log-streams/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default();
+            .user_agent(concat!("audit-log-streams/", env!("CARGO_PKG_VERSION")));
+        if !settings.allow_private_networks {
+            http = http.no_proxy().dns_resolver(PublicOnly);
+        }
+        let http = http.build().unwrap_or_default();
         let context = Arc::new(Context {
             store,
             key,
@@ -203,9 +209,14 @@ async fn deliver(context: Arc<Context>, id: Uuid, mut stop: watch::Receiver<bool
                 .map(|sealed| sealed::open(&context.key, id, sealed))
                 .transpose()
                 .map_err(|error| DeliveryError(error.to_string()));
-            match secret
-                .and_then(|secret| Destination::new(&stream.destination, secret, settings.file_root.as_ref()))
-            {
+            match secret.and_then(|secret| {
+                Destination::new(
+                    &stream.destination,
+                    secret,
+                    settings.file_root.as_ref(),
+                    settings.allow_private_networks,
+                )
+            }) {
                 Ok(ready) => destination = Some((stream.updated_at, ready)),
                 Err(error) => {
                     let failures_now = failures_so_far + 1;
@@ -243,6 +254,20 @@ async fn deliver(context: Arc<Context>, id: Uuid, mut stop: watch::Receiver<bool
             break;
         }
 
+        // Checked after the read: a record stored after a pause was answered is read after the
+        // pause committed, so it is never sent before the resume.
+        match streams::load(&context.store, id).await {
+            Ok(Some(now))
+                if now.stream.state == StreamState::Active && now.stream.updated_at == stream.updated_at => {}
+            Ok(Some(now)) if now.stream.state == StreamState::Active => continue,
+            Ok(_) => break,
+            Err(_) => {
+                if pause(&mut stop, settings.poll).await {
+                    continue;
+                }
+                break;
+            }
+        }
         let sent = tokio::select! {
             sent = sink.send(&context.http, id, &records) => sent,
             _ = stop.changed() => break,

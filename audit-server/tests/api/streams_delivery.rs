@@ -95,7 +95,14 @@ async fn webhook_receives_5000_events_in_order_signed(server: TestServer) {
         5001,
         "the stream's own create event and 5,000 events"
     );
+    let started = std::time::Instant::now();
     wait_for_all(&receiver, &expected, 120).await;
+    // A figure for the report, not an assertion (debug build, shared machine).
+    eprintln!(
+        "{:?}: 5,001 records delivered {:?} after the last was stored",
+        server.backend(),
+        started.elapsed()
+    );
 
     let captured = receiver.captured();
     for request in &captured {
@@ -422,6 +429,7 @@ async fn two_processes_on_one_postgres_database_deliver_without_skipping() {
     };
     let mut config = Config::new(first.database_url().to_owned());
     config.admin_token = Some(ADMIN_TOKEN.to_owned());
+    config.streams_allow_private_networks = true;
     let second = TestServer::start_with(config).await;
 
     let acme = Tenant::new(&first, "Acme").await;
@@ -533,4 +541,60 @@ async fn file_stream_writes_and_rotates_ndjson() {
         "every record once, in order"
     );
     assert!(files >= 3, "rotated by size: {files} files");
+}
+
+/// By default an organization's key cannot point a stream at the server's own network:
+/// loopback, private, link-local (cloud metadata) and `localhost` URLs are refused by name, and
+/// a URL accepted before the operator turned private networks off is refused at delivery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_networks_are_refused_unless_the_operator_allows_them() {
+    let database = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", database.path().join("audit.db").display());
+    let mut config = Config::new(url.clone());
+    config.admin_token = Some(ADMIN_TOKEN.to_owned());
+    config.streams_allow_private_networks = true;
+    let permissive = TestServer::start_with(config).await;
+    let acme = Tenant::new(&permissive, "Acme").await;
+    let receiver = Receiver::start().await;
+    let stream = webhook_stream(&permissive, acme.secret(), &receiver.url).await;
+    permissive.stop().await;
+
+    let mut config = Config::new(url);
+    config.admin_token = Some(ADMIN_TOKEN.to_owned());
+    let strict = TestServer::start_with(config).await;
+    for url in [
+        "http://127.0.0.1:8080/hook".to_owned(),
+        "http://169.254.169.254/latest/meta-data/".to_owned(),
+        "http://10.0.0.5/hook".to_owned(),
+        "http://[::1]:9000/hook".to_owned(),
+        "http://localhost:9000/hook".to_owned(),
+        receiver.url.clone(),
+    ] {
+        let body =
+            json!({ "name": "inside", "destination": { "type": "webhook", "url": url }, "secret": SECRET });
+        let answer = post(&strict, "/api/v1/streams", acme.secret(), &body).await;
+        answer.problem(422, Some("destination.url"));
+    }
+    let body = json!({ "name": "dd", "destination": { "type": "datadog", "url": "http://192.168.0.10" }, "secret": "k" });
+    post(&strict, "/api/v1/streams", acme.secret(), &body)
+        .await
+        .problem(422, Some("destination.url"));
+
+    // The stream made while private networks were allowed is not delivered now.
+    record_many(&strict, acme.secret(), 5).await;
+    let path = format!("/api/v1/streams/{}", stream["id"].as_str().unwrap());
+    eventually(30, "the stream failing", || async {
+        let now = get(&strict, &path, acme.secret()).await;
+        now.body["health"]["consecutiveFailures"].as_u64().unwrap_or(0) >= 1
+    })
+    .await;
+    let failing = get(&strict, &path, acme.secret()).await.ok(200).clone();
+    assert!(
+        failing["health"]["lastError"]
+            .as_str()
+            .unwrap()
+            .contains("private networks"),
+        "{failing}"
+    );
+    assert!(receiver.captured().is_empty(), "nothing reached the receiver");
 }
