@@ -75,6 +75,7 @@ pub(crate) struct Call {
     body: Option<Bytes>,
     retry: Retry,
     accept: &'static str,
+    headers: Vec<(&'static str, String)>,
 }
 
 impl Call {
@@ -86,15 +87,28 @@ impl Call {
             body: None,
             retry,
             accept: "application/json",
+            headers: Vec::new(),
         }
     }
 
-    fn get(path: impl Into<String>) -> Self {
+    pub(crate) fn get(path: impl Into<String>) -> Self {
         Call::new(Method::GET, path, Retry::Idempotent)
     }
 
-    fn query(mut self, pairs: Vec<(&'static str, String)>) -> Self {
+    pub(crate) fn query(mut self, pairs: Vec<(&'static str, String)>) -> Self {
         self.query.extend(pairs);
+        self
+    }
+
+    /// Sets the `Accept` header.
+    pub(crate) fn accept(mut self, accept: &'static str) -> Self {
+        self.accept = accept;
+        self
+    }
+
+    /// Adds a request header.
+    pub(crate) fn header(mut self, name: &'static str, value: String) -> Self {
+        self.headers.push((name, value));
         self
     }
 
@@ -333,6 +347,12 @@ impl AuditClient {
 
     // ----- plumbing -------------------------------------------------------------------------
 
+    /// One attempt at a streaming call: answers once the headers arrive (within the request
+    /// timeout); the body is then read without a time limit.
+    pub(crate) async fn open_stream(&self, call: &Call) -> Result<Response> {
+        self.attempt(call, false).await
+    }
+
     async fn json<T: DeserializeOwned>(&self, call: Call) -> Result<T> {
         let body = self.buffered(call).await?;
         serde_json::from_slice(&body).map_err(|source| Error::Decode {
@@ -392,6 +412,9 @@ impl AuditClient {
             .header(ACCEPT, call.accept);
         if !call.query.is_empty() {
             request = request.query(&call.query);
+        }
+        for (name, value) in &call.headers {
+            request = request.header(*name, value);
         }
         if let Some(key) = &inner.api_key {
             request = request.bearer_auth(key.expose());

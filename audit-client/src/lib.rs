@@ -7,6 +7,8 @@
 //! exponential backoff, and recording is idempotent: each event gets a UUIDv7 `id` before the
 //! first attempt.
 //!
+//! [`AuditClient::tail`] follows the trail live, reconnecting where it left off.
+//!
 //! [`Dispatcher`] records in the background for services that must never wait on auditing:
 //! a bounded queue, batches on size or timer, retries until the service is back, and
 //! optionally a durable spool directory that keeps undelivered events across restarts.
@@ -63,6 +65,8 @@ mod page;
 mod retry;
 mod secret;
 mod spool;
+mod sse;
+mod tail;
 
 pub use audit_core;
 pub use audit_core::ExportFormat;
@@ -77,3 +81,4 @@ pub use reqwest::StatusCode;
 pub use retry::{Jitter, RetryPolicy, parse_retry_after};
 pub use secret::ApiKeySecret;
 pub use spool::SpoolError;
+pub use tail::TailStream;

@@ -11,6 +11,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::response::{IntoResponse, Response};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
@@ -19,6 +20,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::checkpointer;
 use crate::config::Config;
+use crate::connection_limit::ConnectionLimit;
 use crate::error::{ApiError, method_not_allowed_fallback, not_found_fallback};
 use crate::metrics::{self, Metrics};
 use crate::openapi::ApiDoc;
@@ -42,6 +44,11 @@ pub struct AppState {
     pub viewer_key: Arc<[u8; 32]>,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
+    /// Open live tails per credential.
+    pub tail_connections: Arc<ConnectionLimit>,
+    /// Turns true when the server begins to shut down, so endless responses (live tails) end
+    /// and graceful shutdown can complete.
+    pub shutting_down: watch::Receiver<bool>,
     /// The key that encrypts log stream secrets, shared by every process through the database.
     pub stream_key: Arc<[u8; 32]>,
     /// The key that signs checkpoints.
@@ -82,6 +89,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     store: Store,
+    shutting_down: watch::Sender<bool>,
     state: AppState,
     signer: Arc<CheckpointSigner>,
     config: Arc<Config>,
@@ -98,6 +106,8 @@ impl Application {
         let stream_key = secrets::get_or_create(&store, STREAM_SECRET_KEY).await?;
         let signer = Arc::new(signing_key::load(&config, &store).await?);
         let listener = TcpListener::bind(config.bind).await?;
+        let tail_connections = Arc::new(ConnectionLimit::new(config.tail_max_connections_per_key));
+        let (shutting_down, shutting_down_receiver) = watch::channel(false);
         let config = Arc::new(config);
         let state = AppState {
             store: store.clone(),
@@ -105,6 +115,8 @@ impl Application {
             catalog: Arc::new(catalog),
             viewer_key: Arc::new(viewer_key),
             metrics: Arc::new(Metrics::default()),
+            tail_connections,
+            shutting_down: shutting_down_receiver,
             stream_key: Arc::new(stream_key),
             checkpoint_signer: signer.clone(),
         };
@@ -112,6 +124,7 @@ impl Application {
             listener,
             router: router(state.clone()),
             store,
+            shutting_down,
             state,
             signer,
             config,
@@ -152,11 +165,16 @@ impl Application {
             self.state.metrics.clone(),
             WorkerSettings::from_config(&self.config),
         );
+        let shutting_down = self.shutting_down;
         let served = axum::serve(
             self.listener,
             self.router.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            // Live tails never finish on their own: tell them to end (clients reconnect).
+            let _ = shutting_down.send(true);
+        })
         .await;
         let _ = stop.send(true);
         worker.stop().await;

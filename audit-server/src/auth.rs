@@ -107,6 +107,15 @@ impl Caller {
         }
     }
 
+    /// Which credential this is, for per-credential limits (none for the operator).
+    pub fn credential_id(&self) -> Option<String> {
+        match self {
+            Caller::Operator => None,
+            Caller::Key(key) => Some(format!("key:{}", key.id)),
+            Caller::Viewer(grant) => Some(format!("viewer:{}", grant.token_id)),
+        }
+    }
+
     /// Only the operator.
     pub fn operator(&self) -> Result<(), ApiError> {
         match self {

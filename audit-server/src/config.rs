@@ -46,6 +46,11 @@ pub struct Config {
     #[arg(long, env = "AUDIT_LOG_FORMAT", default_value = "text")]
     pub log_format: String,
 
+    /// Live tails (`GET /api/v1/audit-logs/stream`) one API key or viewer token may hold open
+    /// at once (0 = no cap).
+    #[arg(long, env = "AUDIT_TAIL_MAX_CONNECTIONS_PER_KEY", default_value_t = 16)]
+    pub tail_max_connections_per_key: usize,
+
     /// How often log streams look for new records, in milliseconds.
     #[arg(long, env = "AUDIT_STREAMS_POLL_MS", default_value_t = 250)]
     pub streams_poll_ms: u64,
@@ -126,6 +131,7 @@ impl Config {
             catalog_file: None,
             public_url: None,
             log_format: "text".to_owned(),
+            tail_max_connections_per_key: 16,
             streams_poll_ms: 250,
             streams_batch_size: 500,
             streams_unhealthy_after: 3,

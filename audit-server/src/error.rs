@@ -17,6 +17,7 @@ pub struct ApiError {
     detail: String,
     errors: Vec<FieldError>,
     allowed_actions: Option<Vec<String>>,
+    retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
@@ -27,6 +28,7 @@ impl ApiError {
             detail: detail.into(),
             errors: Vec::new(),
             allowed_actions: None,
+            retry_after_secs: None,
         }
     }
 
@@ -83,6 +85,28 @@ impl ApiError {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", detail).with_errors(errors)
     }
 
+    /// 429: over a rate or connection limit; `Retry-After` says when to try again.
+    pub fn too_many_requests(detail: impl Into<String>, retry_after: std::time::Duration) -> Self {
+        let mut error = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", detail);
+        // Whole seconds, rounded up, and never 0 (which would invite an immediate retry).
+        error.retry_after_secs = Some(retry_after.as_secs_f64().ceil().max(1.0) as u64);
+        error
+    }
+
+    /// 503: the request took longer than the configured timeout.
+    pub fn timed_out(timeout: std::time::Duration) -> Self {
+        let mut error = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            format!(
+                "the request took longer than the server's {} ms timeout; try again or narrow it",
+                timeout.as_millis()
+            ),
+        );
+        error.retry_after_secs = Some(1);
+        error
+    }
+
     /// 503: a dependency (the database) is unavailable.
     pub fn unavailable(detail: impl Into<String>) -> Self {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail)
@@ -108,6 +132,11 @@ impl ApiError {
     pub fn with_allowed_actions(mut self, actions: Vec<String>) -> Self {
         self.allowed_actions = Some(actions);
         self
+    }
+
+    /// Seconds after which a retry may succeed (the `Retry-After` header), if known.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        self.retry_after_secs
     }
 
     /// The kind of problem, the last part of its `type` (e.g. `validation`).
@@ -140,6 +169,11 @@ impl IntoResponse for ApiError {
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(seconds) = self.retry_after_secs {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

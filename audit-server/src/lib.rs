@@ -10,6 +10,7 @@ pub mod auth;
 pub mod body;
 pub mod checkpointer;
 pub mod config;
+pub mod connection_limit;
 pub mod error;
 pub mod export;
 pub mod ingest;
@@ -21,6 +22,7 @@ pub mod secret;
 pub mod signing_key;
 pub mod store;
 pub mod streams;
+pub mod tail;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod viewer_token;

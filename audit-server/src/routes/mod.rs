@@ -9,6 +9,7 @@ pub mod health;
 pub mod organizations;
 pub mod retention;
 pub mod streams;
+pub mod tail;
 pub mod verify;
 pub mod viewer;
 pub mod viewer_tokens;
@@ -27,6 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(verify::router())
         .merge(catalog::router())
         .merge(export::router())
+        .merge(tail::router())
         .merge(viewer_tokens::router())
         .merge(streams::router())
         .merge(checkpoints::router())

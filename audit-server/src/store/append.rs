@@ -68,7 +68,10 @@ pub async fn append(
         .into_iter()
         .map(|record| record.recorded_by(recorded_by))
         .collect();
-    store.group_commit.append(org_id, records).await
+    let outcomes = store.group_commit.append(org_id, records).await?;
+    // Committed: wake this process's live tails (other processes find it by polling).
+    store.commits().committed(org_id);
+    Ok(outcomes)
 }
 
 /// How an append learns which events are stored already (the idempotency check).

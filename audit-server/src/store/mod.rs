@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod append;
 pub mod catalog;
 pub mod checkpoints;
+pub mod commits;
 pub mod entity;
 mod group_commit;
 pub mod migration;
@@ -14,6 +15,7 @@ mod records;
 pub mod retention;
 pub mod secrets;
 pub mod streams;
+pub mod tail;
 pub mod verify;
 
 use std::sync::Arc;
@@ -35,6 +37,8 @@ pub struct Store {
     sqlite_writer: Arc<Mutex<()>>,
     /// Where appends are grouped into shared transactions.
     pub(crate) group_commit: Arc<group_commit::GroupCommit>,
+    /// Fired after appends commit, for live tails.
+    commits: commits::CommitNotifier,
 }
 
 impl Store {
@@ -65,6 +69,7 @@ impl Store {
             db,
             sqlite_writer,
             group_commit,
+            commits: commits::CommitNotifier::default(),
         })
     }
 
@@ -86,6 +91,11 @@ impl Store {
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<(), DbErr> {
         self.db.ping().await
+    }
+
+    /// The signal fired after appends through this store commit.
+    pub fn commits(&self) -> &commits::CommitNotifier {
+        &self.commits
     }
 
     /// Closes the pool.

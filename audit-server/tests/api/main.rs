@@ -15,6 +15,8 @@ mod reading;
 mod receiver;
 mod recording;
 mod retention;
+mod sse;
 mod streams;
 mod streams_delivery;
+mod tail;
 mod viewing;
