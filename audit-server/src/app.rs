@@ -25,11 +25,13 @@ use crate::error::{ApiError, method_not_allowed_fallback, not_found_fallback};
 use crate::metrics::{self, Metrics};
 use crate::openapi::ApiDoc;
 use crate::purger;
+use crate::rate_limit::RateLimiter;
 use crate::routes;
 use crate::signing_key;
 use crate::store::{Store, secrets};
 use crate::streams::sealed::STREAM_SECRET_KEY;
 use crate::streams::worker::{Worker, WorkerSettings};
+use crate::timeout;
 
 /// What every handler shares.
 #[derive(Clone, Debug)]
@@ -44,6 +46,8 @@ pub struct AppState {
     pub viewer_key: Arc<[u8; 32]>,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
+    /// Per-credential request rate limits.
+    pub rate_limiter: Arc<RateLimiter>,
     /// Open live tails per credential.
     pub tail_connections: Arc<ConnectionLimit>,
     /// Turns true when the server begins to shut down, so endless responses (live tails) end
@@ -71,6 +75,11 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found_fallback)
         .method_not_allowed_fallback(method_not_allowed_fallback)
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        // Inside the metrics layer, so that timed-out requests are counted with their 503.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            timeout::limit,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
@@ -108,6 +117,10 @@ impl Application {
         let listener = TcpListener::bind(config.bind).await?;
         let tail_connections = Arc::new(ConnectionLimit::new(config.tail_max_connections_per_key));
         let (shutting_down, shutting_down_receiver) = watch::channel(false);
+        let rate_limiter = Arc::new(RateLimiter::new(
+            config.rate_limit_per_second,
+            config.rate_limit_burst,
+        ));
         let config = Arc::new(config);
         let state = AppState {
             store: store.clone(),
@@ -115,6 +128,7 @@ impl Application {
             catalog: Arc::new(catalog),
             viewer_key: Arc::new(viewer_key),
             metrics: Arc::new(Metrics::default()),
+            rate_limiter,
             tail_connections,
             shutting_down: shutting_down_receiver,
             stream_key: Arc::new(stream_key),

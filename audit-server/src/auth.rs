@@ -28,36 +28,51 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("missing `Authorization: Bearer <secret>` header"))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|value| {
-                value
-                    .strip_prefix("Bearer ")
-                    .or_else(|| value.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .filter(|token| !token.is_empty())
-            .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <secret>`"))?;
-
-        if let Some(admin_token) = state.config.admin_token.as_deref()
-            && secret::constant_time_eq(token, admin_token)
+        let caller = authenticate(parts, state).await?;
+        if let Some(credential) = caller.credential_id()
+            && let Err(wait) = state.rate_limiter.check(&credential)
         {
-            return Ok(Caller::Operator);
+            state.metrics.rate_limited();
+            return Err(ApiError::too_many_requests(
+                "this credential is over its request rate; slow down and retry after `Retry-After` seconds",
+                wait,
+            ));
         }
-        if token.starts_with(viewer_token::PREFIX) {
-            return viewer_token::verify(&state.viewer_key, token, chrono::Utc::now())
-                .map(Caller::Viewer)
-                .map_err(|error| ApiError::unauthorized(error.to_string()));
-        }
-        match api_keys::authenticate(&state.store, token).await? {
-            Some(key) => Ok(Caller::Key(key)),
-            None => Err(ApiError::unauthorized("unknown or revoked credentials")),
-        }
+        Ok(caller)
+    }
+}
+
+/// Who holds the bearer token of `parts`.
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
+    let header = parts
+        .headers
+        .get(AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthorized("missing `Authorization: Bearer <secret>` header"))?;
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|value| {
+            value
+                .strip_prefix("Bearer ")
+                .or_else(|| value.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+        .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <secret>`"))?;
+
+    if let Some(admin_token) = state.config.admin_token.as_deref()
+        && secret::constant_time_eq(token, admin_token)
+    {
+        return Ok(Caller::Operator);
+    }
+    if token.starts_with(viewer_token::PREFIX) {
+        return viewer_token::verify(&state.viewer_key, token, chrono::Utc::now())
+            .map(Caller::Viewer)
+            .map_err(|error| ApiError::unauthorized(error.to_string()));
+    }
+    match api_keys::authenticate(&state.store, token).await? {
+        Some(key) => Ok(Caller::Key(key)),
+        None => Err(ApiError::unauthorized("unknown or revoked credentials")),
     }
 }
 

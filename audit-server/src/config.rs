@@ -75,6 +75,21 @@ pub struct Config {
     /// key cannot make the server reach its own network).
     #[arg(long, env = "AUDIT_STREAMS_ALLOW_PRIVATE_NETWORKS")]
     pub streams_allow_private_networks: bool,
+
+    /// Requests per second each API key or viewer token may make on average (0 = no limit);
+    /// beyond it the answer is 429 with `Retry-After`.
+    #[arg(long, env = "AUDIT_RATE_LIMIT_PER_SECOND", default_value_t = 1000.0)]
+    pub rate_limit_per_second: f64,
+
+    /// Requests each API key or viewer token may make at once before the rate applies.
+    #[arg(long, env = "AUDIT_RATE_LIMIT_BURST", default_value_t = 2000.0)]
+    pub rate_limit_burst: f64,
+
+    /// Seconds an `/api/v1` request may take before it is answered 503 (fractions allowed;
+    /// 0 = no timeout). The live tail and exports stream and are exempt.
+    #[arg(long, env = "AUDIT_REQUEST_TIMEOUT_SECS", default_value_t = 30.0)]
+    pub request_timeout_secs: f64,
+
     /// A file holding the checkpoint signing key: a 32-byte Ed25519 seed, raw or base64. Without
     /// it the server generates a key at first start and keeps it in the database.
     #[arg(long, env = "AUDIT_SIGNING_KEY_FILE")]
@@ -138,6 +153,9 @@ impl Config {
             streams_max_backoff_ms: 10_000,
             streams_file_root: None,
             streams_allow_private_networks: false,
+            rate_limit_per_second: 1000.0,
+            rate_limit_burst: 2000.0,
+            request_timeout_secs: 30.0,
             signing_key_file: None,
             signing_key_name: "audit-log".to_owned(),
             checkpoint_every_records: 1000,
@@ -167,6 +185,11 @@ impl Config {
             }
             _ => Ok(()),
         }
+    }
+
+    /// The request timeout in force (zero: none).
+    pub fn request_timeout(&self) -> std::time::Duration {
+        crate::timeout::from_secs(self.request_timeout_secs)
     }
 
     /// The base URL of the viewer.

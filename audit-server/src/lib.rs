@@ -17,6 +17,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod openapi;
 pub mod purger;
+pub mod rate_limit;
 pub mod routes;
 pub mod secret;
 pub mod signing_key;
@@ -25,6 +26,7 @@ pub mod streams;
 pub mod tail;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod timeout;
 pub mod viewer_token;
 
 pub use app::{AppState, Application};

@@ -43,6 +43,8 @@ struct Counters {
     latency: BTreeMap<(String, String), Histogram>,
     events: BTreeMap<&'static str, u64>,
     rejected: BTreeMap<String, u64>,
+    rate_limited: u64,
+    timed_out: u64,
 }
 
 /// The server's metrics.
@@ -89,6 +91,16 @@ impl Metrics {
         self.with(|counters| *counters.rejected.entry(reason.to_owned()).or_default() += 1);
     }
 
+    /// Counts a request refused by a per-credential rate limit.
+    pub fn rate_limited(&self) {
+        self.with(|counters| counters.rate_limited += 1);
+    }
+
+    /// Counts a request answered 503 because it outlasted the request timeout.
+    pub fn timed_out(&self) {
+        self.with(|counters| counters.timed_out += 1);
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self, db: &DatabaseConnection) -> String {
         let mut out = String::new();
@@ -128,6 +140,12 @@ impl Metrics {
             for (reason, count) in &counters.rejected {
                 let _ = writeln!(out, "audit_events_rejected_total{{reason=\"{}\"}} {count}", escape(reason));
             }
+            out.push_str("# HELP audit_rate_limited_total Requests refused with 429 by a per-credential rate limit.\n");
+            out.push_str("# TYPE audit_rate_limited_total counter\n");
+            let _ = writeln!(out, "audit_rate_limited_total {}", counters.rate_limited);
+            out.push_str("# HELP audit_request_timeouts_total Requests answered 503 after the request timeout.\n");
+            out.push_str("# TYPE audit_request_timeouts_total counter\n");
+            let _ = writeln!(out, "audit_request_timeouts_total {}", counters.timed_out);
         });
         let (size, idle) = match db.get_database_backend() {
             DbBackend::Postgres => {

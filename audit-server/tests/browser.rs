@@ -106,6 +106,9 @@ async fn viewer_in_a_real_browser() {
     project_view(&browser, &server, &key.secret, &project).await;
     assert_no_viewer_errors(&browser, "the project view").await;
 
+    live_view(&browser, &server, &key.secret, &project).await;
+    assert_no_viewer_errors(&browser, "the live view").await;
+
     refused_links(&browser, &server, &token, &key, org.id).await;
     assert_no_viewer_errors(&browser, "the refused links").await;
     browser.close().await;
@@ -738,6 +741,74 @@ async fn project_view(browser: &Browser, server: &TestServer, secret: &str, mint
         assert!(query_string(browser).await.contains(parameter), "{actor}");
         assert_eq!(column(browser, "col-rid").await, [resource]);
     }
+}
+
+/// Records one event through the API and answers its id.
+async fn record_now(server: &TestServer, secret: &str, project: &str, resource_id: &str) -> String {
+    let response = server
+        .http()
+        .post(server.url("/api/v1/audit-logs"))
+        .bearer_auth(secret)
+        .json(&json!({
+            "type": "USER", "userId": "u_live", "userOrgRole": "ADMIN", "projectId": project,
+            "resourceType": "prompt", "resourceId": resource_id, "action": "update",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let record: Value = response.json().await.unwrap();
+    record["id"].as_str().unwrap().to_owned()
+}
+
+/// Live on: an event recorded in the token's project appears at the top without a reload,
+/// another project's does not; Live off: nothing more appears.
+async fn live_view(browser: &Browser, server: &TestServer, secret: &str, minted: &Value) {
+    let expected = api_count(server, secret, "projectId=checkout").await;
+    browser.client.goto(&link(server, minted)).await.unwrap();
+    wait_rows(browser, "before going live", expected).await;
+    browser.click("#live").await;
+    browser
+        .wait_until(
+            "the live tail to connect",
+            "return document.querySelector('#live-toggle').classList.contains('is-live');",
+        )
+        .await;
+    let elsewhere = record_now(server, secret, "billing", "pr_live_elsewhere").await;
+    let here = record_now(server, secret, "checkout", "pr_live_here").await;
+    wait_rows(browser, "the live event", expected + 1).await;
+    assert_eq!(first_row_id(browser).await, here, "the new event is at the top");
+    let ids: Vec<String> = serde_json::from_value(
+        browser
+            .js(
+                "return [...document.querySelectorAll('#rows tr[data-id]')].map((row) => row.dataset.id);",
+                vec![],
+            )
+            .await,
+    )
+    .unwrap();
+    assert!(!ids.contains(&elsewhere), "another project's event is not shown");
+    // The new row opens like any other.
+    browser
+        .click(&format!("#rows tr[data-id=\"{here}\"] td.col-rtype"))
+        .await;
+    browser.wait_for_text("#detail dl.fields", "pr_live_here").await;
+    browser.click("#detail-close").await;
+
+    browser.click("#live").await;
+    browser
+        .wait_until(
+            "the live tail to stop",
+            "return !document.querySelector('#live-toggle').classList.contains('is-live');",
+        )
+        .await;
+    record_now(server, secret, "checkout", "pr_after_live").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        row_count(browser).await,
+        (expected + 1) as u64,
+        "Live off shows nothing new"
+    );
 }
 
 async fn refused_links(

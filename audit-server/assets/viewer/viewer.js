@@ -621,6 +621,7 @@ function setBusy(busy) {
 
 async function load() {
   const seq = ++state.loadSeq;
+  stopLive();
   showError('');
   const problem = rangeProblem();
   if (problem) {
@@ -642,6 +643,7 @@ async function load() {
     state.records = Array.isArray(page.data) ? page.data : [];
     state.nextCursor = page.nextCursor || null;
     render();
+    startLive();
   } catch (error) {
     if (seq !== state.loadSeq) return;
     renderFailure();
@@ -649,6 +651,117 @@ async function load() {
   } finally {
     if (seq === state.loadSeq) setBusy(false);
   }
+}
+
+// --- Live tail ---------------------------------------------------------------------------------
+// New events arrive from GET /api/v1/audit-logs/stream (server-sent events). It is read with
+// fetch rather than EventSource because EventSource cannot send the Authorization header, and
+// the token must not travel in a URL. Reconnections resume after the last event shown
+// (Last-Event-ID), so nothing is missed or shown twice.
+const live = { controller: null, lastSeq: null, retryTimer: null, retries: 0 };
+
+function setLiveState(kind) {
+  const toggle = $('live-toggle');
+  toggle.classList.toggle('is-live', kind === 'on');
+  toggle.classList.toggle('is-retrying', kind === 'retrying');
+  const text = { on: 'Live: new events appear at the top', retrying: 'Live: reconnecting…', paused: 'Live shows the newest page only', off: '' }[kind] || '';
+  $('live-state').textContent = text;
+  toggle.title = text || 'Add new events at the top as they are recorded';
+}
+
+function stopLive() {
+  if (live.controller) live.controller.abort();
+  live.controller = null;
+  clearTimeout(live.retryTimer);
+  live.retryTimer = null;
+  setLiveState('off');
+}
+
+/** (Re)starts the tail after the newest record shown, when Live is on and the newest page is shown. */
+function startLive() {
+  stopLive();
+  if (!$('live').checked) return;
+  if (state.page !== 0 || rangeProblem()) {
+    setLiveState('paused');
+    return;
+  }
+  const newest = state.records.reduce((max, record) => Math.max(max, Number(record.seq) || 0), 0);
+  live.lastSeq = newest > 0 ? newest : null;
+  live.retries = 0;
+  connectLive();
+}
+
+function parseSse(block) {
+  const event = { event: 'message', data: [] };
+  for (const line of block.split('\n')) {
+    if (line === '' || line.startsWith(':')) continue;
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? '' : line.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (field === 'event') event.event = value;
+    else if (field === 'data') event.data.push(value);
+  }
+  return event.data.length ? { event: event.event, data: event.data.join('\n') } : null;
+}
+
+function receiveLive(record) {
+  if (!record || typeof record.seq !== 'number') return;
+  live.lastSeq = Math.max(live.lastSeq || 0, record.seq);
+  if (state.records.some((shown) => shown.id === record.id)) return;
+  state.records.unshift(record);
+  render();
+  const first = $('rows').querySelector('tr[data-id]');
+  if (first) first.classList.add('is-new');
+  announce(`New event: ${record.action} ${record.resourceType} ${record.resourceId}`);
+}
+
+async function connectLive() {
+  const controller = new AbortController();
+  live.controller = controller;
+  const headers = { Authorization: `Bearer ${state.token}`, Accept: 'text/event-stream' };
+  if (live.lastSeq !== null) headers['Last-Event-ID'] = String(live.lastSeq);
+  try {
+    const response = await fetch(`/api/v1/audit-logs/stream?${apiQuery()}`, {
+      headers, cache: 'no-store', credentials: 'omit', signal: controller.signal,
+    });
+    if (response.status === 401 || response.status === 403) {
+      $('live').checked = false;
+      stopLive();
+      handleFailure(new ViewerError(response.status === 401 ? 'expired' : 'forbidden', 'Live updates are not allowed with this link.'), 'Live updates stopped.');
+      return;
+    }
+    if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
+    setLiveState('on');
+    live.retries = 0;
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value;
+      buffer = buffer.replace(/\r\n/g, '\n');
+      let end;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const event = parseSse(buffer.slice(0, end));
+        buffer = buffer.slice(end + 2);
+        if (event && event.event === 'auditLog') {
+          try {
+            receiveLive(JSON.parse(event.data));
+          } catch (_) {
+            // Not a record; skip it.
+          }
+        }
+      }
+    }
+  } catch (_) {
+    if (controller.signal.aborted) return;
+  }
+  if (live.controller !== controller) return;
+  // The connection ended (server restart, network): try again, a little later each time.
+  live.retries += 1;
+  setLiveState('retrying');
+  live.retryTimer = setTimeout(connectLive, Math.min(1000 * live.retries, 10000));
 }
 
 // --- Detail dialog -------------------------------------------------------------------------------
@@ -876,6 +989,18 @@ function wire() {
   dialog.addEventListener('click', (event) => {
     // A click on the backdrop (the dialog element itself, outside its content) closes it.
     if (event.target === dialog) dialog.close();
+  });
+  $('live').addEventListener('change', () => {
+    if (!$('live').checked) {
+      stopLive();
+      announce('Live updates off.');
+    } else if (state.page !== 0) {
+      resetPaging();
+      load();
+    } else {
+      startLive();
+      announce('Live updates on.');
+    }
   });
   $('copy-link').addEventListener('click', copyLink);
   $('download-csv').addEventListener('click', (event) => download('csv', event.currentTarget));

@@ -9,6 +9,7 @@ mod checkpoints;
 mod concurrency;
 mod isolation;
 mod keys;
+mod limits;
 mod metrics;
 mod openapi;
 mod reading;

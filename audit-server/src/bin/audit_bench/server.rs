@@ -27,6 +27,8 @@ pub async fn serve(
     let mut config = Config::new(database_url);
     config.bind = bind;
     config.admin_token = Some(ADMIN_TOKEN.to_owned());
+    // The benchmark measures the server, not the per-key rate limit (default 1000/s).
+    config.rate_limit_per_second = 0.0;
     let application = Application::build(config).await?;
     let port = application.local_addr()?.port();
     let temporary = port_file.with_extension("tmp");
