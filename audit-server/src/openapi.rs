@@ -47,31 +47,54 @@ impl Modify for BearerSecurity {
 
 /// Stream destinations are internally tagged (`"type": "webhook"`, ...) and refuse unknown
 /// fields. utoipa describes each as `allOf` of the variant's schema (with
-/// `additionalProperties: false`) and the tag, which no body could satisfy; naming the tag in
-/// the variant's own schema makes the document say what the server accepts.
+/// `additionalProperties: false`) and the tag, which no body could satisfy and which client
+/// generators cannot model. This writes what the server accepts instead: each variant's own
+/// schema names its required `type`, and `StreamDestination` is a `oneOf` of those schemas with
+/// a discriminator on `type`.
 struct TaggedDestinations;
+
+/// Each destination schema and the `type` that selects it.
+const DESTINATION_TAGS: [(&str, &str); 4] = [
+    ("WebhookDestination", "webhook"),
+    ("SplunkHecDestination", "splunkHec"),
+    ("DatadogDestination", "datadog"),
+    ("FileDestination", "file"),
+];
 
 impl Modify for TaggedDestinations {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::RefOr;
-        use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+        use utoipa::openapi::schema::{Discriminator, ObjectBuilder, OneOfBuilder, Schema, Type};
+        use utoipa::openapi::{Ref, RefOr};
         let Some(components) = openapi.components.as_mut() else {
             return;
         };
-        for (name, tag) in [
-            ("WebhookDestination", "webhook"),
-            ("SplunkHecDestination", "splunkHec"),
-            ("DatadogDestination", "datadog"),
-            ("FileDestination", "file"),
-        ] {
+        for (name, tag) in DESTINATION_TAGS {
             if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(name) {
                 let tag_schema = ObjectBuilder::new()
                     .schema_type(Type::String)
                     .enum_values(Some([tag]))
                     .description(Some("The destination type."));
                 object.properties.insert("type".to_owned(), tag_schema.into());
+                if !object.required.iter().any(|field| field == "type") {
+                    object.required.insert(0, "type".to_owned());
+                }
             }
         }
+        let Some(RefOr::T(Schema::OneOf(destination))) = components.schemas.get("StreamDestination") else {
+            return;
+        };
+        let mapping = DESTINATION_TAGS.map(|(name, tag)| (tag, Ref::from_schema_name(name).ref_location));
+        let flattened = DESTINATION_TAGS
+            .iter()
+            .fold(OneOfBuilder::new(), |one_of, (name, _)| {
+                one_of.item(Ref::from_schema_name(*name))
+            })
+            .description(destination.description.clone())
+            .discriminator(Some(Discriminator::with_mapping("type", mapping)));
+        components.schemas.insert(
+            "StreamDestination".to_owned(),
+            Schema::OneOf(flattened.build()).into(),
+        );
     }
 }
 

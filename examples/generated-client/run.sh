@@ -10,8 +10,9 @@
 #
 # Usage: examples/generated-client/run.sh (from anywhere). Environment:
 #   AUDIT_SERVER_BIN       the server binary (default target/debug/audit-server, built if missing)
-#   SCHEMATHESIS_EXAMPLES  test cases per operation and phase (default 150)
+#   SCHEMATHESIS_EXAMPLES  test cases per operation and phase (default 100)
 #   SCHEMATHESIS_SEED      the fuzzing seed (default fixed, so CI runs are reproducible)
+#   SCHEMATHESIS_ARGS      more schemathesis arguments (e.g. "--phases coverage")
 #   SKIP_SCHEMATHESIS=1    run the scenarios only
 set -euo pipefail
 
@@ -177,6 +178,7 @@ EOF
     export FUZZ_ADMIN_TOKEN="$admin_token"
 
     mkdir -p "$run_dir/schemathesis"
+    read -ra extra_args <<<"${SCHEMATHESIS_ARGS:-}"
     fuzz_status=0
     # Run from the run directory: schemathesis and hypothesis keep their state in the working
     # directory, and nothing of it should carry over to the next run. One worker: the runs are
@@ -184,18 +186,19 @@ EOF
     # Python 3.11 (it fails with "AST constructor recursion depth mismatch" under several).
     (
         cd "$run_dir/schemathesis"
-        timeout 420 "$venv/bin/schemathesis" --config-file "$here/schemathesis.toml" run "$document" \
+        timeout 900 "$venv/bin/schemathesis" --config-file "$here/schemathesis.toml" run "$document" \
             --url "$base_url" \
             --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
-            --max-examples "${SCHEMATHESIS_EXAMPLES:-150}" \
+            --max-examples "${SCHEMATHESIS_EXAMPLES:-100}" \
             --seed "${SCHEMATHESIS_SEED:-20261125}" \
             --request-timeout 10 \
             --workers 1 \
             --no-color \
             --output-truncate false \
-            --report junit --report-dir "$run_dir/schemathesis"
+            --report junit --report-dir "$run_dir/schemathesis" \
+            "${extra_args[@]}"
     ) 2>&1 | tee "$run_dir/schemathesis.log" || fuzz_status=$?
-    cases="$(grep -E '^ *[0-9]+ generated' "$run_dir/schemathesis.log" | tail -n 1 | sed -E 's/^ *//')"
+    cases="$(grep -E '^ *[0-9]+ generated' "$run_dir/schemathesis.log" | tail -n 1 | sed -E 's/^ *//' || true)"
     if [ "$fuzz_status" -ne 0 ]; then
         echo "FAIL: schemathesis reported failures or did not finish (exit $fuzz_status): ${cases:-no count}" >&2
         exit 1

@@ -37,6 +37,10 @@ fn manager(caller: &Caller) -> Result<&AuthenticatedKey, ApiError> {
     Ok(key)
 }
 
+/// The most streams one organization may hold: each one is a delivery task and a reader of
+/// the trail, so the number is bounded like every other size.
+pub const MAX_STREAMS_PER_ORGANIZATION: u64 = 25;
+
 fn not_found() -> ApiError {
     ApiError::not_found("no such stream")
 }
@@ -52,13 +56,14 @@ fn not_found() -> ApiError {
                    the records stored from now on; `fromBeginning` delivers the whole trail and `startSeq` the records \
                    after that `seq`. The `secret` (webhook signing secret, Splunk HEC token or Datadog API key) is \
                    stored encrypted and never returned. Needs an organization-level key with `apiKeys:manage`. \
-                   Recorded as a `logStream` `create` event.",
+                   Recorded as a `logStream` `create` event. An organization holds at most 25 streams.",
     request_body(content = NewLogStream, description = "Name, destination, secret, filter and start."),
     responses(
         (status = 201, description = "The stream.", body = LogStream),
         (status = 400, description = "Malformed JSON.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing or unknown credentials.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an organization-level key with `apiKeys:manage`.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The organization already holds the most streams allowed (25); delete one first.", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields (URL, secret, filter, start), naming the field.", body = Problem, content_type = "application/problem+json"),
@@ -74,6 +79,12 @@ pub async fn create_stream(
     let key = manager(&caller)?;
     let head = streams::head_seq(&state.store, key.org_id).await?;
     let spec = validate::new_stream(body, head, validate::Allowed::from_config(&state.config))?;
+    if streams::count(&state.store, key.org_id).await? >= MAX_STREAMS_PER_ORGANIZATION {
+        return Err(ApiError::conflict(format!(
+            "the organization already holds {MAX_STREAMS_PER_ORGANIZATION} log streams, the most allowed; \
+             delete one first"
+        )));
+    }
     let stream = streams::create(&state.store, &state.stream_key, key.org_id, spec, key.id).await?;
     Ok((StatusCode::CREATED, Json(stream)))
 }

@@ -29,6 +29,23 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(tail_audit_logs))
 }
 
+/// One event of the tail as the document describes it: in OpenAPI 3.1 the schema of a
+/// `text/event-stream` response describes each event (its `id`, `event` and `data` fields).
+/// The events themselves are written by the `tail` module.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct TailEvent {
+    /// The record's `seq`; a reconnecting client sends it back as `Last-Event-ID`.
+    #[schema(pattern = "^[0-9]+$", example = "42")]
+    id: String,
+    /// The event's name, always `auditLog`.
+    #[schema(pattern = "^auditLog$", example = "auditLog")]
+    event: String,
+    /// The record as JSON, shaped as `AuditLogRecord`.
+    #[schema(content_media_type = "application/json")]
+    data: String,
+}
+
 /// Tails the trail live.
 #[utoipa::path(
     get,
@@ -52,7 +69,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         AuditLogFilter,
     ),
     responses(
-        (status = 200, description = "The event stream; it does not end on its own.", content_type = "text/event-stream", body = String),
+        (status = 200, description = "The event stream; it does not end on its own.", content_type = "text/event-stream", body = TailEvent),
         (status = 400, description = "Malformed or unknown parameters, or a malformed `Last-Event-ID`.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing, unknown or expired credentials.", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Missing scope, or another project.", body = Problem, content_type = "application/problem+json"),

@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -143,6 +144,14 @@ pub async fn list(store: &Store, org_id: Uuid) -> Result<Vec<LogStream>, DbErr> 
         .into_iter()
         .map(to_wire)
         .collect()
+}
+
+/// How many streams the organization holds.
+pub async fn count(store: &Store, org_id: Uuid) -> Result<u64, DbErr> {
+    log_stream::Entity::find()
+        .filter(log_stream::Column::OrgId.eq(org_id))
+        .count(store.connection())
+        .await
 }
 
 /// One stream of the organization.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use audit_core::StreamState;
+use audit_core::{AuditRecord, StreamState};
 use chrono::Utc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -160,6 +160,9 @@ async fn deliver(context: Arc<Context>, id: Uuid, mut stop: watch::Receiver<bool
     let settings = &context.settings;
     let mut destination: Option<(chrono::DateTime<Utc>, Destination)> = None;
     let mut failures: Option<u32> = None;
+    // A batch the destination refused, retried as it is (the cursor has not moved) instead of
+    // being read again, as long as the stream is unchanged.
+    let mut held: Option<(chrono::DateTime<Utc>, Vec<AuditRecord>, i64)> = None;
     loop {
         if *stop.borrow() {
             break;
@@ -233,7 +236,15 @@ async fn deliver(context: Arc<Context>, id: Uuid, mut stop: watch::Receiver<bool
             break;
         };
 
-        let (records, cursor) = match streams::next_batch(&context.store, stream, settings.batch_size).await {
+        let retry = held
+            .take()
+            .filter(|(updated_at, _, _)| *updated_at == stream.updated_at)
+            .map(|(_, records, cursor)| (records, cursor));
+        let read = match retry {
+            Some(batch) => Ok(batch),
+            None => streams::next_batch(&context.store, stream, settings.batch_size).await,
+        };
+        let (records, cursor) = match read {
             Ok(batch) => batch,
             Err(error) => {
                 tracing::warn!(%error, stream = %id, "log stream: cannot read records");
@@ -287,6 +298,7 @@ async fn deliver(context: Arc<Context>, id: Uuid, mut stop: watch::Receiver<bool
                 let failures_now = failures_so_far + 1;
                 failures = Some(failures_now);
                 fail(&context, id, failures_now, &error, lease_until).await;
+                held = Some((stream.updated_at, records, cursor));
                 if !pause(&mut stop, backoff(settings, failures_now)).await {
                     break;
                 }

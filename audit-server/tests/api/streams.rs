@@ -291,7 +291,48 @@ async fn bad_stream_input_names_the_field(server: TestServer) {
         .problem(400, Some("streamId"));
 }
 
+async fn an_organization_holds_at_most_25_streams(server: TestServer) {
+    let acme = Tenant::new(&server, "Acme").await;
+    let other = Tenant::new(&server, "Other").await;
+    for n in 0..25 {
+        create(
+            &server,
+            acme.secret(),
+            &webhook(&format!("https://hooks.example.com/{n}")),
+        )
+        .await;
+    }
+    let refused = post(
+        &server,
+        "/api/v1/streams",
+        acme.secret(),
+        &webhook("https://hooks.example.com/x"),
+    )
+    .await;
+    let problem = refused.problem(409, None);
+    assert!(problem["detail"].as_str().unwrap().contains("25"), "{problem}");
+    let list = get(&server, "/api/v1/streams", acme.secret()).await;
+    assert_eq!(
+        list.ok(200)["data"].as_array().unwrap().len(),
+        25,
+        "nothing was added"
+    );
+    // The limit is the organization's: another one still creates streams, and a deletion makes room.
+    create(
+        &server,
+        other.secret(),
+        &webhook("https://hooks.example.com/other"),
+    )
+    .await;
+    let first = list.ok(200)["data"][0]["id"].as_str().unwrap().to_owned();
+    delete(&server, &format!("/api/v1/streams/{first}"), acme.secret())
+        .await
+        .ok(204);
+    create(&server, acme.secret(), &webhook("https://hooks.example.com/x")).await;
+}
+
 crate::on_both_backends!(
+    an_organization_holds_at_most_25_streams,
     streams_are_managed_and_audited,
     secrets_never_appear_in_answers,
     streams_respect_tenants_and_scopes,

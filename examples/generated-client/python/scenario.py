@@ -33,6 +33,7 @@ from audit_log_client.api.audit_logs import (
     verify_audit_logs,
 )
 from audit_log_client.api.organizations import create_organization
+from audit_log_client.api.streams import create_log_stream, delete_log_stream, get_log_stream, pause_log_stream
 from audit_log_client.models import (
     ActorType,
     ApiKeyList,
@@ -44,13 +45,18 @@ from audit_log_client.models import (
     BatchRequest,
     BatchResponse,
     CreatedApiKey,
+    LogStream,
     NewApiKey,
+    NewLogStream,
     NewOrganization,
     Organization,
     Problem,
     Role,
     Scope,
+    StreamState,
     VerifyReport,
+    WebhookDestination,
+    WebhookDestinationType,
 )
 from audit_log_client.types import UNSET, Response
 
@@ -220,7 +226,36 @@ def main() -> None:
     check(refused.status == 422 and isinstance(refused.allowed_actions, list), "allowed actions listed")
     check("update" in refused.allowed_actions, "update is allowed for prompts")
 
-    # 6. The chain verifies.
+    # 6. A log stream to a webhook (a tagged destination), paused and deleted again; its secret is
+    #    never returned.
+    manager = expect(
+        create_api_key.sync_detailed(
+            org.id, client=admin, body=NewApiKey(name="streams", scopes=[Scope.APIKEYSMANAGE])
+        ),
+        HTTPStatus.CREATED,
+        CreatedApiKey,
+    )
+    stream_client = AuthenticatedClient(base_url=base_url, token=manager.secret)
+    destination = WebhookDestination(url="https://hooks.example.com/audit", type_=WebhookDestinationType.WEBHOOK)
+    stream = expect(
+        create_log_stream.sync_detailed(
+            client=stream_client,
+            body=NewLogStream(name="SIEM", destination=destination, secret="whsec_" + "s" * 32),
+        ),
+        HTTPStatus.CREATED,
+        LogStream,
+    )
+    check(isinstance(stream.destination, WebhookDestination), f"a webhook: {stream.destination!r}")
+    check(stream.destination.url == destination.url and stream.has_secret, "destination kept, secret held")
+    check("s" * 16 not in str(stream.to_dict()), "the secret is never returned")
+    paused = expect(pause_log_stream.sync_detailed(stream.id, client=stream_client), HTTPStatus.OK, LogStream)
+    check(paused.state == StreamState.PAUSED, f"paused: {paused.state}")
+    check(delete_log_stream.sync_detailed(stream.id, client=stream_client).status_code == HTTPStatus.NO_CONTENT, "deleted")
+    gone = get_log_stream.sync_detailed(stream.id, client=stream_client)
+    check(gone.status_code == HTTPStatus.NOT_FOUND, f"gone after delete: {gone.status_code}")
+    print(f"log stream {stream.id} to {stream.destination.url} created, paused and deleted")
+
+    # 7. The chain verifies.
     report = expect(verify_audit_logs.sync_detailed(client=client), HTTPStatus.OK, VerifyReport)
     check(report.valid is True, f"chain valid: {report.to_dict()}")
     check(report.checked == report.head_seq and report.checked >= len(events), "every record checked")
