@@ -46,6 +46,7 @@ use tokio::time::Instant;
 use crate::spool::{Spool, SpoolError};
 use crate::{AuditClient, Error, RetryPolicy};
 
+mod prometheus;
 mod worker;
 
 /// What [`Dispatcher::record_wait`] does when the queue is full.

@@ -120,9 +120,11 @@ async fn record_returns_at_once_and_memory_stays_bounded_while_the_server_is_dow
     }
     let total = started.elapsed();
     eprintln!("{CALLS} record calls while the server is down: {total:?} in all, slowest {slowest:?}");
-    assert!(total < Duration::from_millis(50), "{CALLS} calls took {total:?}");
+    // Generous bounds (a loaded CI machine stalls threads for milliseconds): waiting for the
+    // network even once per batch would take far longer.
+    assert!(total < Duration::from_secs(1), "{CALLS} calls took {total:?}");
     assert!(
-        slowest < Duration::from_millis(20),
+        slowest < Duration::from_millis(250),
         "slowest call took {slowest:?}"
     );
 
@@ -134,6 +136,19 @@ async fn record_returns_at_once_and_memory_stays_bounded_while_the_server_is_dow
     );
     assert_eq!(stats.dropped, (CALLS - queued) as u64, "{stats:?}");
     assert!(stats.dropped >= (CALLS - CAPACITY - BATCH) as u64);
+    // What the host app's /metrics shows of it.
+    let text = stats.prometheus_text();
+    assert!(
+        text.contains(&format!(
+            "\naudit_dispatcher_events_dropped_total {}\n",
+            stats.dropped
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("\naudit_dispatcher_queue_depth {}\n", stats.queued)),
+        "{text}"
+    );
 
     // Back up: what was accepted is delivered.
     world.server.restart().await;
@@ -144,6 +159,12 @@ async fn record_returns_at_once_and_memory_stays_bounded_while_the_server_is_dow
     let stats = dispatcher.stats();
     assert_eq!(stats.sent, queued as u64, "{stats:?}");
     assert_eq!(stored_dataset_ids(&world).await.len(), queued);
+    let text = stats.prometheus_text();
+    assert!(
+        text.contains(&format!("\naudit_dispatcher_events_sent_total {queued}\n")),
+        "{text}"
+    );
+    assert!(text.contains("\naudit_dispatcher_queue_depth 0\n"), "{text}");
 }
 
 #[tokio::test]

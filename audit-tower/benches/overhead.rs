@@ -3,9 +3,10 @@
 //! `after`) and of GET.
 //!
 //! `cargo bench -p audit-tower --bench overhead` (`BENCH_SECONDS` per run, default 3;
-//! `BENCH_CONCURRENCY`, default 32). Variants: no layer; the layer with a sink that discards
-//! (the layer's own cost); the layer with a `Dispatcher` shipping to a real audit server in
-//! this process (SQLite), the whole cost on this machine.
+//! `BENCH_CONCURRENCY`, default 32; `BENCH_ROUNDS`, default 3, 0 for the in-process part
+//! only). Variants: no layer; the layer with a sink that discards (the layer's own cost); the
+//! layer with a `Dispatcher` shipping to a real audit server in this process (SQLite), the
+//! whole cost on this machine.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -134,8 +135,18 @@ fn sink_for_in_process(discarded: &Arc<AtomicU64>) -> impl Fn(AuditEvent) -> boo
     }
 }
 
+/// CPU time this thread has run, from `/proc/thread-self/schedstat` (nanoseconds; Linux).
+/// Unlike wall-clock time it does not count the time other processes hold the cores.
+fn thread_cpu() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
+}
+
 /// One request at a time through the router, without sockets: the layer's own cost per
-/// request, free of network and client noise.
+/// request, free of network and client noise. The CPU time column is what the whole request
+/// (router, handler, layer, body collection; the dispatcher's background sending excepted)
+/// cost this thread, measured with [`thread_cpu`]: the layer's CPU cost is its difference.
 async fn in_process(dispatcher: &Dispatcher, sink: impl Fn(AuditEvent) -> bool + Send + Sync + 'static) {
     use http_body_util::BodyExt;
     use tower::ServiceExt;
@@ -160,8 +171,8 @@ async fn in_process(dispatcher: &Dispatcher, sink: impl Fn(AuditEvent) -> bool +
             .unwrap()
     };
     println!("\nIn process, one request at a time ({N} per variant and load, no sockets)");
-    println!("| load | variant | mean | p50 | p99 |");
-    println!("| --- | --- | ---: | ---: | ---: |");
+    println!("| load | variant | mean | p50 | p99 | CPU time per request |");
+    println!("| --- | --- | ---: | ---: | ---: | ---: |");
     for load in [Load::Patch, Load::Get] {
         for (name, app) in &apps {
             let created = app
@@ -178,6 +189,7 @@ async fn in_process(dispatcher: &Dispatcher, sink: impl Fn(AuditEvent) -> bool +
             let uri = format!("/api/projects/p_1/prompts/{}", created["id"].as_str().unwrap());
             let mut latencies = Vec::with_capacity(N);
             let started = Instant::now();
+            let cpu_before = thread_cpu();
             for n in 0..N {
                 let request = match load {
                     Load::Patch => request(
@@ -193,9 +205,15 @@ async fn in_process(dispatcher: &Dispatcher, sink: impl Fn(AuditEvent) -> bool +
                 latencies.push(sent.elapsed());
             }
             let mean = started.elapsed() / N as u32;
+            let cpu = match (cpu_before, thread_cpu()) {
+                (Some(before), Some(after)) => {
+                    format!("{:.2} µs", (after - before).as_secs_f64() * 1e6 / N as f64)
+                }
+                _ => "n/a".to_owned(),
+            };
             latencies.sort_unstable();
             println!(
-                "| {load:?} | {name} | {:.1} µs | {:.1} µs | {:.1} µs |",
+                "| {load:?} | {name} | {:.1} µs | {:.1} µs | {:.1} µs | {cpu} |",
                 mean.as_secs_f64() * 1e6,
                 latencies[N / 2].as_secs_f64() * 1e6,
                 latencies[N * 99 / 100].as_secs_f64() * 1e6
@@ -262,7 +280,8 @@ fn main() {
             "concurrency {concurrency}, {seconds} s per run, {rounds} rounds, {} worker threads",
             std::thread::available_parallelism().map_or(0, |n| n.get())
         );
-        for load in [Load::Patch, Load::Get] {
+        // BENCH_ROUNDS=0 measures in process only.
+        for load in [Load::Patch, Load::Get].into_iter().filter(|_| rounds > 0) {
             let mut results: Vec<Vec<Outcome>> = variants.iter().map(|_| Vec::new()).collect();
             for _ in 0..rounds {
                 for (i, (_, address)) in variants.iter().enumerate() {

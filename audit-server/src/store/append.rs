@@ -7,7 +7,8 @@ use audit_core::{AuditEvent, AuditRecord, timestamp};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -165,12 +166,12 @@ pub(crate) async fn append_with(
     if rows.is_empty() {
         return Ok(Some(outcomes));
     }
-    const ROWS_PER_STATEMENT: usize = 500;
+    let rows_per_statement = rows_per_statement(txn.get_database_backend());
     let expected = rows.len() as u64;
     let mut inserted = 0;
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
-        let chunk: Vec<_> = rows.by_ref().take(ROWS_PER_STATEMENT).collect();
+        let chunk: Vec<_> = rows.by_ref().take(rows_per_statement).collect();
         let insert = audit_log::Entity::insert_many(chunk);
         inserted += match idempotency {
             Idempotency::LookUp => insert.exec_without_returning(txn).await?,
@@ -198,6 +199,17 @@ pub(crate) async fn append_with(
     .update(txn)
     .await?;
     Ok(Some(outcomes))
+}
+
+/// How many rows one `INSERT` carries: as many as the backend's bind-parameter limit allows
+/// with room to spare (25 columns: SQLite's 32,766 parameters, PostgreSQL's 65,535), since on
+/// PostgreSQL every statement is a round trip that measured far costlier than its rows
+/// (32-row statements cut batch ingest from 4,250 to 645 events/s).
+fn rows_per_statement(backend: DatabaseBackend) -> usize {
+    match backend {
+        DatabaseBackend::Postgres => 2_000,
+        _ => 500,
+    }
 }
 
 /// Where an id met again in an append was stored.

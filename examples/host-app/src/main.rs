@@ -1,5 +1,6 @@
 //! Runs the host app: `AUDIT_URL` (default `http://127.0.0.1:8080`), `AUDIT_API_KEY` (a key
 //! with `auditLogs:write`) and `HOST_BIND` (default `127.0.0.1:3000`) from the environment.
+//! `GET /metrics` shows the audit dispatcher's counters (queue depth, sent, dropped, ...).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -17,7 +18,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bind = std::env::var("HOST_BIND").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
 
     let dispatcher = Dispatcher::spawn(AuditClient::new(audit_url, api_key)?, DispatcherConfig::default());
-    let app = host_app::app(host_app::Store::default(), dispatcher.clone());
+    let metrics = dispatcher.clone();
+    // The dispatcher's queue lives in this process: its counters belong on this app's /metrics.
+    let app = host_app::app(host_app::Store::default(), dispatcher.clone()).route(
+        "/metrics",
+        axum::routing::get(move || {
+            let text = metrics.stats().prometheus_text();
+            async move {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                    text,
+                )
+            }
+        }),
+    );
     let listener = tokio::net::TcpListener::bind(&bind).await?;
     tracing::info!(%bind, "host app listening");
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
