@@ -45,6 +45,15 @@ async fn stored(client: &AuditClient) -> Vec<(Uuid, String)> {
         .collect()
 }
 
+/// The resource ids of the stored dataset records, in `seq` order.
+async fn stored_resources(client: &AuditClient) -> Vec<String> {
+    stored(client)
+        .await
+        .into_iter()
+        .map(|(_, resource)| resource)
+        .collect()
+}
+
 async fn assert_chain_valid(client: &AuditClient) {
     let report = client.verify(VerifyParams::default()).await.unwrap();
     assert!(report.valid, "{report:?}");
@@ -153,11 +162,7 @@ async fn shutdown_with_the_server_down_spools_and_the_next_dispatcher_delivers()
         (TOTAL as u64, TOTAL as u64, 0),
         "{stats:?}"
     );
-    let resources: Vec<String> = stored(&world.client)
-        .await
-        .into_iter()
-        .map(|(_, resource)| resource)
-        .collect();
+    let resources = stored_resources(&world.client).await;
     let expected: Vec<String> = (0..TOTAL).map(|n| format!("ds_{n}")).collect();
     assert_eq!(resources, expected);
     assert_chain_valid(&world.client).await;
@@ -285,11 +290,7 @@ async fn killed_host_then_restart(backend: Backend) {
         (EVENTS as u64, 0),
         "{stats:?}"
     );
-    let resources: Vec<String> = stored(&world.client)
-        .await
-        .into_iter()
-        .map(|(_, resource)| resource)
-        .collect();
+    let resources = stored_resources(&world.client).await;
     let expected: Vec<String> = (0..EVENTS).map(|n| format!("ds_{n}")).collect();
     assert_eq!(resources, expected, "all events exactly once, in order");
     assert_chain_valid(&world.client).await;
@@ -326,11 +327,7 @@ async fn damaged_tail(damage: impl FnOnce(&Path)) {
         (EVENTS as u64 - 1, 1),
         "{stats:?}"
     );
-    let resources: Vec<String> = stored(&world.client)
-        .await
-        .into_iter()
-        .map(|(_, resource)| resource)
-        .collect();
+    let resources = stored_resources(&world.client).await;
     let expected: Vec<String> = (0..EVENTS - 1).map(|n| format!("ds_{n}")).collect();
     assert_eq!(
         resources, expected,

@@ -79,13 +79,21 @@ pub async fn create_stream(
     let key = manager(&caller)?;
     let head = streams::head_seq(&state.store, key.org_id).await?;
     let spec = validate::new_stream(body, head, validate::Allowed::from_config(&state.config))?;
-    if streams::count(&state.store, key.org_id).await? >= MAX_STREAMS_PER_ORGANIZATION {
-        return Err(ApiError::conflict(format!(
+    let created = streams::create(
+        &state.store,
+        &state.stream_key,
+        key.org_id,
+        spec,
+        key.id,
+        MAX_STREAMS_PER_ORGANIZATION,
+    )
+    .await?;
+    let stream = created.ok_or_else(|| {
+        ApiError::conflict(format!(
             "the organization already holds {MAX_STREAMS_PER_ORGANIZATION} log streams, the most allowed; \
              delete one first"
-        )));
-    }
-    let stream = streams::create(&state.store, &state.stream_key, key.org_id, spec, key.id).await?;
+        ))
+    })?;
     Ok((StatusCode::CREATED, Json(stream)))
 }
 

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::Store;
 use super::append::{NewRecord, append_in};
-use super::entity::{audit_log, chain_head, log_stream};
+use super::entity::{audit_log, chain_head, log_stream, organization};
 use super::reads::{ReadScope, filtered};
 use crate::streams::sealed;
 
@@ -78,14 +78,16 @@ fn snapshot(stream: &LogStream) -> Value {
     })
 }
 
-/// Creates a stream and records it.
+/// Creates a stream and records it; `None` when the organization already holds `max_streams`
+/// (counted under a lock on the organization's row, so concurrent creations cannot overshoot).
 pub async fn create(
     store: &Store,
     key: &[u8; 32],
     org_id: Uuid,
     spec: StreamSpec,
     changed_by: Uuid,
-) -> Result<LogStream, DbErr> {
+    max_streams: u64,
+) -> Result<Option<LogStream>, DbErr> {
     let id = Uuid::now_v7();
     let now = timestamp::now();
     let (secret_sealed, secret_hint) = match &spec.secret {
@@ -97,6 +99,17 @@ pub async fn create(
     };
     let _writer = store.writer_guard().await;
     let txn = store.connection().begin().await?;
+    organization::Entity::find_by_id(org_id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?;
+    let held = log_stream::Entity::find()
+        .filter(log_stream::Column::OrgId.eq(org_id))
+        .count(&txn)
+        .await?;
+    if held >= max_streams {
+        return Ok(None);
+    }
     let head = chain_head::Entity::find_by_id(org_id)
         .one(&txn)
         .await?
@@ -130,7 +143,7 @@ pub async fn create(
     log_stream::ActiveModel::from(row).insert(&txn).await?;
     append_in(&txn, org_id, vec![event]).await?;
     txn.commit().await?;
-    Ok(stream)
+    Ok(Some(stream))
 }
 
 /// The organization's streams (only those filtered to `project_id`, when set), oldest first.
@@ -144,14 +157,6 @@ pub async fn list(store: &Store, org_id: Uuid) -> Result<Vec<LogStream>, DbErr> 
         .into_iter()
         .map(to_wire)
         .collect()
-}
-
-/// How many streams the organization holds.
-pub async fn count(store: &Store, org_id: Uuid) -> Result<u64, DbErr> {
-    log_stream::Entity::find()
-        .filter(log_stream::Column::OrgId.eq(org_id))
-        .count(store.connection())
-        .await
 }
 
 /// One stream of the organization.

@@ -1,6 +1,8 @@
 //! What the API tests share: backends, tenants, requests and problem assertions.
 
 use audit_core::{CreatedApiKey, Organization, Scope};
+use audit_server::Config;
+use audit_server::testing::ADMIN_TOKEN;
 pub use audit_server::testing::TestServer;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -249,4 +251,26 @@ pub async fn record_many(server: &TestServer, token: &str, count: usize) {
         assert!(results.iter().all(|result| result["status"] == "created"));
         left -= now;
     }
+}
+
+/// A second server process (in this test process) on `server`'s database, its configuration
+/// changed by `tune`.
+pub async fn second_server(server: &TestServer, tune: impl FnOnce(&mut Config)) -> TestServer {
+    let mut config = Config::new(server.database_url());
+    config.admin_token = Some(ADMIN_TOKEN.to_owned());
+    tune(&mut config);
+    TestServer::start_with(config).await
+}
+
+/// The server's `/metrics` text.
+pub async fn metrics_text(server: &TestServer) -> String {
+    server
+        .http()
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("metrics text")
 }

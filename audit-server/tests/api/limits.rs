@@ -5,31 +5,14 @@
 use std::time::Duration;
 
 use audit_core::Scope;
-use audit_server::Config;
-use audit_server::testing::ADMIN_TOKEN;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::helpers::*;
 use crate::on_both_backends;
 use crate::sse::tail;
 
-async fn second_server(server: &TestServer, tune: impl FnOnce(&mut Config)) -> TestServer {
-    let mut config = Config::new(server.database_url());
-    config.admin_token = Some(ADMIN_TOKEN.to_owned());
-    tune(&mut config);
-    TestServer::start_with(config).await
-}
-
 async fn metric(server: &TestServer, name: &str) -> u64 {
-    let text = server
-        .http()
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics_text(server).await;
     text.lines()
         .find_map(|line| line.strip_prefix(&format!("{name} ")))
         .unwrap_or_else(|| panic!("{name} in /metrics:\n{text}"))
@@ -91,19 +74,7 @@ async fn a_key_over_its_rate_gets_429_and_other_keys_do_not(server: TestServer) 
 async fn a_slow_request_times_out_with_a_problem_but_streams_do_not(server: TestServer) {
     let tenant = Tenant::new(&server, "Acme").await;
     // A trail long enough that verifying it takes far more than a millisecond.
-    for batch in 0..3 {
-        let events: Vec<Value> = (0..1000)
-            .map(|n| event("prompt", &format!("pr_{batch}_{n}"), "update"))
-            .collect();
-        post(
-            &server,
-            "/api/v1/audit-logs/batch",
-            tenant.secret(),
-            &json!({ "events": events }),
-        )
-        .await
-        .ok(200);
-    }
+    record_many(&server, tenant.secret(), 3000).await;
     let impatient = second_server(&server, |config| config.request_timeout_secs = 0.001).await;
 
     let answer = get(&impatient, "/api/v1/audit-logs/verify", tenant.secret()).await;

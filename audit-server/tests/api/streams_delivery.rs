@@ -10,7 +10,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::helpers::{Tenant, get, post, record_many, verify};
+use crate::helpers::{Tenant, get, metrics_text, post, record_many, second_server, verify};
 use crate::receiver::{Receiver, eventually, first_occurrences};
 
 const SECRET: &str = "whsec_receiver_test_secret_0123";
@@ -127,15 +127,7 @@ async fn webhook_receives_5000_events_in_order_signed(server: TestServer) {
         now.body["deliveredSeq"] == head
     })
     .await;
-    let metrics = server
-        .http()
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&server).await;
     assert!(metrics.contains(&format!(
         "audit_stream_lag_records{{stream=\"{id}\",org=\"{}\"}} 0",
         acme.org.id
@@ -175,15 +167,7 @@ async fn failing_receiver_gets_everything_after_recovery(server: TestServer) {
         unhealthy["deliveredSeq"], start,
         "nothing acknowledged, nothing skipped"
     );
-    let metrics = server
-        .http()
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&server).await;
     assert!(metrics.contains(&format!(
         "audit_stream_healthy{{stream=\"{id}\",org=\"{}\"}} 0",
         acme.org.id
@@ -427,10 +411,7 @@ async fn two_processes_on_one_postgres_database_deliver_without_skipping() {
     let Some(first) = TestServer::start_postgres().await else {
         return;
     };
-    let mut config = Config::new(first.database_url().to_owned());
-    config.admin_token = Some(ADMIN_TOKEN.to_owned());
-    config.streams_allow_private_networks = true;
-    let second = TestServer::start_with(config).await;
+    let second = second_server(&first, |config| config.streams_allow_private_networks = true).await;
 
     let acme = Tenant::new(&first, "Acme").await;
     let receiver = Receiver::start().await;
@@ -456,15 +437,7 @@ async fn two_processes_on_one_postgres_database_deliver_without_skipping() {
     let head_now = head(&second, acme.secret()).await;
     let expected: Vec<i64> = (start + 1..=head_now).collect();
     wait_for_all(&receiver, &expected, 120).await;
-    let metrics = second
-        .http()
-        .get(second.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_text(&second).await;
     let id = stream["id"].as_str().unwrap();
     let line = format!("audit_stream_delivered_total{{stream=\"{id}\"}} ");
     let delivered_by_second: u64 = metrics

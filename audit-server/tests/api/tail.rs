@@ -5,7 +5,6 @@
 use std::time::{Duration, Instant};
 
 use audit_core::Scope;
-use audit_server::Config;
 use audit_server::testing::ADMIN_TOKEN;
 use serde_json::{Value, json};
 
@@ -31,14 +30,6 @@ fn in_project(project_id: &str, resource_id: &str) -> Value {
     event
 }
 
-/// A second server process (in this test process) on the same database.
-async fn second_server(server: &TestServer, tune: impl FnOnce(&mut Config)) -> TestServer {
-    let mut config = Config::new(server.database_url());
-    config.admin_token = Some(ADMIN_TOKEN.to_owned());
-    tune(&mut config);
-    TestServer::start_with(config).await
-}
-
 async fn a_new_record_arrives_within_a_second(server: TestServer) {
     let tenant = Tenant::new(&server, "Acme").await;
     let old = record(&server, tenant.secret(), &event("prompt", "pr_old", "create")).await;
@@ -61,35 +52,25 @@ async fn a_new_record_arrives_within_a_second(server: TestServer) {
     assert!(live.next_record(QUIET).await.is_none(), "nothing else arrives");
 }
 
+/// Records a `prompt` `create` for each index, one request each; the stored records.
+async fn create_prompts(server: &TestServer, token: &str, indexes: std::ops::Range<usize>) -> Vec<Value> {
+    let mut records = Vec::new();
+    for index in indexes {
+        records.push(record(server, token, &event("prompt", &format!("pr_{index}"), "create")).await);
+    }
+    records
+}
+
 async fn a_reconnection_with_last_event_id_has_no_gap_and_no_duplicate(server: TestServer) {
     let tenant = Tenant::new(&server, "Acme").await;
     let mut live = tail(&server, tenant.secret(), "", None).await;
-    let mut expected = Vec::new();
-    for index in 0..3 {
-        expected.push(
-            record(
-                &server,
-                tenant.secret(),
-                &event("prompt", &format!("pr_{index}"), "create"),
-            )
-            .await,
-        );
-    }
+    let mut expected = create_prompts(&server, tenant.secret(), 0..3).await;
     let first = live.records(3, ARRIVES).await;
     assert_eq!(first, expected);
     drop(live);
 
     // Recorded while the client is away.
-    for index in 3..8 {
-        expected.push(
-            record(
-                &server,
-                tenant.secret(),
-                &event("prompt", &format!("pr_{index}"), "create"),
-            )
-            .await,
-        );
-    }
+    expected.extend(create_prompts(&server, tenant.secret(), 3..8).await);
     let last_seen = first.last().unwrap()["seq"].to_string();
     let mut live = tail(&server, tenant.secret(), "", Some(&last_seen)).await;
     let missed = live.records(5, ARRIVES).await;
