@@ -26,7 +26,6 @@ use std::io::Write;
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use audit_core::{ActorType, AuditEvent};
 use bytes::BytesMut;
@@ -36,8 +35,8 @@ use http::{HeaderMap, Method, StatusCode, header};
 use serde_json::{Map, Value};
 
 use crate::actor::{Actor, MissingActor};
-use crate::layer::Shared;
-use crate::rules::{IdPlan, Target};
+use crate::layer::ServiceState;
+use crate::rules::{IdPlan, Route, Target};
 
 /// A boxed, sendable future, as [`LoadBefore`] returns.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -154,6 +153,10 @@ const MAX_ID_CHARS: usize = 256;
 const MAX_USER_AGENT_CHARS: usize = 1024;
 
 fn truncate(mut value: String, chars: usize) -> String {
+    // A string of at most `chars` bytes has at most `chars` characters.
+    if value.len() <= chars {
+        return value;
+    }
     if let Some((at, _)) = value.char_indices().nth(chars) {
         value.truncate(at);
     }
@@ -280,8 +283,14 @@ pub(crate) struct Tee {
 
 impl Tee {
     pub(crate) fn new(limit: usize) -> Self {
+        Tee::with_capacity(limit, None)
+    }
+
+    /// A tee for a body of `size` bytes when known (one allocation of the right size).
+    pub(crate) fn with_capacity(limit: usize, size: Option<u64>) -> Self {
+        let capacity = size.map_or(0, |size| usize::try_from(size).unwrap_or(usize::MAX).min(limit));
         Tee {
-            buf: BytesMut::new(),
+            buf: BytesMut::with_capacity(capacity),
             limit,
             overflowed: false,
         }
@@ -313,7 +322,7 @@ impl Tee {
 
 /// An audited request between its arrival and the end of its response body.
 pub(crate) struct Pending {
-    shared: Arc<Shared>,
+    state: Arc<ServiceState>,
     target: Target,
     actor: Option<Actor>,
     context: RequestContext,
@@ -343,7 +352,7 @@ pub(crate) struct Prepared {
 }
 
 /// Decides whether and as what a request is audited, and captures what only the request knows.
-pub(crate) fn prepare(shared: &Arc<Shared>, parts: &Parts) -> Option<Prepared> {
+pub(crate) fn prepare(state: &Arc<ServiceState>, parts: &Parts) -> Option<Prepared> {
     #[cfg(feature = "axum")]
     let (matched, path) = (
         parts
@@ -358,28 +367,28 @@ pub(crate) fn prepare(shared: &Arc<Shared>, parts: &Parts) -> Option<Prepared> {
     #[cfg(not(feature = "axum"))]
     let (matched, path) = (None, parts.uri.path());
 
-    let target = shared.rules.resolve(&parts.method, matched, path)?;
+    let shared = &state.shared;
+    let target = shared.rules.resolve(&parts.method, matched, path, &state.route)?;
     let actor = shared.actor.extract(parts);
     let context = request_context(parts, &shared.trusted);
+    let route = target.route(&shared.rules, &state.route);
+    let action = route.action(&parts.method);
     let load = match &target.id {
-        IdPlan::Known(id) if target.action != "create" => {
-            shared.loaders.get(&target.resource_type).map(|loader| {
-                let resource = ResourceRef {
-                    resource_type: target.resource_type.clone(),
-                    resource_id: id.clone(),
-                    project_id: target.project_id.clone(),
-                    action: target.action.clone(),
-                };
-                with_timeout(loader.load(resource), shared.before_timeout)
+        IdPlan::Known(id) if action != "create" => shared.loaders.get(route.resource_type()).map(|loader| {
+            loader.load(ResourceRef {
+                resource_type: route.resource_type().to_owned(),
+                resource_id: id.clone(),
+                project_id: target.project_id.clone(),
+                action: action.to_owned(),
             })
-        }
+        }),
         _ => None,
     };
-    let request_body = matches!(target.id, IdPlan::RequestBody(_))
-        .then(|| Arc::new(Mutex::new(Tee::new(shared.body_limit))));
+    let request_body =
+        matches!(target.id, IdPlan::RequestBody).then(|| Arc::new(Mutex::new(Tee::new(shared.body_limit))));
     Some(Prepared {
         pending: Box::new(Pending {
-            shared: shared.clone(),
+            state: state.clone(),
             target,
             actor,
             context,
@@ -392,24 +401,6 @@ pub(crate) fn prepare(shared: &Arc<Shared>, parts: &Parts) -> Option<Prepared> {
             complete: false,
         }),
         load,
-    })
-}
-
-fn with_timeout(
-    load: BoxFuture<'static, Option<Value>>,
-    timeout: Duration,
-) -> BoxFuture<'static, Option<Value>> {
-    Box::pin(async move {
-        match tokio::time::timeout(timeout, load).await {
-            Ok(value) => value,
-            Err(_) => {
-                tracing::warn!(
-                    ?timeout,
-                    "audit before-state loader timed out; recording without it"
-                );
-                None
-            }
-        }
     })
 }
 
@@ -426,6 +417,10 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 impl Pending {
+    fn route(&self) -> &Route {
+        self.target.route(&self.state.shared.rules, &self.state.route)
+    }
+
     /// Takes what the response tells; `None` when nothing is to be recorded.
     pub(crate) fn on_response(
         mut self: Box<Self>,
@@ -434,25 +429,27 @@ impl Pending {
     ) -> Option<Box<Self>> {
         let status = parts.status;
         if parts.extensions.remove::<AuditSkip>().is_some()
-            || (!status.is_success() && !self.shared.record_failures)
+            || (!status.is_success() && !self.state.shared.record_failures)
         {
             return None;
         }
         if self.actor.is_none() {
             self.actor = parts.extensions.get::<Actor>().cloned();
         }
-        if self.actor.is_none() && self.shared.missing_actor == MissingActor::Skip {
-            self.shared.stats.skipped.add();
+        let shared = &self.state.shared;
+        if self.actor.is_none() && shared.missing_actor == MissingActor::Skip {
+            shared.stats.skipped.add();
             return None;
         }
         let after = parts.extensions.remove::<AuditAfter>().map(|a| a.0);
+        let is_delete = self.route().action(&self.method) == "delete";
         let needs_body = status.is_success()
-            && (matches!(self.target.id, IdPlan::ResponseBody(_))
-                || (after.is_none() && self.target.action != "delete")
-                || (self.target.action == "delete" && self.before.is_none()));
-        let fits = body_size.is_none_or(|size| size <= self.shared.body_limit as u64);
-        if needs_body && fits && is_json(&parts.headers) {
-            self.body = Some(Tee::new(self.shared.body_limit));
+            && (self.target.id == IdPlan::ResponseBody
+                || (after.is_none() && !is_delete)
+                || (is_delete && self.before.is_none()));
+        let limit = self.state.shared.body_limit;
+        if needs_body && body_size.is_none_or(|size| size <= limit as u64) && is_json(&parts.headers) {
+            self.body = Some(Tee::with_capacity(limit, body_size));
         }
         self.response = Some(ResponseFacts {
             status,
@@ -468,7 +465,7 @@ impl Pending {
     /// was dropped.
     pub(crate) fn finish(self: Box<Self>) {
         let Pending {
-            shared,
+            state,
             target,
             actor,
             context,
@@ -481,17 +478,26 @@ impl Pending {
             complete,
         } = *self;
         let Some(response) = response else { return };
+        let shared = &state.shared;
+        let Target {
+            route,
+            id,
+            project_id,
+        } = target;
+        let route = route.get(&shared.rules, &state.route);
         let succeeded = response.status.is_success();
         let body = body.filter(|_| complete).and_then(|tee| tee.json());
         let request_json = request_body.and_then(|tee| tee.lock().ok()?.json());
 
-        let resource_id = match &target.id {
-            IdPlan::Known(id) => Some(id.clone()),
-            IdPlan::ResponseBody(field) => body
+        let resource_id = match id {
+            IdPlan::Known(id) => Some(id),
+            IdPlan::ResponseBody => body
                 .as_ref()
                 .or(response.after.as_ref())
-                .and_then(|value| id_field(value, field)),
-            IdPlan::RequestBody(field) => request_json.as_ref().and_then(|value| id_field(value, field)),
+                .and_then(|value| id_field(value, route.id_field())),
+            IdPlan::RequestBody => request_json
+                .as_ref()
+                .and_then(|value| id_field(value, route.id_field())),
         }
         .or_else(|| {
             let location = response.location.as_deref()?;
@@ -500,7 +506,8 @@ impl Pending {
         })
         .unwrap_or_else(|| "unknown".to_owned());
 
-        let is_delete = target.action == "delete";
+        let action = route.action(&method);
+        let is_delete = action == "delete";
         let (mut before, mut after) = if !succeeded {
             (response.before.or(loaded), response.after)
         } else if is_delete {
@@ -511,32 +518,33 @@ impl Pending {
 
         let mut metadata = Map::new();
         metadata.insert("method".into(), Value::String(method.as_str().to_owned()));
-        metadata.insert("route".into(), Value::String(target.route));
+        metadata.insert("route".into(), Value::String(route.template().to_owned()));
         metadata.insert("status".into(), Value::from(response.status.as_u16()));
         if !succeeded {
             metadata.insert("outcome".into(), Value::String("failure".into()));
         }
-        if let Some(extra) = response.metadata {
+        let redactor = &shared.redactor;
+        if let Some(mut extra) = response.metadata {
+            // The layer's own entries above need no masking; the handler's may.
+            redactor.redact_map(&mut extra);
             metadata.extend(extra);
         }
 
-        let redactor = &shared.redactor;
         for state in [&mut before, &mut after] {
             if let Some(value) = state {
                 redactor.redact(value);
-                if json_size(value) > shared.max_state_bytes {
+                if exceeds(value, shared.max_state_bytes) {
                     *state = None;
                 }
             }
         }
-        redactor.redact_map(&mut metadata);
 
         let actor = actor.unwrap_or_else(Actor::system);
         let mut event = AuditEvent::new(
             actor.actor_type,
-            target.resource_type,
+            route.resource_type(),
             truncate(resource_id, MAX_ID_CHARS),
-            target.action,
+            action,
         );
         match actor.actor_type {
             ActorType::User => event.user_id = Some(truncate(actor.id, MAX_ID_CHARS)),
@@ -545,7 +553,7 @@ impl Pending {
         }
         event.user_org_role = actor.org_role;
         event.user_project_role = actor.project_role;
-        event.project_id = target.project_id.map(|p| truncate(p, MAX_ID_CHARS));
+        event.project_id = project_id.map(|p| truncate(p, MAX_ID_CHARS));
         event.occurred_at = Some(occurred_at);
         event.before = before;
         event.after = after;
@@ -572,6 +580,31 @@ fn id_field(value: &Value, field: &str) -> Option<String> {
         Value::String(s) if !s.is_empty() => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
+    }
+}
+
+/// Whether `value`, serialized, is longer than `limit` bytes. A cheap upper bound settles
+/// the common case of a value far below the limit without serializing it.
+fn exceeds(value: &Value, limit: usize) -> bool {
+    json_size_bound(value) > limit && json_size(value) > limit
+}
+
+/// At least the length of `value` serialized: every character of a string escaped as
+/// `\uXXXX` (6 bytes), every number at its longest.
+fn json_size_bound(value: &Value) -> usize {
+    const LONGEST_NUMBER: usize = 24;
+    let string = |s: &str| s.len() * 6 + 2;
+    match value {
+        Value::Null | Value::Bool(_) => 5,
+        Value::Number(_) => LONGEST_NUMBER,
+        Value::String(s) => string(s),
+        Value::Array(items) => 2 + items.iter().map(|item| json_size_bound(item) + 1).sum::<usize>(),
+        Value::Object(map) => {
+            2 + map
+                .iter()
+                .map(|(key, item)| string(key) + 2 + json_size_bound(item))
+                .sum::<usize>()
+        }
     }
 }
 
@@ -648,6 +681,25 @@ mod tests {
         assert_eq!(tee.json(), Some(serde_json::json!({ "a": 1 })));
         tee.push(b"too much");
         assert_eq!(tee.json(), None);
+    }
+
+    #[test]
+    fn the_size_bound_is_never_below_the_size() {
+        let value = serde_json::json!({
+            "quote\"": "line\nbreak \u{1} é 😀",
+            "n": [1, -2.5e-300, u64::MAX, i64::MIN, null, true, false],
+            "nested": { "": "" }
+        });
+        for value in [
+            value.clone(),
+            value["n"].clone(),
+            value["nested"].clone(),
+            serde_json::json!(""),
+        ] {
+            assert!(json_size_bound(&value) >= json_size(&value), "{value}");
+        }
+        assert!(!exceeds(&value, json_size(&value)));
+        assert!(exceeds(&value, json_size(&value) - 1));
     }
 
     #[test]

@@ -3,11 +3,13 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
+use std::time::Duration;
 
 use http::{Request, Response};
 use http_body::Body;
 use pin_project_lite::pin_project;
 use serde_json::Value;
+use tokio::time::Sleep;
 use tower::Service;
 
 use crate::body::AuditBody;
@@ -35,6 +37,9 @@ pin_project! {
     {
         Loading {
             load: BoxFuture<'static, Option<Value>>,
+            // Started only if the load does not finish at once.
+            timer: Option<Pin<Box<Sleep>>>,
+            timeout: Duration,
             service: Option<S>,
             request: Option<Request<B>>,
         },
@@ -58,6 +63,7 @@ where
 
     pub(crate) fn loading(
         load: BoxFuture<'static, Option<Value>>,
+        timeout: Duration,
         service: S,
         request: Request<B>,
         pending: Box<Pending>,
@@ -65,6 +71,8 @@ where
         ResponseFuture {
             state: State::Loading {
                 load,
+                timer: None,
+                timeout,
                 service: Some(service),
                 request: Some(request),
             },
@@ -86,10 +94,24 @@ where
             match this.state.as_mut().project() {
                 StateProj::Loading {
                     load,
+                    timer,
+                    timeout,
                     service,
                     request,
                 } => {
-                    let before = ready!(load.as_mut().poll(cx));
+                    let before = match load.as_mut().poll(cx) {
+                        Poll::Ready(before) => before,
+                        Poll::Pending => {
+                            let timeout = *timeout;
+                            let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                            ready!(timer.as_mut().poll(cx));
+                            tracing::warn!(
+                                ?timeout,
+                                "audit before-state loader timed out; recording without it"
+                            );
+                            None
+                        }
+                    };
                     if let Some(pending) = this.pending.as_mut() {
                         pending.before = before;
                     }

@@ -14,7 +14,7 @@ use tower::Layer;
 use crate::actor::{DefaultActorExtractor, ExtractActor, MissingActor};
 use crate::capture::{LoadBefore, TrustedProxies};
 use crate::redact::Redactor;
-use crate::rules::{Rule, Rules};
+use crate::rules::{RouteSlot, Rule, Rules};
 use crate::service::Audit;
 
 /// The default body limit: response bodies up to 64 KiB are kept as the `after` state.
@@ -90,6 +90,13 @@ pub(crate) struct Shared {
     pub(crate) stats: Counters,
 }
 
+/// What one [`Audit`] service and its clones share: the layer's configuration and the route
+/// its requests match.
+pub(crate) struct ServiceState {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) route: RouteSlot,
+}
+
 /// A [`Layer`] that wraps services in [`Audit`]: a cheap, clonable handle on one configuration.
 ///
 /// Place it inside the host's authentication middleware (in axum: `.layer(audit)` before
@@ -152,7 +159,10 @@ impl<S> Layer<S> for AuditLayer {
     fn layer(&self, inner: S) -> Self::Service {
         Audit {
             inner,
-            shared: self.shared.clone(),
+            state: Arc::new(ServiceState {
+                shared: self.shared.clone(),
+                route: RouteSlot::default(),
+            }),
         }
     }
 }

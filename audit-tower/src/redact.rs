@@ -48,11 +48,33 @@ pub struct Redactor {
     extra: HashSet<String>,
 }
 
+/// Keys this long or shorter are normalized on the stack; longer ones (rare) allocate.
+const STACK_KEY_BYTES: usize = 64;
+
+fn is_ignored(c: char) -> bool {
+    matches!(c, '-' | '_' | '.' | ' ')
+}
+
 fn normalize(key: &str) -> String {
     key.chars()
-        .filter(|c| !matches!(c, '-' | '_' | '.' | ' '))
+        .filter(|&c| !is_ignored(c))
         .flat_map(char::to_lowercase)
         .collect()
+}
+
+/// [`normalize`] without allocating, for ASCII keys that fit `buffer`.
+fn normalize_ascii<'b>(key: &str, buffer: &'b mut [u8; STACK_KEY_BYTES]) -> Option<&'b str> {
+    let mut len = 0;
+    for byte in key.bytes() {
+        if !byte.is_ascii() {
+            return None;
+        }
+        if !is_ignored(char::from(byte)) {
+            *buffer.get_mut(len)? = byte.to_ascii_lowercase();
+            len += 1;
+        }
+    }
+    std::str::from_utf8(&buffer[..len]).ok()
 }
 
 impl Redactor {
@@ -64,8 +86,20 @@ impl Redactor {
 
     /// Whether values under `key` are masked.
     pub fn is_sensitive(&self, key: &str) -> bool {
-        let key = normalize(key);
-        SENSITIVE_SUFFIXES.iter().any(|suffix| key.ends_with(suffix)) || self.extra.contains(&key)
+        let mut buffer = [0; STACK_KEY_BYTES];
+        match normalize_ascii(key, &mut buffer) {
+            Some(normalized) => self.is_sensitive_normalized(normalized),
+            None => self.is_sensitive_normalized(&normalize(key)),
+        }
+    }
+
+    fn is_sensitive_normalized(&self, key: &str) -> bool {
+        // The last byte first: most keys end unlike every sensitive name.
+        let last = key.as_bytes().last();
+        SENSITIVE_SUFFIXES
+            .iter()
+            .any(|suffix| suffix.as_bytes().last() == last && key.ends_with(suffix))
+            || (!self.extra.is_empty() && self.extra.contains(key))
     }
 
     /// Masks every sensitive key in `value`, at any depth.
@@ -112,10 +146,21 @@ mod tests {
             "Authorization",
             "privateKey",
             "cookie",
+            "пароль_token",
+            "a_very_long_configuration_key_name_that_does_not_fit_on_the_stack_password",
         ] {
             assert!(redactor.is_sensitive(key), "{key}");
         }
-        for key in ["name", "maxTokens", "tokenCount", "secretName", "prompt", "keyId"] {
+        for key in [
+            "name",
+            "maxTokens",
+            "tokenCount",
+            "secretName",
+            "prompt",
+            "keyId",
+            "токен",
+            "a_very_long_configuration_key_name_that_does_not_fit_on_the_stack_at_all",
+        ] {
             assert!(!redactor.is_sensitive(key), "{key}");
         }
     }

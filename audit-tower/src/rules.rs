@@ -24,6 +24,7 @@
 //! ```
 
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
 use http::Method;
 
@@ -148,16 +149,12 @@ impl Rule {
         self.template.as_str()
     }
 
-    fn matches(&self, method: &Method, matched: Option<&str>, path: &str) -> Option<Captures> {
+    fn matches(&self, method: &Method, matched: Option<&str>, path: &str) -> bool {
         if self.method.as_ref().is_some_and(|m| m != method) {
-            return None;
+            return false;
         }
-        let captures = self.template.captures(path);
-        if captures.is_none() && matched == Some(self.template.as_str()) {
-            // A nested router may hand us a shortened path; the template still names the route.
-            return Some(Captures::default());
-        }
-        captures
+        // A nested router may hand us a shortened path; the template still names the route.
+        self.template.matches(path) || matched == Some(self.template.as_str())
     }
 }
 
@@ -211,43 +208,42 @@ fn singularize(word: &str) -> Cow<'_, str> {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Segment {
-    Static(String),
-    Param(String),
-    Wildcard(String),
+    Static(Box<str>),
+    Param(Box<str>),
+    Wildcard(Box<str>),
 }
 
 /// A parsed path template (`/a/{id}/b/{*rest}`; axum 0.7's `:id` and `*rest` are accepted too).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PathTemplate {
-    raw: String,
+    raw: Box<str>,
     segments: Vec<Segment>,
 }
 
-/// Path parameters captured from a concrete path, percent-decoded.
-pub(crate) type Captures = Vec<(String, String)>;
+fn path_segments(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/').filter(|s| !s.is_empty())
+}
 
 impl PathTemplate {
     pub(crate) fn parse(raw: &str) -> Self {
-        let segments = raw
-            .split('/')
-            .filter(|s| !s.is_empty())
+        let segments = path_segments(raw)
             .map(|s| {
                 if let Some(inner) = s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
                     match inner.strip_prefix('*') {
-                        Some(name) => Segment::Wildcard(name.to_owned()),
-                        None => Segment::Param(inner.to_owned()),
+                        Some(name) => Segment::Wildcard(name.into()),
+                        None => Segment::Param(inner.into()),
                     }
                 } else if let Some(name) = s.strip_prefix(':') {
-                    Segment::Param(name.to_owned())
+                    Segment::Param(name.into())
                 } else if let Some(name) = s.strip_prefix('*') {
-                    Segment::Wildcard(name.to_owned())
+                    Segment::Wildcard(name.into())
                 } else {
-                    Segment::Static(s.to_owned())
+                    Segment::Static(s.into())
                 }
             })
             .collect();
         PathTemplate {
-            raw: raw.to_owned(),
+            raw: raw.into(),
             segments,
         }
     }
@@ -256,34 +252,48 @@ impl PathTemplate {
         &self.raw
     }
 
-    /// The parameters of `path` when it matches this template.
-    pub(crate) fn captures(&self, path: &str) -> Option<Captures> {
-        let mut parts = path.split('/').filter(|s| !s.is_empty());
-        let mut captures = Captures::new();
+    /// Whether `path` matches this template.
+    pub(crate) fn matches(&self, path: &str) -> bool {
+        let mut parts = path_segments(path);
         for segment in &self.segments {
             match segment {
-                Segment::Static(expected) => {
-                    if parts.next()? != expected {
-                        return None;
+                Segment::Static(expected) if parts.next() != Some(&**expected) => return false,
+                Segment::Param(_) if parts.next().is_none() => return false,
+                Segment::Wildcard(_) => return true,
+                _ => {}
+            }
+        }
+        parts.next().is_none()
+    }
+
+    /// The percent-decoded value of the parameter `name` in `path`, a path this template
+    /// matches.
+    pub(crate) fn param<'p>(&self, path: &'p str, name: &str) -> Option<Cow<'p, str>> {
+        let mut parts = path_segments(path);
+        for segment in &self.segments {
+            match segment {
+                Segment::Static(_) => {
+                    parts.next()?;
+                }
+                Segment::Param(param) => {
+                    let value = parts.next()?;
+                    if **param == *name {
+                        return Some(percent_decode(value));
                     }
                 }
-                Segment::Param(name) => {
-                    captures.push((name.clone(), percent_decode(parts.next()?)));
-                }
-                Segment::Wildcard(name) => {
-                    let rest: Vec<&str> = parts.by_ref().collect();
-                    captures.push((name.clone(), percent_decode(&rest.join("/"))));
-                    return Some(captures);
+                Segment::Wildcard(param) => {
+                    let rest = (**param == *name).then(|| parts.collect::<Vec<_>>().join("/"))?;
+                    return Some(Cow::Owned(percent_decode(&rest).into_owned()));
                 }
             }
         }
-        parts.next().is_none().then_some(captures)
+        None
     }
 }
 
-fn percent_decode(input: &str) -> String {
+fn percent_decode(input: &str) -> Cow<'_, str> {
     if !input.contains('%') {
-        return input.to_owned();
+        return Cow::Borrowed(input);
     }
     let bytes = input.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -301,31 +311,186 @@ fn percent_decode(input: &str) -> String {
             i += 1;
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// How the resource id of an audited request will be found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum IdPlan {
+    /// From the path.
     Known(String),
-    ResponseBody(String),
-    RequestBody(String),
+    /// From the response body's field [`Route::id_field`].
+    ResponseBody,
+    /// From the request body's field [`Route::id_field`].
+    RequestBody,
 }
 
-/// What an audited request will be recorded as, as far as known before the response.
+/// Where the [`Route`] of a [`Target`] is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RouteRef {
+    /// The route of the layer's rule at this index.
+    Rule(usize),
+    /// The route in the service's [`RouteSlot`].
+    Matched,
+    /// A route compiled for this request alone (a service that sees several templates).
+    Fresh(Box<Route>),
+}
+
+/// What an audited request will be recorded as, as far as known before the response. Its
+/// route's names are borrowed when the event is built rather than copied per request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Target {
-    pub(crate) resource_type: String,
-    pub(crate) action: String,
+    pub(crate) route: RouteRef,
     pub(crate) id: IdPlan,
     pub(crate) project_id: Option<String>,
-    pub(crate) route: String,
 }
+
+impl Target {
+    /// The route of this target, from the layer's `rules` or the service's `slot`.
+    pub(crate) fn route<'a>(&'a self, rules: &'a Rules, slot: &'a RouteSlot) -> &'a Route {
+        self.route.get(rules, slot)
+    }
+}
+
+impl RouteRef {
+    /// The route referred to, from the layer's `rules` or the service's `slot`.
+    pub(crate) fn get<'a>(&'a self, rules: &'a Rules, slot: &'a RouteSlot) -> &'a Route {
+        match self {
+            RouteRef::Rule(index) => &rules.routes[*index],
+            RouteRef::Matched => slot.get().expect("a matched target's route is in the slot"),
+            RouteRef::Fresh(route) => route,
+        }
+    }
+}
+
+/// Where a route's resource id comes from, worked out once per route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum RouteId {
+    PathParam(Box<str>),
+    ResponseBody(Box<str>),
+    RequestBody(Box<str>),
+}
+
+/// A route template with what it records (a rule's settings, or what the template implies),
+/// worked out once so that each request only matches and reads its parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Route {
+    template: PathTemplate,
+    /// `None` when the template names no resource (nothing is recorded).
+    resource_type: Option<Box<str>>,
+    action: Option<Box<str>>,
+    id: RouteId,
+    project_param: Option<Box<str>>,
+}
+
+impl Route {
+    fn compile(
+        template: PathTemplate,
+        resource_type: Option<&str>,
+        action: Option<&str>,
+        id: Option<&IdSource>,
+        project_param: Option<&str>,
+    ) -> Self {
+        let segments = &template.segments;
+        // The static segment naming the resource: the one whose singular is the given type,
+        // else the last static segment.
+        let position = match resource_type {
+            Some(wanted) => segments.iter().rposition(
+                |s| matches!(s, Segment::Static(name) if resource_type_of_segment(name) == wanted),
+            ),
+            None => segments.iter().rposition(|s| matches!(s, Segment::Static(_))),
+        };
+        let resource_type = match (resource_type, position) {
+            (Some(given), _) => Some(given.into()),
+            (None, Some(at)) => match &segments[at] {
+                Segment::Static(name) => Some(resource_type_of_segment(name).into()),
+                _ => None,
+            },
+            (None, None) => None,
+        };
+        let id = match id {
+            Some(IdSource::PathParam(name)) => RouteId::PathParam(name.as_str().into()),
+            Some(IdSource::ResponseBody(field)) => RouteId::ResponseBody(field.as_str().into()),
+            Some(IdSource::RequestBody(field)) => RouteId::RequestBody(field.as_str().into()),
+            None => match position.and_then(|at| segments.get(at + 1)) {
+                Some(Segment::Param(name)) => RouteId::PathParam(name.clone()),
+                _ => RouteId::ResponseBody("id".into()),
+            },
+        };
+        Route {
+            template,
+            resource_type,
+            action: action.map(Box::from),
+            id,
+            project_param: project_param.map(Box::from),
+        }
+    }
+
+    /// The path template.
+    pub(crate) fn template(&self) -> &str {
+        self.template.as_str()
+    }
+
+    /// The resource type recorded.
+    pub(crate) fn resource_type(&self) -> &str {
+        self.resource_type.as_deref().unwrap_or_default()
+    }
+
+    /// The action recorded for `method`.
+    pub(crate) fn action<'a>(&'a self, method: &Method) -> &'a str {
+        self.action
+            .as_deref()
+            .or_else(|| default_action(method))
+            .unwrap_or_default()
+    }
+
+    /// The body field the id is read from when it is not in the path.
+    pub(crate) fn id_field(&self) -> &str {
+        match &self.id {
+            RouteId::ResponseBody(field) | RouteId::RequestBody(field) => field,
+            RouteId::PathParam(_) => "id",
+        }
+    }
+
+    /// The route as it applies to one request for `path`; `None` when nothing is recorded.
+    fn target(&self, method: &Method, path: &str, project_params: &[String], at: RouteRef) -> Option<Target> {
+        if self.resource_type.is_none() || (self.action.is_none() && default_action(method).is_none()) {
+            return None;
+        }
+        let matched = self.template.matches(path);
+        let param = |name: &str| {
+            matched
+                .then(|| self.template.param(path, name))
+                .flatten()
+                .map(Cow::into_owned)
+        };
+        let id = match &self.id {
+            RouteId::PathParam(name) => param(name).map_or(IdPlan::ResponseBody, IdPlan::Known),
+            RouteId::ResponseBody(_) => IdPlan::ResponseBody,
+            RouteId::RequestBody(_) => IdPlan::RequestBody,
+        };
+        let project_id = match &self.project_param {
+            Some(name) => param(name),
+            None => project_params.iter().find_map(|name| param(name)),
+        };
+        Some(Target {
+            route: at,
+            id,
+            project_id,
+        })
+    }
+}
+
+/// The route a service's requests match (their `MatchedPath`), compiled on the first request
+/// and kept by the service: in axum, each route and method gets a service of its own.
+pub(crate) type RouteSlot = OnceLock<Route>;
 
 /// The rules of one layer.
 #[derive(Debug, Clone)]
 pub(crate) struct Rules {
     pub(crate) rules: Vec<Rule>,
+    /// The rules' routes, compiled, in the same order.
+    routes: Vec<Route>,
     pub(crate) project_params: Vec<String>,
     /// Whether some rule covers GET, HEAD or OPTIONS (otherwise those skip everything).
     reads_covered: bool,
@@ -335,6 +500,7 @@ impl Default for Rules {
     fn default() -> Self {
         Rules {
             rules: Vec::new(),
+            routes: Vec::new(),
             project_params: vec!["projectId".to_owned(), "project_id".to_owned()],
             reads_covered: false,
         }
@@ -346,6 +512,13 @@ impl Rules {
         if !rule.skip && rule.method.as_ref().is_none_or(|m| default_action(m).is_none()) {
             self.reads_covered = true;
         }
+        self.routes.push(Route::compile(
+            rule.template.clone(),
+            rule.resource_type.as_deref(),
+            rule.action.as_deref(),
+            rule.id.as_ref(),
+            rule.project_param.as_deref(),
+        ));
         self.rules.push(rule);
     }
 
@@ -354,98 +527,38 @@ impl Rules {
         self.reads_covered || default_action(method).is_some()
     }
 
-    /// What the request is audited as, or `None` when it is not.
-    pub(crate) fn resolve(&self, method: &Method, matched: Option<&str>, path: &str) -> Option<Target> {
-        for rule in &self.rules {
-            let Some(captures) = rule.matches(method, matched, path) else {
-                continue;
-            };
-            if rule.skip {
-                return None;
+    /// What the request is audited as, or `None` when it is not. `slot` keeps the route of
+    /// `matched` between requests.
+    pub(crate) fn resolve(
+        &self,
+        method: &Method,
+        matched: Option<&str>,
+        path: &str,
+        slot: &RouteSlot,
+    ) -> Option<Target> {
+        let params = &self.project_params[..];
+        for (index, (rule, route)) in self.rules.iter().zip(&self.routes).enumerate() {
+            if rule.matches(method, matched, path) {
+                return if rule.skip {
+                    None
+                } else {
+                    route.target(method, path, params, RouteRef::Rule(index))
+                };
             }
-            let action = match &rule.action {
-                Some(action) => action.clone(),
-                None => default_action(method)?.to_owned(),
-            };
-            return infer(
-                &rule.template,
-                &captures,
-                rule.resource_type.as_deref(),
-                action,
-                rule.id.as_ref(),
-                rule.project_param
-                    .as_ref()
-                    .map_or(&self.project_params[..], std::slice::from_ref),
-            );
         }
-        let action = default_action(method)?;
-        let template = PathTemplate::parse(matched?);
-        let captures = template.captures(path).unwrap_or_default();
-        infer(
-            &template,
-            &captures,
-            None,
-            action.to_owned(),
-            None,
-            &self.project_params,
-        )
+        default_action(method)?;
+        let matched = matched?;
+        let compile = || Route::compile(PathTemplate::parse(matched), None, None, None, None);
+        let kept = slot.get_or_init(compile);
+        if kept.template.as_str() == matched {
+            kept.target(method, path, params, RouteRef::Matched)
+        } else {
+            let fresh = compile();
+            let mut target = fresh.target(method, path, params, RouteRef::Matched)?;
+            target.route = RouteRef::Fresh(Box::new(fresh));
+            Some(target)
+        }
     }
-}
-
-fn infer(
-    template: &PathTemplate,
-    captures: &Captures,
-    resource_type: Option<&str>,
-    action: String,
-    id: Option<&IdSource>,
-    project_params: &[String],
-) -> Option<Target> {
-    let param = |name: &str| {
-        captures
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.clone())
-    };
-    let segments = &template.segments;
-    // The static segment naming the resource: the one whose singular is the given type, else
-    // the last static segment.
-    let position = match resource_type {
-        Some(wanted) => segments
-            .iter()
-            .rposition(|s| matches!(s, Segment::Static(name) if resource_type_of_segment(name) == wanted)),
-        None => segments.iter().rposition(|s| matches!(s, Segment::Static(_))),
-    };
-    let resource_type = match (resource_type, position) {
-        (Some(given), _) => given.to_owned(),
-        (None, Some(at)) => match &segments[at] {
-            Segment::Static(name) => resource_type_of_segment(name),
-            _ => return None,
-        },
-        (None, None) => return None,
-    };
-    let id = match id {
-        Some(IdSource::PathParam(name)) => match param(name) {
-            Some(value) => IdPlan::Known(value),
-            None => IdPlan::ResponseBody("id".to_owned()),
-        },
-        Some(IdSource::ResponseBody(field)) => IdPlan::ResponseBody(field.clone()),
-        Some(IdSource::RequestBody(field)) => IdPlan::RequestBody(field.clone()),
-        None => match position.and_then(|at| segments.get(at + 1)) {
-            Some(Segment::Param(name)) => match param(name) {
-                Some(value) => IdPlan::Known(value),
-                None => IdPlan::ResponseBody("id".to_owned()),
-            },
-            _ => IdPlan::ResponseBody("id".to_owned()),
-        },
-    };
-    let project_id = project_params.iter().find_map(|name| param(name));
-    Some(Target {
-        resource_type,
-        action,
-        id,
-        project_id,
-        route: template.as_str().to_owned(),
-    })
 }
 
 #[cfg(test)]
@@ -472,58 +585,100 @@ mod tests {
     }
 
     #[test]
-    fn templates_capture_decoded_parameters() {
+    fn templates_match_and_decode_parameters() {
         let template = PathTemplate::parse(ONE);
-        assert_eq!(
-            template.captures("/api/projects/p%201/prompts/pr_9"),
-            Some(vec![
-                ("projectId".into(), "p 1".into()),
-                ("promptId".into(), "pr_9".into())
-            ])
-        );
-        assert_eq!(template.captures("/api/projects/p1/prompts"), None);
-        assert_eq!(template.captures("/api/projects/p1/prompts/x/y"), None);
+        let path = "/api/projects/p%201/prompts/pr_9";
+        assert!(template.matches(path));
+        assert_eq!(template.param(path, "projectId").as_deref(), Some("p 1"));
+        assert_eq!(template.param(path, "promptId").as_deref(), Some("pr_9"));
+        assert_eq!(template.param(path, "other"), None);
+        assert!(!template.matches("/api/projects/p1/prompts"));
+        assert!(!template.matches("/api/projects/p1/prompts/x/y"));
+        assert!(!template.matches("/api/projects/p1/datasets/x"));
         let wildcard = PathTemplate::parse("/files/{*path}");
+        assert!(wildcard.matches("/files/a/b.txt"));
         assert_eq!(
-            wildcard.captures("/files/a/b.txt"),
-            Some(vec![("path".into(), "a/b.txt".into())])
+            wildcard.param("/files/a/b.txt", "path").as_deref(),
+            Some("a/b.txt")
         );
         let old = PathTemplate::parse("/items/:id");
-        assert_eq!(old.captures("/items/7"), Some(vec![("id".into(), "7".into())]));
+        assert!(old.matches("/items/7"));
+        assert_eq!(old.param("/items/7", "id").as_deref(), Some("7"));
+    }
+
+    /// What a request resolves to, spelled out: resource type, action, id, project, route.
+    type Resolved = (String, String, IdPlan, Option<String>, String);
+
+    fn resolved(
+        rules: &Rules,
+        slot: &RouteSlot,
+        method: Method,
+        matched: Option<&str>,
+        path: &str,
+    ) -> Option<Resolved> {
+        let target = rules.resolve(&method, matched, path, slot)?;
+        let route = target.route(rules, slot);
+        Some((
+            route.resource_type().to_owned(),
+            route.action(&method).to_owned(),
+            target.id.clone(),
+            target.project_id.clone(),
+            route.template().to_owned(),
+        ))
     }
 
     #[test]
     fn defaults_come_from_the_route() {
         let rules = Rules::default();
-        let update = rules
-            .resolve(&Method::PATCH, Some(ONE), "/api/projects/p1/prompts/pr9")
-            .unwrap();
+        let slot = RouteSlot::default();
         assert_eq!(
-            update,
-            Target {
-                resource_type: "prompt".into(),
-                action: "update".into(),
-                id: IdPlan::Known("pr9".into()),
-                project_id: Some("p1".into()),
-                route: ONE.into(),
-            }
+            resolved(
+                &rules,
+                &slot,
+                Method::PATCH,
+                Some(ONE),
+                "/api/projects/p1/prompts/pr9"
+            ),
+            Some((
+                "prompt".into(),
+                "update".into(),
+                IdPlan::Known("pr9".into()),
+                Some("p1".into()),
+                ONE.into()
+            ))
         );
+        // Another template through the same service: compiled for the request, not kept.
+        let keys = "/api/projects/{projectId}/api-keys";
         let create = rules
-            .resolve(
-                &Method::POST,
-                Some("/api/projects/{projectId}/api-keys"),
-                "/api/projects/p1/api-keys",
-            )
+            .resolve(&Method::POST, Some(keys), "/api/projects/p1/api-keys", &slot)
             .unwrap();
-        assert_eq!(create.resource_type, "apiKey");
-        assert_eq!(create.action, "create");
-        assert_eq!(create.id, IdPlan::ResponseBody("id".into()));
+        let route = create.route(&rules, &slot);
         assert_eq!(
-            rules.resolve(&Method::GET, Some(ONE), "/api/projects/p1/prompts/pr9"),
+            (
+                route.resource_type(),
+                route.action(&Method::POST),
+                route.id_field()
+            ),
+            ("apiKey", "create", "id")
+        );
+        assert_eq!(create.id, IdPlan::ResponseBody);
+        assert_eq!(
+            slot.get().map(Route::template),
+            Some(ONE),
+            "the first route stays"
+        );
+        assert_eq!(
+            resolved(
+                &rules,
+                &slot,
+                Method::GET,
+                Some(ONE),
+                "/api/projects/p1/prompts/pr9"
+            ),
             None
         );
         assert_eq!(
-            rules.resolve(&Method::DELETE, None, "/x/1"),
+            resolved(&rules, &slot, Method::DELETE, None, "/x/1"),
             None,
             "no route, no rule"
         );
@@ -548,27 +703,25 @@ mod tests {
                 .id_from_path("b")
                 .project_from_path("a"),
         );
-        let label = rules
-            .resolve(&Method::POST, None, "/api/projects/p1/prompts/pr9/labels")
-            .unwrap();
+        let slot = RouteSlot::default();
+        let label = resolved(
+            &rules,
+            &slot,
+            Method::POST,
+            None,
+            "/api/projects/p1/prompts/pr9/labels",
+        )
+        .unwrap();
         assert_eq!(
-            (
-                label.resource_type.as_str(),
-                label.action.as_str(),
-                &label.id,
-                label.project_id.as_deref()
-            ),
+            (&*label.0, &*label.1, &label.2, label.3.as_deref()),
             ("prompt", "setLabel", &IdPlan::Known("pr9".into()), Some("p1"))
         );
         assert_eq!(
-            rules.resolve(&Method::POST, Some("/api/session"), "/api/session"),
+            resolved(&rules, &slot, Method::POST, Some("/api/session"), "/api/session"),
             None
         );
-        let thing = rules.resolve(&Method::PUT, None, "/things/x/y").unwrap();
-        assert_eq!(
-            (thing.id, thing.project_id),
-            (IdPlan::Known("y".into()), Some("x".into()))
-        );
+        let thing = resolved(&rules, &slot, Method::PUT, None, "/things/x/y").unwrap();
+        assert_eq!((thing.2, thing.3), (IdPlan::Known("y".into()), Some("x".into())));
         assert!(!rules.may_audit(&Method::GET));
         rules.push(
             Rule::any_method("/export")
@@ -576,7 +729,7 @@ mod tests {
                 .action("download"),
         );
         assert!(rules.may_audit(&Method::GET));
-        let export = rules.resolve(&Method::GET, None, "/export").unwrap();
-        assert_eq!(export.action, "download");
+        let export = resolved(&rules, &slot, Method::GET, None, "/export").unwrap();
+        assert_eq!(export.1, "download");
     }
 }

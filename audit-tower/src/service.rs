@@ -10,7 +10,7 @@ use tower::Service;
 use crate::body::{AuditBody, tee_request_body};
 use crate::capture::prepare;
 use crate::future::ResponseFuture;
-use crate::layer::Shared;
+use crate::layer::ServiceState;
 
 /// Records the create, update and delete requests that pass through `S` as audit events.
 /// Built by [`AuditLayer`](crate::AuditLayer).
@@ -20,14 +20,14 @@ use crate::layer::Shared;
 /// the client unchanged.
 pub struct Audit<S> {
     pub(crate) inner: S,
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) state: Arc<ServiceState>,
 }
 
 impl<S: Clone> Clone for Audit<S> {
     fn clone(&self) -> Self {
         Audit {
             inner: self.inner.clone(),
-            shared: self.shared.clone(),
+            state: self.state.clone(),
         }
     }
 }
@@ -72,11 +72,12 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        if !self.shared.rules.may_audit(request.method()) {
+        let shared = &self.state.shared;
+        if !shared.rules.may_audit(request.method()) {
             return ResponseFuture::calling(self.inner.call(request), None);
         }
         let (parts, mut body) = request.into_parts();
-        let prepared = prepare(&self.shared, &parts);
+        let prepared = prepare(&self.state, &parts);
         let Some(prepared) = prepared else {
             return ResponseFuture::calling(self.inner.call(Request::from_parts(parts, body)), None);
         };
@@ -87,10 +88,11 @@ where
         match prepared.load {
             None => ResponseFuture::calling(self.inner.call(request), Some(prepared.pending)),
             Some(load) => {
+                let timeout = shared.before_timeout;
                 // The service that was polled ready goes with the future; a clone stays here.
                 let clone = self.inner.clone();
                 let ready = std::mem::replace(&mut self.inner, clone);
-                ResponseFuture::loading(load, ready, request, prepared.pending)
+                ResponseFuture::loading(load, timeout, ready, request, prepared.pending)
             }
         }
     }
