@@ -132,6 +132,60 @@ mod tests {
         request
     }
 
+    fn json_ok() -> impl tower::Service<
+        Request<Full<Bytes>>,
+        Response = Response<Full<Bytes>>,
+        Error = Infallible,
+        Future = impl Send,
+    > + Clone {
+        tower::service_fn(|_: Request<Full<Bytes>>| async {
+            Ok::<_, Infallible>(
+                Response::builder()
+                    .header("content-type", "application/json")
+                    .body(Full::new(Bytes::from_static(br#"{"n":2}"#)))
+                    .unwrap(),
+            )
+        })
+    }
+
+    #[tokio::test]
+    async fn a_slow_loader_is_waited_for_and_a_stuck_one_given_up_after_the_timeout() {
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let sink = {
+            let events = events.clone();
+            move |event: AuditEvent| {
+                events.lock().unwrap().push(event);
+                true
+            }
+        };
+        let layer = AuditLayer::builder(sink)
+            .with_rule(Rule::new(Method::PUT, "/items/{itemId}"))
+            .with_rule(Rule::new(Method::PUT, "/stuck/{stuckId}"))
+            .with_before_loader("item", |_| async {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                Some(serde_json::json!({ "n": 1 }))
+            })
+            .with_before_loader("stuck", |_| std::future::pending::<Option<serde_json::Value>>())
+            .with_before_timeout(std::time::Duration::from_millis(50))
+            .build();
+        for uri in ["/items/i_1", "/stuck/s_1"] {
+            let mut request = put();
+            *request.uri_mut() = uri.parse().unwrap();
+            let response = layer.layer(json_ok()).oneshot(request).await.unwrap();
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(&body[..], br#"{"n":2}"#, "{uri} is answered");
+        }
+        let events = events.lock().unwrap();
+        let befores: Vec<_> = events
+            .iter()
+            .map(|e| (e.resource_id.as_str(), e.before.clone()))
+            .collect();
+        assert_eq!(
+            befores,
+            [("i_1", Some(serde_json::json!({ "n": 1 }))), ("s_1", None)]
+        );
+    }
+
     #[tokio::test]
     async fn the_inner_error_passes_through_and_nothing_is_recorded() {
         let events = Arc::new(Mutex::new(Vec::new()));
@@ -146,15 +200,7 @@ mod tests {
     #[tokio::test]
     async fn the_event_is_handed_over_when_the_body_ends() {
         let events = Arc::new(Mutex::new(Vec::new()));
-        let ok = tower::service_fn(|_: Request<Full<Bytes>>| async {
-            Ok::<_, Infallible>(
-                Response::builder()
-                    .header("content-type", "application/json")
-                    .body(Full::new(Bytes::from_static(br#"{"n":2}"#)))
-                    .unwrap(),
-            )
-        });
-        let response = layer(&events).layer(ok).oneshot(put()).await.unwrap();
+        let response = layer(&events).layer(json_ok()).oneshot(put()).await.unwrap();
         assert!(events.lock().unwrap().is_empty(), "not before the body is done");
         let body = response.into_body().collect().await.unwrap().to_bytes();
         assert_eq!(&body[..], br#"{"n":2}"#);
