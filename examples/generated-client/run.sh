@@ -85,6 +85,7 @@ AUDIT_DATABASE_URL="sqlite://$run_dir/audit.db?mode=rwc" \
     AUDIT_BIND="127.0.0.1:$port" \
     AUDIT_ADMIN_TOKEN="$admin_token" \
     AUDIT_PUBLIC_URL="$base_url" \
+    AUDIT_CHECKPOINT_INTERVAL_SECS=1 \
     RUST_LOG="${RUST_LOG:-warn}" \
     "$server_bin" serve >"$run_dir/server.log" 2>&1 </dev/null &
 server_pid=$!
@@ -152,21 +153,36 @@ else
     # Organization A's key holds every scope and is the bearer of most operations; organization B
     # is where key management is fuzzed with the admin token (see schemathesis.toml).
     fuzz_env="$("$venv/bin/python" - "$base_url" "$admin_token" <<'EOF'
-import json, sys, urllib.request
+import json, sys, time, urllib.error, urllib.request
 
 base_url, admin = sys.argv[1:3]
 
-def post(path, body):
+def call(path, body=None, token=admin):
     request = urllib.request.Request(
-        base_url + path, data=json.dumps(body).encode(), method="POST",
-        headers={"Authorization": f"Bearer {admin}", "Content-Type": "application/json"})
+        base_url + path, data=None if body is None else json.dumps(body).encode(),
+        method="GET" if body is None else "POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.load(response)
 
-org_a = post("/api/v1/organizations", {"name": "Fuzz A"})
-key = post(f"/api/v1/organizations/{org_a['id']}/api-keys",
+org_a = call("/api/v1/organizations", {"name": "Fuzz A"})
+key = call(f"/api/v1/organizations/{org_a['id']}/api-keys",
            {"name": "fuzz", "scopes": ["auditLogs:write", "auditLogs:read", "apiKeys:manage"]})
-org_b = post("/api/v1/organizations", {"name": "Fuzz B"})
+org_b = call("/api/v1/organizations", {"name": "Fuzz B"})
+# One record and its signed checkpoint (the server signs one a second here), so that the
+# latest-checkpoint operation is fuzzed against an existing checkpoint, not only its 404.
+call("/api/v1/audit-logs", {"type": "USER", "userId": "u_fuzz", "resourceType": "prompt",
+                            "resourceId": "pr_fuzz", "action": "create"}, token=key["secret"])
+for _ in range(100):
+    try:
+        call("/api/v1/checkpoints/latest", token=key["secret"])
+        break
+    except urllib.error.HTTPError as error:
+        if error.code != 404:
+            raise
+        time.sleep(0.2)
+else:
+    sys.exit("no checkpoint was signed within 20 s")
 print(f"FUZZ_KEY={key['secret']}")
 print(f"FUZZ_ORG_A={org_a['id']}")
 print(f"FUZZ_ORG_B={org_b['id']}")
