@@ -146,23 +146,22 @@ async fn run(address: SocketAddr, load: Load, concurrency: usize, duration: Dura
     }
 }
 
+/// The environment variable `name` parsed, or `default` when it is unset or unreadable.
+fn setting<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
 fn main() {
-    let seconds: u64 = std::env::var("BENCH_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(2);
-    let concurrency: usize = std::env::var("BENCH_CONCURRENCY")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(32);
-    let rounds: usize = std::env::var("BENCH_ROUNDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(8);
-    let threads: usize = std::env::var("BENCH_THREADS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let seconds: u64 = setting("BENCH_SECONDS", 2);
+    let concurrency: usize = setting("BENCH_CONCURRENCY", 32);
+    let rounds: usize = setting("BENCH_ROUNDS", 8);
+    let threads: usize = setting(
+        "BENCH_THREADS",
+        std::thread::available_parallelism().map_or(2, |n| n.get()),
+    );
     let duration = Duration::from_secs(seconds);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)

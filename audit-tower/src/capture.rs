@@ -371,7 +371,7 @@ pub(crate) fn prepare(state: &Arc<ServiceState>, parts: &Parts) -> Option<Prepar
     let target = shared.rules.resolve(&parts.method, matched, path, &state.route)?;
     let actor = shared.actor.extract(parts);
     let context = request_context(parts, &shared.trusted);
-    let route = target.route(&shared.rules, &state.route);
+    let route = target.route.get(&shared.rules, &state.route);
     let action = route.action(&parts.method);
     let load = match &target.id {
         IdPlan::Known(id) if action != "create" => shared.loaders.get(route.resource_type()).map(|loader| {
@@ -418,7 +418,7 @@ fn is_json(headers: &HeaderMap) -> bool {
 
 impl Pending {
     fn route(&self) -> &Route {
-        self.target.route(&self.state.shared.rules, &self.state.route)
+        self.target.route.get(&self.state.shared.rules, &self.state.route)
     }
 
     /// Takes what the response tells; `None` when nothing is to be recorded.

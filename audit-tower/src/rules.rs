@@ -345,13 +345,6 @@ pub(crate) struct Target {
     pub(crate) project_id: Option<String>,
 }
 
-impl Target {
-    /// The route of this target, from the layer's `rules` or the service's `slot`.
-    pub(crate) fn route<'a>(&'a self, rules: &'a Rules, slot: &'a RouteSlot) -> &'a Route {
-        self.route.get(rules, slot)
-    }
-}
-
 impl RouteRef {
     /// The route referred to, from the layer's `rules` or the service's `slot`.
     pub(crate) fn get<'a>(&'a self, rules: &'a Rules, slot: &'a RouteSlot) -> &'a Route {
@@ -363,14 +356,6 @@ impl RouteRef {
     }
 }
 
-/// Where a route's resource id comes from, worked out once per route.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum RouteId {
-    PathParam(Box<str>),
-    ResponseBody(Box<str>),
-    RequestBody(Box<str>),
-}
-
 /// A route template with what it records (a rule's settings, or what the template implies),
 /// worked out once so that each request only matches and reads its parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -379,7 +364,8 @@ pub(crate) struct Route {
     /// `None` when the template names no resource (nothing is recorded).
     resource_type: Option<Box<str>>,
     action: Option<Box<str>>,
-    id: RouteId,
+    /// Where the id comes from: the rule's source, or what the template implies.
+    id: IdSource,
     project_param: Option<Box<str>>,
 }
 
@@ -409,12 +395,10 @@ impl Route {
             (None, None) => None,
         };
         let id = match id {
-            Some(IdSource::PathParam(name)) => RouteId::PathParam(name.as_str().into()),
-            Some(IdSource::ResponseBody(field)) => RouteId::ResponseBody(field.as_str().into()),
-            Some(IdSource::RequestBody(field)) => RouteId::RequestBody(field.as_str().into()),
+            Some(source) => source.clone(),
             None => match position.and_then(|at| segments.get(at + 1)) {
-                Some(Segment::Param(name)) => RouteId::PathParam(name.clone()),
-                _ => RouteId::ResponseBody("id".into()),
+                Some(Segment::Param(name)) => IdSource::PathParam(name.to_string()),
+                _ => IdSource::ResponseBody("id".to_owned()),
             },
         };
         Route {
@@ -447,8 +431,8 @@ impl Route {
     /// The body field the id is read from when it is not in the path.
     pub(crate) fn id_field(&self) -> &str {
         match &self.id {
-            RouteId::ResponseBody(field) | RouteId::RequestBody(field) => field,
-            RouteId::PathParam(_) => "id",
+            IdSource::ResponseBody(field) | IdSource::RequestBody(field) => field,
+            IdSource::PathParam(_) => "id",
         }
     }
 
@@ -465,9 +449,9 @@ impl Route {
                 .map(Cow::into_owned)
         };
         let id = match &self.id {
-            RouteId::PathParam(name) => param(name).map_or(IdPlan::ResponseBody, IdPlan::Known),
-            RouteId::ResponseBody(_) => IdPlan::ResponseBody,
-            RouteId::RequestBody(_) => IdPlan::RequestBody,
+            IdSource::PathParam(name) => param(name).map_or(IdPlan::ResponseBody, IdPlan::Known),
+            IdSource::ResponseBody(_) => IdPlan::ResponseBody,
+            IdSource::RequestBody(_) => IdPlan::RequestBody,
         };
         let project_id = match &self.project_param {
             Some(name) => param(name),
@@ -617,7 +601,7 @@ mod tests {
         path: &str,
     ) -> Option<Resolved> {
         let target = rules.resolve(&method, matched, path, slot)?;
-        let route = target.route(rules, slot);
+        let route = target.route.get(rules, slot);
         Some((
             route.resource_type().to_owned(),
             route.action(&method).to_owned(),
@@ -652,7 +636,7 @@ mod tests {
         let create = rules
             .resolve(&Method::POST, Some(keys), "/api/projects/p1/api-keys", &slot)
             .unwrap();
-        let route = create.route(&rules, &slot);
+        let route = create.route.get(&rules, &slot);
         assert_eq!(
             (
                 route.resource_type(),
