@@ -25,6 +25,19 @@ async fn stored_dataset_ids(world: &World) -> Vec<Uuid> {
     stream.map_ok(|record| record.id).try_collect().await.unwrap()
 }
 
+/// Waits (at most 10 s) until the dispatcher has sent `events` events.
+async fn wait_until_sent(dispatcher: &Dispatcher, events: u64, what: &str) {
+    let started = Instant::now();
+    while dispatcher.stats().sent < events {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{what} not sent: {:?}",
+            dispatcher.stats()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_events_survive_an_outage_without_loss_or_duplicates() {
     survive_an_outage(World::start().await).await;
@@ -218,15 +231,7 @@ async fn batches_go_out_on_the_timer_and_rejections_reach_the_callback() {
     dispatcher.record(dataset_event(1));
 
     // No flush: the 50 ms timer sends the partial batch.
-    let started = Instant::now();
-    while dispatcher.stats().sent < 2 {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "timer batch not sent: {:?}",
-            dispatcher.stats()
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_until_sent(&dispatcher, 2, "timer batch").await;
     let stats = dispatcher.stats();
     assert_eq!(
         (stats.sent, stats.rejected, stats.retried),
@@ -242,6 +247,31 @@ async fn batches_go_out_on_the_timer_and_rejections_reach_the_callback() {
     assert!(!dispatcher.record(dataset_event(2)), "closed after shutdown");
     assert_eq!(dispatcher.stats().dropped, 1);
     assert_eq!(dispatcher.flush().await, Err(DispatchError::Closed));
+}
+
+#[tokio::test]
+async fn full_batches_and_flushes_do_not_wait_for_the_batch_timer() {
+    let world = World::start().await;
+    let config = DispatcherConfig::default()
+        .with_max_batch_size(10)
+        .with_batch_interval(Duration::from_secs(3600));
+    let dispatcher = Dispatcher::spawn(world.client.clone(), config);
+
+    // A batch is open (its timer an hour away) while 25 events come in: the two full batches
+    // go out at once, the last five wait for the timer or a flush.
+    for n in 0..25 {
+        assert!(dispatcher.record(dataset_event(n)));
+    }
+    wait_until_sent(&dispatcher, 20, "full batches").await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(dispatcher.stats().sent, 20, "the partial batch waits");
+
+    tokio::time::timeout(Duration::from_secs(10), dispatcher.flush())
+        .await
+        .expect("a flush wakes the worker")
+        .unwrap();
+    assert_eq!(dispatcher.stats().sent, 25);
+    assert_eq!(stored_dataset_ids(&world).await.len(), 25);
 }
 
 #[tokio::test]
