@@ -4,7 +4,8 @@
 //!
 //! `cargo bench -p audit-tower --bench overhead` (`BENCH_SECONDS` per run, default 2;
 //! `BENCH_CONCURRENCY`, default 32; `BENCH_ROUNDS`, default 8, 0 for the in-process part
-//! only; `BENCH_THREADS`, tokio worker threads, default one per core). Variants: no layer;
+//! only; `BENCH_THREADS`, tokio worker threads, default one per core; `BENCH_ONLY`, only the
+//! variants whose name contains this text). Variants: no layer;
 //! the layer with a sink that discards (the layer's own cost), with and without its
 //! before-state loader and body copy; the layer with a `Dispatcher` shipping to a real audit
 //! server in this process (SQLite), the whole cost on this machine. The variants take turns,
@@ -184,12 +185,22 @@ fn main() {
         let bare = serve(bare_layer_app(&discarded)).await;
         // Interleaved, round after round, so that a change in the machine's speed weighs on
         // every variant alike; each is compared with the no-layer run of its own round.
-        let compared = [
+        // BENCH_ONLY: only the variants whose name contains this text (to profile one).
+        let only: String = setting("BENCH_ONLY", String::new());
+        let compared: Vec<_> = [
             ("no layer", plain),
             ("layer, discarding sink", null),
             ("layer, discarding, no loader, no body copy", bare),
             ("no layer, again (a control)", plain_again),
-        ];
+        ]
+        .into_iter()
+        .filter(|(name, _)| name.contains(&only))
+        .collect();
+        let shipped_rounds = if "layer + dispatcher to server".contains(&only) {
+            rounds
+        } else {
+            0
+        };
 
         println!("concurrency {concurrency}, {seconds} s per run, {rounds} rounds, {threads} worker threads");
         // BENCH_ROUNDS=0 measures in process only.
@@ -203,7 +214,7 @@ fn main() {
             // The whole cost on this machine, run apart: the audit server's catching up
             // after each run must not weigh on the others.
             let mut shipped_results = Vec::new();
-            for _ in 0..rounds {
+            for _ in 0..shipped_rounds {
                 shipped_results.push(run(shipped, load, concurrency, duration).await);
                 let _ = tokio::time::timeout(Duration::from_secs(60), dispatcher.flush()).await;
             }
@@ -212,13 +223,17 @@ fn main() {
                 "| variant | req/s (median) | vs no layer: median (range) of rounds | p50 | p99 | process CPU per request |"
             );
             println!("| --- | ---: | ---: | ---: | ---: | ---: |");
-            let baseline = &results[0];
-            let rows = compared
+            let rows: Vec<(&str, &Vec<Outcome>)> = compared
                 .iter()
                 .map(|(name, _)| *name)
                 .zip(&results)
-                .chain([("layer + dispatcher to server (run apart)", &shipped_results)]);
-            for (name, outcomes) in rows {
+                .chain([("layer + dispatcher to server (run apart)", &shipped_results)])
+                .filter(|(_, outcomes)| !outcomes.is_empty())
+                .collect();
+            let Some(&(_, baseline)) = rows.first() else {
+                continue;
+            };
+            for (name, outcomes) in rows.iter().copied() {
                 let ratios: Vec<f64> = outcomes
                     .iter()
                     .zip(baseline)
