@@ -149,6 +149,11 @@ pub(crate) struct RequestContext {
     pub(crate) trace_id: Option<String>,
 }
 
+// Header names looked up on every audited request, parsed once (a `&str` name is parsed
+// at every lookup).
+const X_REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");
+const TRACEPARENT: header::HeaderName = header::HeaderName::from_static("traceparent");
+
 const MAX_ID_CHARS: usize = 256;
 const MAX_USER_AGENT_CHARS: usize = 1024;
 
@@ -174,13 +179,13 @@ pub(crate) fn request_context(parts: &Parts, trusted: &TrustedProxies) -> Reques
         .extensions
         .get::<tower_http::request_id::RequestId>()
         .and_then(|id| id.header_value().to_str().ok().map(str::to_owned))
-        .or_else(|| header_text(&parts.headers, "x-request-id"));
+        .or_else(|| header_text(&parts.headers, &X_REQUEST_ID));
     RequestContext {
         ip_address: client_ip(parts, trusted).map(|ip| ip.to_string()),
         user_agent: header_text(&parts.headers, header::USER_AGENT)
             .map(|ua| truncate(ua, MAX_USER_AGENT_CHARS)),
         request_id: request_id.map(|id| truncate(id, MAX_ID_CHARS)),
-        trace_id: header_text(&parts.headers, "traceparent").and_then(|tp| trace_id(&tp)),
+        trace_id: header_text(&parts.headers, &TRACEPARENT).and_then(|tp| trace_id(&tp)),
     }
 }
 
