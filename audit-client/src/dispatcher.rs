@@ -46,8 +46,11 @@ use tokio::time::Instant;
 use crate::spool::{Spool, SpoolError};
 use crate::{AuditClient, Error, RetryPolicy};
 
+mod doorbell;
 mod prometheus;
 mod worker;
+
+use doorbell::Doorbell;
 
 /// What [`Dispatcher::record_wait`] does when the queue is full.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -243,6 +246,7 @@ impl Counters {
 
 struct Shared {
     tx: mpsc::Sender<Message>,
+    doorbell: Arc<Doorbell>,
     counters: Arc<Counters>,
     overflow: OverflowPolicy,
     closed: AtomicBool,
@@ -253,8 +257,9 @@ struct Shared {
 
 /// A handle to the background sender; clones share one queue and one worker.
 ///
-/// Dropping the last handle lets the worker deliver what is queued and stop; call
-/// [`Dispatcher::shutdown`] to wait for that with a deadline.
+/// Dropping the last handle lets the worker deliver what is queued and stop (at the latest
+/// when the open batch's interval ends); call [`Dispatcher::shutdown`] to wait for that with
+/// a deadline.
 #[derive(Clone)]
 pub struct Dispatcher {
     shared: Arc<Shared>,
@@ -301,11 +306,21 @@ impl Dispatcher {
         let (deadline_tx, deadline_rx) = watch::channel(None);
         let counters = Arc::new(Counters::default());
         let overflow = config.overflow;
-        let worker = worker::Worker::new(client, config, rx, counters.clone(), deadline_rx, spool);
+        let doorbell = Arc::new(Doorbell::new(&config));
+        let worker = worker::Worker::new(
+            client,
+            config,
+            rx,
+            doorbell.clone(),
+            counters.clone(),
+            deadline_rx,
+            spool,
+        );
         tokio::spawn(worker.run());
         Ok(Dispatcher {
             shared: Arc::new(Shared {
                 tx,
+                doorbell,
                 counters,
                 overflow,
                 closed: AtomicBool::new(false),
@@ -327,7 +342,10 @@ impl Dispatcher {
         }
         event.ensure_id();
         match self.shared.tx.try_send(Message::Event(Box::new(event))) {
-            Ok(()) => true,
+            Ok(()) => {
+                self.event_queued();
+                true
+            }
             Err(TrySendError::Full(_) | TrySendError::Closed(_)) => {
                 self.count_dropped();
                 false
@@ -344,10 +362,18 @@ impl Dispatcher {
         }
         event.ensure_id();
         let queued = self.shared.tx.send(Message::Event(Box::new(event))).await.is_ok();
-        if !queued {
+        if queued {
+            self.event_queued();
+        } else {
             self.count_dropped();
         }
         queued
+    }
+
+    /// Rings the worker's doorbell when enough events wait for a batch.
+    fn event_queued(&self) {
+        let tx = &self.shared.tx;
+        self.shared.doorbell.queued(tx.max_capacity() - tx.capacity());
     }
 
     /// Waits until every event queued before this call is delivered (or rejected).
@@ -358,6 +384,7 @@ impl Dispatcher {
             .send(Message::Flush(reply))
             .await
             .map_err(|_| DispatchError::Closed)?;
+        self.shared.doorbell.ring();
         match done.await {
             Ok(true) => Ok(()),
             Ok(false) => Err(DispatchError::Timeout),
@@ -376,7 +403,7 @@ impl Dispatcher {
         self.shared.deadline.send_replace(Some(deadline));
         let (reply, done) = oneshot::channel();
         match tokio::time::timeout_at(deadline, self.shared.tx.send(Message::Shutdown(reply))).await {
-            Ok(Ok(())) => {}
+            Ok(Ok(())) => self.shared.doorbell.ring(),
             Ok(Err(_)) => return Err(DispatchError::Closed),
             Err(_) => return Err(DispatchError::Timeout),
         }

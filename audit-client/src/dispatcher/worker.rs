@@ -8,6 +8,7 @@
 //! other, and a flush is answered only once the spool is empty.
 
 use std::mem;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -16,9 +17,11 @@ use audit_core::{AuditEvent, BatchItemStatus, BatchRequest, BatchResponse, MAX_B
 use reqwest::StatusCode;
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot, watch};
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
-use super::{Counters, DispatcherConfig, Message, OnRejected, RejectedEvent, before_deadline, should_retry};
+use super::{
+    Counters, DispatcherConfig, Doorbell, Message, OnRejected, RejectedEvent, before_deadline, should_retry,
+};
 use crate::client::Retry;
 use crate::retry::Jitter;
 use crate::spool::Spool;
@@ -30,6 +33,7 @@ const SPOOL_CHUNK: usize = MAX_BATCH_EVENTS;
 pub(super) struct Worker {
     client: AuditClient,
     rx: mpsc::Receiver<Message>,
+    doorbell: Arc<Doorbell>,
     /// False once the queue is closed and empty.
     receiving: bool,
     counters: Arc<Counters>,
@@ -52,6 +56,16 @@ pub(super) struct Worker {
     abandoned_at_shutdown: Option<u64>,
 }
 
+/// What woke the worker.
+enum Wake {
+    /// A message, or the end of the queue, while no batch was open.
+    Message(Option<Message>),
+    /// The doorbell: a batch's worth of events, a flush or a shutdown waits.
+    Rung,
+    /// The open batch's time is up.
+    Due,
+}
+
 /// What became of one batch.
 enum Delivery {
     /// Delivered, rejected, spooled or abandoned: nothing left to do here.
@@ -65,6 +79,7 @@ impl Worker {
         client: AuditClient,
         config: DispatcherConfig,
         rx: mpsc::Receiver<Message>,
+        doorbell: Arc<Doorbell>,
         counters: Arc<Counters>,
         deadline: watch::Receiver<Option<Instant>>,
         spool: Option<Spool>,
@@ -72,6 +87,7 @@ impl Worker {
         Worker {
             client,
             rx,
+            doorbell,
             receiving: true,
             counters,
             deadline,
@@ -111,38 +127,63 @@ impl Worker {
                 }
                 break;
             }
-            tokio::select! {
-                message = self.rx.recv() => match message {
-                    Some(Message::Event(event)) => {
-                        if self.buffer.is_empty() {
-                            timer.as_mut().reset(Instant::now() + self.batch_interval);
-                            armed = true;
-                        }
-                        self.buffer.push(*event);
-                        if self.buffer.len() >= self.max_batch_size {
-                            self.export().await;
-                            armed = false;
+            // With no batch open, the first event wakes the worker; with one open, the doorbell
+            // or the batch timer does, and everything queued is taken at once.
+            let wake = tokio::select! {
+                message = self.rx.recv(), if !armed => Wake::Message(message),
+                () = self.doorbell.rung(), if armed => Wake::Rung,
+                () = &mut timer, if armed => Wake::Due,
+            };
+            match wake {
+                Wake::Message(Some(message)) => self.take(message, timer.as_mut(), &mut armed).await,
+                Wake::Message(None) => self.receiving = false,
+                Wake::Rung | Wake::Due => {
+                    while !self.spooling() {
+                        match self.rx.try_recv() {
+                            Ok(message) => self.take(message, timer.as_mut(), &mut armed).await,
+                            Err(TryRecvError::Empty) => break,
+                            Err(TryRecvError::Disconnected) => {
+                                self.receiving = false;
+                                break;
+                            }
                         }
                     }
-                    Some(Message::Flush(reply)) => {
-                        let complete = self.export().await;
+                    if matches!(wake, Wake::Due) || self.buffer.is_empty() {
+                        self.export().await;
                         armed = false;
-                        if complete {
-                            self.flushes.push(reply);
-                        } else {
-                            let _ = reply.send(false);
-                        }
                     }
-                    Some(Message::Shutdown(reply)) => self.begin_shutdown(reply),
-                    None => self.receiving = false,
-                },
-                () = &mut timer, if armed => {
-                    self.export().await;
-                    armed = false;
                 }
             }
         }
         self.finish().await;
+    }
+
+    /// Takes one message from the queue: an event joins the batch (opening it, or sending it
+    /// when full), a flush sends the batch, a shutdown begins.
+    async fn take(&mut self, message: Message, timer: Pin<&mut Sleep>, armed: &mut bool) {
+        match message {
+            Message::Event(event) => {
+                if self.buffer.is_empty() {
+                    timer.reset(Instant::now() + self.batch_interval);
+                    *armed = true;
+                }
+                self.buffer.push(*event);
+                if self.buffer.len() >= self.max_batch_size {
+                    self.export().await;
+                    *armed = false;
+                }
+            }
+            Message::Flush(reply) => {
+                let complete = self.export().await;
+                *armed = false;
+                if complete {
+                    self.flushes.push(reply);
+                } else {
+                    let _ = reply.send(false);
+                }
+            }
+            Message::Shutdown(reply) => self.begin_shutdown(reply),
+        }
     }
 
     /// Whether events wait in the spool (or for it): new events must queue up behind them.
