@@ -5,7 +5,9 @@
 //! `cargo bench -p audit-tower --bench overhead` (`BENCH_SECONDS` per run, default 2;
 //! `BENCH_CONCURRENCY`, default 32; `BENCH_ROUNDS`, default 8, 0 for the in-process part
 //! only; `BENCH_THREADS`, tokio worker threads, default one per core; `BENCH_ONLY`, only the
-//! variants whose name contains this text). Variants: no layer;
+//! variants whose name contains this text). Variants: no layer; no layer with the PATCH
+//! handler recording its event by hand (the yardstick: complete events with nothing
+//! automatic); a layer that does nothing (what axum charges any layer);
 //! the layer with a sink that discards (the layer's own cost), with and without its
 //! before-state loader and body copy; the layer with a `Dispatcher` shipping to a real audit
 //! server in this process (SQLite), the whole cost on this machine. The variants take turns,
@@ -22,7 +24,7 @@ use audit_server::testing::TestServer;
 use axum::Router;
 use host_app::Store;
 use serde_json::json;
-use support::{Load, bare_layer_app, discarding_sink, in_process};
+use support::{Load, bare_layer_app, by_hand_app, discarding_sink, in_process, noop_layer_app};
 
 mod support;
 
@@ -183,12 +185,16 @@ fn main() {
         let shipped = serve(host_app::app(Store::default(), dispatcher.clone())).await;
         let plain_again = serve(host_app::app_without_audit(Store::default())).await;
         let bare = serve(bare_layer_app(&discarded)).await;
+        let by_hand = serve(by_hand_app(&discarded)).await;
+        let noop = serve(noop_layer_app()).await;
         // Interleaved, round after round, so that a change in the machine's speed weighs on
         // every variant alike; each is compared with the no-layer run of its own round.
         // BENCH_ONLY: only the variants whose name contains this text (to profile one).
         let only: String = setting("BENCH_ONLY", String::new());
         let compared: Vec<_> = [
             ("no layer", plain),
+            ("no layer, PATCH audited by hand", by_hand),
+            ("a layer that does nothing", noop),
             ("layer, discarding sink", null),
             ("layer, discarding, no loader, no body copy", bare),
             ("no layer, again (a control)", plain_again),

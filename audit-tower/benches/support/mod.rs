@@ -43,6 +43,18 @@ pub fn bare_layer_app(discarded: &Arc<AtomicU64>) -> Router {
     )
 }
 
+/// The host app with a layer that does nothing: what axum charges for any layer (it boxes
+/// every route's service, future and body once more).
+pub fn noop_layer_app() -> Router {
+    host_app::app_without_audit(Store::default()).layer(tower::layer::util::Identity::new())
+}
+
+/// The host app without the layer, its PATCH audited by a hand-written call in the handler,
+/// discarding its events: what complete events cost when nothing is automatic.
+pub fn by_hand_app(discarded: &Arc<AtomicU64>) -> Router {
+    host_app::app_audited_by_hand(Store::default(), discarding_sink(discarded))
+}
+
 /// CPU time this thread has run, from `/proc/thread-self/schedstat` (nanoseconds; Linux).
 /// Unlike wall-clock time it does not count the time other processes hold the cores.
 fn thread_cpu() -> Option<Duration> {
@@ -70,6 +82,8 @@ pub async fn in_process(
     const N: usize = 20_000;
     let mut apps = vec![
         ("no layer", host_app::app_without_audit(Store::default())),
+        ("no layer, PATCH audited by hand", by_hand_app(discarded)),
+        ("a layer that does nothing", noop_layer_app()),
         (
             "layer, discarding sink",
             host_app::app(Store::default(), discarding_sink(discarded)),

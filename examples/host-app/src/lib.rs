@@ -30,11 +30,16 @@ use axum::extract::{Path, Request, State};
 use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+
+mod by_hand;
+
+pub use by_hand::app_audited_by_hand;
 
 /// A prompt of a project.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,6 +59,19 @@ pub struct Prompt {
     pub version: u32,
 }
 
+impl Prompt {
+    /// Applies a `PATCH`: the fields given, and one version more.
+    pub(crate) fn apply(&mut self, change: PromptChange) {
+        if let Some(name) = change.name {
+            self.name = name;
+        }
+        if let Some(text) = change.prompt {
+            self.prompt = text;
+        }
+        self.version += 1;
+    }
+}
+
 /// A dataset of a project.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -71,8 +89,8 @@ pub struct Dataset {
 }
 
 #[derive(Default)]
-struct Data {
-    prompts: BTreeMap<(String, String), Prompt>,
+pub(crate) struct Data {
+    pub(crate) prompts: BTreeMap<(String, String), Prompt>,
     datasets: BTreeMap<(String, String), Dataset>,
 }
 
@@ -93,7 +111,7 @@ impl Store {
         }
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Data> {
+    pub(crate) fn write(&self) -> std::sync::RwLockWriteGuard<'_, Data> {
         self.0.write().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
@@ -137,17 +155,17 @@ pub const LABELS_ROUTE: &str = "/api/projects/{projectId}/prompts/{promptId}/lab
 /// The app with the audit layer, sending events to `sink` (a [`audit_client::Dispatcher`]).
 pub fn app(store: Store, sink: impl AuditSink) -> Router {
     let audit = audit_layer(store.clone(), sink);
-    build(store, Some(audit))
+    build(store, prompt_routes(), Some(audit))
 }
 
 /// The app with an audit layer configured by the caller.
 pub fn app_with_layer(store: Store, audit: AuditLayer) -> Router {
-    build(store, Some(audit))
+    build(store, prompt_routes(), Some(audit))
 }
 
 /// The same app without auditing (for comparisons).
 pub fn app_without_audit(store: Store) -> Router {
-    build(store, None)
+    build(store, prompt_routes(), None)
 }
 
 /// The audit layer as the app configures it: `setLabel` for labels, before states from the
@@ -173,16 +191,18 @@ pub fn audit_layer(store: Store, sink: impl AuditSink) -> AuditLayer {
         .build()
 }
 
-fn build(store: Store, audit: Option<AuditLayer>) -> Router {
+/// The methods of `/api/projects/{projectId}/prompts/{promptId}`.
+fn prompt_routes() -> MethodRouter<Store> {
+    get(get_prompt).patch(update_prompt).delete(delete_prompt)
+}
+
+fn build(store: Store, prompt_routes: MethodRouter<Store>, audit: Option<AuditLayer>) -> Router {
     let api = Router::new()
         .route(
             "/api/projects/{projectId}/prompts",
             post(create_prompt).get(list_prompts),
         )
-        .route(
-            "/api/projects/{projectId}/prompts/{promptId}",
-            get(get_prompt).patch(update_prompt).delete(delete_prompt),
-        )
+        .route("/api/projects/{projectId}/prompts/{promptId}", prompt_routes)
         .route(LABELS_ROUTE, post(set_label))
         .route(
             "/api/projects/{projectId}/datasets",
@@ -234,7 +254,7 @@ struct NewPrompt {
 }
 
 #[derive(Deserialize)]
-struct PromptChange {
+pub(crate) struct PromptChange {
     name: Option<String>,
     prompt: Option<String>,
 }
@@ -277,7 +297,7 @@ async fn list_prompts(State(store): State<Store>, Path(project_id): Path<String>
     Json(json!({ "data": prompts }))
 }
 
-async fn get_prompt(
+pub(crate) async fn get_prompt(
     State(store): State<Store>,
     Path((project_id, id)): Path<(String, String)>,
 ) -> Result<Json<Prompt>, AppError> {
@@ -296,13 +316,7 @@ async fn update_prompt(
 ) -> Result<Json<Prompt>, AppError> {
     let mut data = store.write();
     let prompt = data.prompts.get_mut(&key).ok_or(AppError::NotFound)?;
-    if let Some(name) = change.name {
-        prompt.name = name;
-    }
-    if let Some(text) = change.prompt {
-        prompt.prompt = text;
-    }
-    prompt.version += 1;
+    prompt.apply(change);
     Ok(Json(prompt.clone()))
 }
 
@@ -319,7 +333,7 @@ async fn set_label(
     Ok(Json(prompt.clone()))
 }
 
-async fn delete_prompt(
+pub(crate) async fn delete_prompt(
     State(store): State<Store>,
     Path(key): Path<(String, String)>,
 ) -> Result<StatusCode, AppError> {
