@@ -79,7 +79,12 @@ pub async fn in_process(
     use http_body_util::BodyExt;
     use tower::ServiceExt;
 
-    const N: usize = 20_000;
+    // BENCH_REQUESTS: requests per variant and load.
+    let n: usize = std::env::var("BENCH_REQUESTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(20_000);
     let mut apps = vec![
         ("no layer", host_app::app_without_audit(Store::default())),
         ("no layer, PATCH audited by hand", by_hand_app(discarded)),
@@ -99,6 +104,9 @@ pub async fn in_process(
             host_app::app(Store::default(), dispatcher.clone()),
         ));
     }
+    // BENCH_ONLY: only the variants whose name contains this text (to profile one).
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    apps.retain(|(name, _)| name.contains(&only));
     let request = |method: &str, uri: &str, body: String| {
         http::Request::builder()
             .method(method)
@@ -109,7 +117,7 @@ pub async fn in_process(
             .body(axum::body::Body::from(body))
             .unwrap()
     };
-    println!("\nIn process, one request at a time ({N} per variant and load, no sockets)");
+    println!("\nIn process, one request at a time ({n} per variant and load, no sockets)");
     let (column, rule) = match count_allocations {
         Some(_) => (" allocations per request |", " ---: |"),
         None => ("", ""),
@@ -135,16 +143,16 @@ pub async fn in_process(
             let created: serde_json::Value =
                 serde_json::from_slice(&created.into_body().collect().await.unwrap().to_bytes()).unwrap();
             let uri = format!("/api/projects/p_1/prompts/{}", created["id"].as_str().unwrap());
-            let mut latencies = Vec::with_capacity(N);
+            let mut latencies = Vec::with_capacity(n);
             let started = Instant::now();
             let cpu_before = thread_cpu();
             let mut allocations = 0;
-            for n in 0..N {
+            for i in 0..n {
                 let request = match load {
                     Load::Patch => request(
                         "PATCH",
                         &uri,
-                        json!({ "prompt": format!("Hello #{n}") }).to_string(),
+                        json!({ "prompt": format!("Hello #{i}") }).to_string(),
                     ),
                     Load::Get => request("GET", &uri, String::new()),
                 };
@@ -165,14 +173,14 @@ pub async fn in_process(
                 }
                 latencies.push(sent.elapsed());
             }
-            let mean = started.elapsed() / N as u32;
+            let mean = started.elapsed() / n as u32;
             let allocations = match count_allocations {
-                Some(_) => format!(" {:.1} |", allocations as f64 / N as f64),
+                Some(_) => format!(" {:.1} |", allocations as f64 / n as f64),
                 None => String::new(),
             };
             let cpu = match (cpu_before, thread_cpu()) {
                 (Some(before), Some(after)) => {
-                    format!("{:.2} µs", (after - before).as_secs_f64() * 1e6 / N as f64)
+                    format!("{:.2} µs", (after - before).as_secs_f64() * 1e6 / n as f64)
                 }
                 _ => "n/a".to_owned(),
             };
@@ -180,8 +188,8 @@ pub async fn in_process(
             println!(
                 "| {load:?} | {name} | {:.1} µs | {:.1} µs | {:.1} µs | {cpu} |{allocations}",
                 mean.as_secs_f64() * 1e6,
-                latencies[N / 2].as_secs_f64() * 1e6,
-                latencies[N * 99 / 100].as_secs_f64() * 1e6
+                latencies[n / 2].as_secs_f64() * 1e6,
+                latencies[n * 99 / 100].as_secs_f64() * 1e6
             );
             flush().await;
         }

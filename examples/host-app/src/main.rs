@@ -33,7 +33,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }),
     );
     let listener = tokio::net::TcpListener::bind(&bind).await?;
-    tracing::info!(%bind, "host app listening");
+    // The bound address, not `bind`: with port 0 the system picks the port.
+    tracing::info!(address = %listener.local_addr()?, "host app listening");
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await?;
