@@ -513,3 +513,46 @@ async fn large_and_streaming_bodies_pass_through_unchanged() {
         ]
     );
 }
+
+/// A host that wants its reads to skip even axum's wrapping of a layered route can layer
+/// only the mutating methods of a route: the route's template is known there too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_layer_on_the_mutating_methods_alone_records_them_from_their_route() {
+    let world = World::start().await;
+    let audit = AuditLayer::new(world.dispatcher.clone());
+    let writes =
+        patch(
+            |Json(body): Json<Value>| async move { Json(json!({ "id": "pr_1", "prompt": body["prompt"] })) },
+        )
+        .delete(|| async { StatusCode::NO_CONTENT })
+        .layer(audit);
+    let app = Router::new()
+        .route(
+            "/api/projects/{projectId}/prompts/{promptId}",
+            get(|| async { Json(json!({ "id": "pr_1", "prompt": "a" })) }).merge(writes),
+        )
+        .layer(axum::middleware::map_request(authenticate))
+        .layer(MockConnectInfo(peer()));
+    let prompt = "/api/projects/p_1/prompts/pr_1";
+    for (method, status) in [
+        (Method::GET, StatusCode::OK),
+        (Method::PATCH, StatusCode::OK),
+        (Method::DELETE, StatusCode::NO_CONTENT),
+    ] {
+        let request = json_request(method.clone(), prompt, json!({ "prompt": "b" }));
+        assert_eq!(send(&app, request).await.0, status, "{method}");
+    }
+    let summary: Vec<Value> = world
+        .records()
+        .await
+        .iter()
+        .map(|r| json!([r.resource_type, r.resource_id, r.project_id, r.action, r.after]))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            json!(["prompt", "pr_1", "p_1", "update", { "id": "pr_1", "prompt": "b" }]),
+            json!(["prompt", "pr_1", "p_1", "delete", null]),
+        ]
+    );
+}
