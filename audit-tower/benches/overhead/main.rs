@@ -13,6 +13,10 @@
 //! before-state loader and body copy; the layer with a `Dispatcher` shipping to a real audit
 //! server in this process (SQLite), the whole cost on this machine. The variants take turns,
 //! round after round, and each is compared with the no-layer run of its own round.
+//!
+//! Then latency at a fixed rate (`BENCH_RATE`, default 5000 requests per second, open loop,
+//! `BENCH_PACED_ROUNDS` rounds, default 5): under saturation latency is queueing; at a
+//! moderate rate it is what a request takes.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -27,6 +31,8 @@ use host_app::Store;
 use serde_json::json;
 use support::{Load, bare_layer_app, by_hand_app, discarding_sink, in_process, noop_layer_app};
 
+mod paced;
+#[path = "../support/mod.rs"]
 mod support;
 
 struct Outcome {
@@ -86,6 +92,31 @@ async fn seed(http: &reqwest::Client, address: SocketAddr, n: usize) -> Vec<Stri
     ids
 }
 
+/// Sends one request of `load` (the `n`th of its sender) and reads the whole response.
+async fn send(http: &reqwest::Client, load: Load, url: &str, n: u64) {
+    let request = match load {
+        Load::Patch => http
+            .patch(url)
+            .json(&json!({ "prompt": format!("Hello {{name}} #{n}") })),
+        Load::Get => http.get(url),
+    };
+    let response = request
+        .header("x-user-id", "u_bench")
+        .header("x-org-role", "ADMIN")
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    let _ = response.bytes().await.unwrap();
+}
+
+/// The URL of prompt `id` of the host app at `address`.
+fn prompt_url(address: SocketAddr, id: &str) -> String {
+    format!("http://{address}/api/projects/p_1/prompts/{id}")
+}
+
+/// Closed loop: `concurrency` senders, each sending its next request as soon as the last is
+/// answered, for `duration`: the throughput the machine can serve.
 async fn run(address: SocketAddr, load: Load, concurrency: usize, duration: Duration) -> Outcome {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
@@ -103,25 +134,12 @@ async fn run(address: SocketAddr, load: Load, concurrency: usize, duration: Dura
         let stop = stop.clone();
         let count = count.clone();
         workers.push(tokio::spawn(async move {
-            let url = format!("http://{address}/api/projects/p_1/prompts/{id}");
+            let url = prompt_url(address, &id);
             let mut latencies = Vec::with_capacity(100_000);
             let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
-                let request = match load {
-                    Load::Patch => http
-                        .patch(&url)
-                        .json(&json!({ "prompt": format!("Hello {{name}} #{n}") })),
-                    Load::Get => http.get(&url),
-                };
                 let sent = Instant::now();
-                let response = request
-                    .header("x-user-id", "u_bench")
-                    .header("x-org-role", "ADMIN")
-                    .send()
-                    .await
-                    .unwrap();
-                assert!(response.status().is_success());
-                let _ = response.bytes().await.unwrap();
+                send(&http, load, &url, n).await;
                 latencies.push(sent.elapsed());
                 n += 1;
             }
@@ -273,6 +291,12 @@ fn main() {
                     cpu.map_or("n/a".to_owned(), |cpu| format!("{:.1} µs", median(cpu))),
                 );
             }
+        }
+        // BENCH_PACED_ROUNDS=0 skips the open-loop part.
+        let paced_rounds: usize = setting("BENCH_PACED_ROUNDS", 5);
+        if rounds > 0 && paced_rounds > 0 {
+            let rate: u32 = setting("BENCH_RATE", 5_000);
+            paced::compare(&compared, rate, duration, paced_rounds).await;
         }
         in_process(Some(&dispatcher), &discarded, None).await;
         let _ = tokio::time::timeout(Duration::from_secs(30), dispatcher.flush()).await;
