@@ -7,7 +7,6 @@ use audit_client::{AuditClient, Dispatcher, DispatcherConfig, ListRequest, Retry
 use audit_core::{AuditRecord, Scope};
 use audit_server::testing::TestServer;
 use axum::Router;
-use axum::body::Body;
 use axum::extract::connect_info::MockConnectInfo;
 use futures::TryStreamExt;
 use host_app::Store;
@@ -15,8 +14,9 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
-const TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
+mod common;
+
+use common::{TRACE_ID, peer, request};
 
 struct World {
     server: TestServer,
@@ -97,18 +97,7 @@ struct Caller<'a> {
 
 impl Caller<'_> {
     async fn call(&self, method: &str, uri: &str, body: Option<Value>) -> (u16, Value) {
-        let request = axum::http::Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("x-user-id", "u_42")
-            .header("x-org-role", "MEMBER")
-            .header("x-project-role", "ADMIN")
-            .header("user-agent", "curl/8.5.0")
-            .header("x-request-id", self.request_id)
-            .header("traceparent", TRACEPARENT)
-            .header("content-type", "application/json")
-            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-            .unwrap();
+        let request = request(method, uri, self.request_id, body);
         let response = self.app.clone().oneshot(request).await.unwrap();
         let status = response.status().as_u16();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
@@ -119,9 +108,7 @@ impl Caller<'_> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prompts_and_datasets_are_recorded_with_before_and_after() {
     let world = World::start().await;
-    let app = host_app::app(Store::default(), world.dispatcher.clone()).layer(MockConnectInfo(
-        "198.51.100.23:40000".parse::<SocketAddr>().unwrap(),
-    ));
+    let app = host_app::app(Store::default(), world.dispatcher.clone()).layer(MockConnectInfo(peer()));
     let caller = Caller {
         app: &app,
         request_id: "req-7",

@@ -1,17 +1,19 @@
 //! The overhead benchmark's yardstick, the app auditing its prompt updates by hand, records
 //! the same event as the layer does; otherwise comparing their costs would mean nothing.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use audit_core::AuditEvent;
-use axum::body::Body;
 use axum::extract::connect_info::ConnectInfo;
 use axum::{Extension, Router};
 use host_app::Store;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
+
+mod common;
+
+use common::{TRACE_ID, peer, request};
 
 type Events = Arc<Mutex<Vec<AuditEvent>>>;
 
@@ -24,23 +26,8 @@ fn collecting(events: &Events) -> impl Fn(AuditEvent) -> bool + Send + Sync + 's
 }
 
 async fn call(app: &Router, method: &str, uri: &str, body: Value) -> Value {
-    let peer: SocketAddr = "198.51.100.23:40000".parse().unwrap();
-    let request = axum::http::Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("x-user-id", "u_42")
-        .header("x-org-role", "MEMBER")
-        .header("x-project-role", "ADMIN")
-        .header("user-agent", "curl/8.5.0")
-        .header("x-request-id", "req-7")
-        .header(
-            "traceparent",
-            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
-        )
-        .header("content-type", "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap();
-    let app = app.clone().layer(Extension(ConnectInfo(peer)));
+    let request = request(method, uri, "req-7", Some(body));
+    let app = app.clone().layer(Extension(ConnectInfo(peer())));
     let response = app.oneshot(request).await.unwrap();
     assert!(
         response.status().is_success(),
@@ -105,7 +92,7 @@ async fn the_hand_written_audit_call_records_what_the_layer_records() {
             "ipAddress": "198.51.100.23",
             "userAgent": "curl/8.5.0",
             "requestId": "req-7",
-            "traceId": "0af7651916cd43dd8448eb211c80319c",
+            "traceId": TRACE_ID,
         })
     );
 }
