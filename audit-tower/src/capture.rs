@@ -35,8 +35,12 @@ use http::{HeaderMap, Method, StatusCode, header};
 use serde_json::{Map, Value};
 
 use crate::actor::{Actor, MissingActor};
+use crate::contain::contained;
 use crate::layer::ServiceState;
 use crate::rules::{IdPlan, Route, Target};
+
+/// The name under which a panicking [`LoadBefore`] hook is logged.
+pub(crate) const BEFORE_LOADER: &str = "before-state loader";
 
 /// A boxed, sendable future, as [`LoadBefore`] returns.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -379,14 +383,17 @@ pub(crate) fn prepare(state: &Arc<ServiceState>, parts: &Parts) -> Option<Prepar
     let route = target.route.get(&shared.rules, &state.route);
     let action = route.action(&parts.method);
     let load = match &target.id {
-        IdPlan::Known(id) if action != "create" => shared.loaders.get(route.resource_type()).map(|loader| {
-            loader.load(ResourceRef {
-                resource_type: route.resource_type().to_owned(),
-                resource_id: id.clone(),
-                project_id: target.project_id.clone(),
-                action: action.to_owned(),
+        IdPlan::Known(id) if action != "create" => {
+            shared.loaders.get(route.resource_type()).and_then(|loader| {
+                let resource = ResourceRef {
+                    resource_type: route.resource_type().to_owned(),
+                    resource_id: id.clone(),
+                    project_id: target.project_id.clone(),
+                    action: action.to_owned(),
+                };
+                contained(BEFORE_LOADER, || loader.load(resource))
             })
-        }),
+        }
         _ => None,
     };
     let request_body =
@@ -467,8 +474,15 @@ impl Pending {
     }
 
     /// Builds the event and hands it to the sink. Runs once the response body has ended or
-    /// was dropped.
+    /// was dropped; a panic on the way (in the sink, say) loses the event, never the response.
     pub(crate) fn finish(self: Box<Self>) {
+        let state = Arc::clone(&self.state);
+        if contained("sink", move || self.record()).is_none() {
+            state.shared.stats.failed.add();
+        }
+    }
+
+    fn record(self: Box<Self>) {
         let Pending {
             state,
             target,

@@ -13,7 +13,8 @@ use tokio::time::Sleep;
 use tower::Service;
 
 use crate::body::AuditBody;
-use crate::capture::{BoxFuture, Pending};
+use crate::capture::{BEFORE_LOADER, BoxFuture, Pending};
+use crate::contain::contained;
 
 pin_project! {
     /// The response future of [`Audit`](crate::Audit): loads the state before the request
@@ -99,9 +100,10 @@ where
                     service,
                     request,
                 } => {
-                    let before = match load.as_mut().poll(cx) {
-                        Poll::Ready(before) => before,
-                        Poll::Pending => {
+                    let before = match contained(BEFORE_LOADER, || load.as_mut().poll(cx)) {
+                        None => None,
+                        Some(Poll::Ready(before)) => before,
+                        Some(Poll::Pending) => {
                             let timeout = *timeout;
                             let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
                             ready!(timer.as_mut().poll(cx));

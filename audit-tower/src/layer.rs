@@ -52,6 +52,10 @@ pub struct AuditStats {
     pub dropped: u64,
     /// Audited requests not recorded because no actor was found.
     pub skipped: u64,
+    /// Audited requests whose event was lost because the actor extractor or the sink
+    /// panicked (the request itself is served as usual; a panicking before-state loader only
+    /// costs the event its `before`).
+    pub failed: u64,
 }
 
 #[derive(Default)]
@@ -72,6 +76,7 @@ pub(crate) struct Counters {
     pub(crate) recorded: Counter,
     pub(crate) dropped: Counter,
     pub(crate) skipped: Counter,
+    pub(crate) failed: Counter,
 }
 
 /// The configuration every [`Audit`] service of one layer shares.
@@ -149,6 +154,7 @@ impl AuditLayer {
             recorded: stats.recorded.get(),
             dropped: stats.dropped.get(),
             skipped: stats.skipped.get(),
+            failed: stats.failed.get(),
         }
     }
 }

@@ -19,8 +19,9 @@
 //!   [`Redactor`] before anything leaves the process.
 //!
 //! Auditing can never fail a host request: the service's error type is the inner one, the
-//! body reaches the client byte for byte, and when the audit service is down events wait in
-//! the dispatcher's bounded queue.
+//! body reaches the client byte for byte, a panic in one of the host's hooks (actor
+//! extractor, loader, sink) is contained and counted ([`AuditStats::failed`]), and when the
+//! audit service is down events wait in the dispatcher's bounded queue.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -69,6 +70,7 @@
 mod actor;
 mod body;
 pub mod capture;
+mod contain;
 mod future;
 mod layer;
 mod redact;

@@ -9,6 +9,7 @@ use tower::Service;
 
 use crate::body::{AuditBody, tee_request_body};
 use crate::capture::prepare;
+use crate::contain::contained;
 use crate::future::ResponseFuture;
 use crate::layer::ServiceState;
 
@@ -77,7 +78,10 @@ where
             return ResponseFuture::calling(self.inner.call(request), None);
         }
         let (parts, mut body) = request.into_parts();
-        let prepared = prepare(&self.state, &parts);
+        let prepared = contained("actor extractor", || prepare(&self.state, &parts)).unwrap_or_else(|| {
+            shared.stats.failed.add();
+            None
+        });
         let Some(prepared) = prepared else {
             return ResponseFuture::calling(self.inner.call(Request::from_parts(parts, body)), None);
         };
@@ -184,6 +188,68 @@ mod tests {
             befores,
             [("i_1", Some(serde_json::json!({ "n": 1 }))), ("s_1", None)]
         );
+    }
+
+    /// Sends a PUT through `layer` to a JSON answer and returns the body the client got.
+    async fn answered(layer: &AuditLayer) -> Bytes {
+        let response = layer.layer(json_ok()).oneshot(put()).await.unwrap();
+        response.into_body().collect().await.unwrap().to_bytes()
+    }
+
+    #[tokio::test]
+    async fn a_panicking_hook_costs_at_most_its_event_never_the_response() {
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let sink = |events: &Arc<Mutex<Vec<AuditEvent>>>| {
+            let events = events.clone();
+            move |event: AuditEvent| {
+                events.lock().unwrap().push(event);
+                true
+            }
+        };
+        let rule = || Rule::new(Method::PUT, "/items/{itemId}");
+
+        // A loader that panics when called, and one whose future panics when polled: the event
+        // is recorded without `before`.
+        let called = AuditLayer::builder(sink(&events))
+            .with_rule(rule())
+            .with_before_loader("item", |_| -> std::future::Ready<Option<serde_json::Value>> {
+                panic!("loader called")
+            })
+            .build();
+        let polled = AuditLayer::builder(sink(&events))
+            .with_rule(rule())
+            .with_before_loader("item", |_| async { panic!("loader polled") })
+            .build();
+        for layer in [&called, &polled] {
+            assert_eq!(&answered(layer).await[..], br#"{"n":2}"#);
+            assert_eq!(layer.stats().recorded, 1);
+            assert_eq!(layer.stats().failed, 0);
+        }
+        let befores: Vec<_> = events.lock().unwrap().iter().map(|e| e.before.clone()).collect();
+        assert_eq!(befores, [None, None]);
+        let afters = events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e.after.is_some())
+            .count();
+        assert_eq!(afters, 2, "the rest of each event is there");
+
+        // An actor extractor or a sink that panics: the event is lost and counted, the
+        // response is whole, and the layer answers the next request as well.
+        let extractor = AuditLayer::builder(sink(&events))
+            .with_rule(rule())
+            .with_actor_extractor(|_: &http::request::Parts| -> Option<crate::Actor> { panic!("extractor") })
+            .build();
+        let failing_sink = AuditLayer::builder(|_: AuditEvent| -> bool { panic!("sink") })
+            .with_rule(rule())
+            .build();
+        for layer in [&extractor, &failing_sink] {
+            assert_eq!(&answered(layer).await[..], br#"{"n":2}"#);
+            assert_eq!(&answered(layer).await[..], br#"{"n":2}"#);
+            assert_eq!((layer.stats().recorded, layer.stats().failed), (0, 2));
+        }
+        assert_eq!(events.lock().unwrap().len(), 2, "nothing more was recorded");
     }
 
     #[tokio::test]
