@@ -3,42 +3,56 @@
 //! latency is mostly queueing, every µs of CPU multiplied by the requests waiting ahead of
 //! it; at a moderate fixed rate it is what a request takes, which is what a p99 target is
 //! about.
+//!
+//! The variants are measured together, not in turns: one schedule deals its requests to all
+//! of them in rotation, so that every pause of this shared machine (a p99 is made of those)
+//! falls on every variant alike within the same seconds.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::support::Load;
-use crate::{process_cpu, prompt_url, seed, send};
+use crate::{prompt_url, seed, send};
 
 /// What one paced run measured.
-pub struct Paced {
-    /// Every request's latency, from its start to the end of its response.
-    pub latencies: Vec<Duration>,
-    /// The CPU time the whole process spent per request.
-    pub cpu_per_request: Option<Duration>,
-    /// The rate the sender kept, in requests per second.
-    pub achieved_rate: f64,
+struct Paced {
+    /// Each variant's latencies (from a request's start to the end of its response), sorted.
+    latencies: Vec<Vec<Duration>>,
+    /// The rate the sender kept, in requests per second, all variants together.
+    achieved_rate: f64,
 }
 
-/// Starts `rate` requests of `load` per second for `duration` against the host app at
-/// `address`. A thread of its own keeps the schedule (tokio's timer ticks in milliseconds,
-/// which would start the requests due within one together, a small burst every tick whose
-/// requests wait on each other), and starts each request as a task on this runtime.
-pub async fn run(address: SocketAddr, load: Load, rate: u32, duration: Duration) -> Paced {
+/// The variant request `n` goes to: in rotation, the rotation's start moving by one every
+/// cycle, so that no variant always follows the same other one.
+fn dealt(n: u64, variants: usize) -> usize {
+    let k = variants as u64;
+    ((n + n / k) % k) as usize
+}
+
+/// Starts `rate` requests of `load` per second for `duration`, dealt in rotation to the host
+/// apps at `addresses`. A thread of its own keeps the schedule (tokio's timer ticks in
+/// milliseconds, which would start the requests due within one together, a small burst
+/// every tick whose requests wait on each other), and starts each request as a task on this
+/// runtime.
+async fn run(addresses: &[SocketAddr], load: Load, rate: u32, duration: Duration) -> Paced {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .build()
         .unwrap();
-    let urls: Vec<String> = seed(&http, address, 32)
-        .await
-        .iter()
-        .map(|id| prompt_url(address, id))
-        .collect();
+    let mut urls: Vec<Vec<String>> = Vec::new();
+    for &address in addresses {
+        let ids = seed(&http, address, 32).await;
+        urls.push(ids.iter().map(|id| prompt_url(address, id)).collect());
+    }
+    let variants = addresses.len();
     let total = (f64::from(rate) * duration.as_secs_f64()) as u64;
-    let latencies = Arc::new(Mutex::new(Vec::with_capacity(total as usize)));
+    let latencies: Arc<Vec<Mutex<Vec<Duration>>>> = Arc::new(
+        (0..variants)
+            .map(|_| Mutex::new(Vec::with_capacity(total as usize / variants + 1)))
+            .collect(),
+    );
     let runtime = tokio::runtime::Handle::current();
-    let cpu_before = process_cpu();
     let pacer = {
         let latencies = latencies.clone();
         std::thread::spawn(move || {
@@ -49,13 +63,14 @@ pub async fn run(address: SocketAddr, load: Load, rate: u32, duration: Duration)
                 if let Some(wait) = due.checked_duration_since(Instant::now()) {
                     std::thread::sleep(wait);
                 }
+                let variant = dealt(n, variants);
                 let (http, latencies) = (http.clone(), latencies.clone());
-                let url = urls[n as usize % urls.len()].clone();
+                let url = urls[variant][(n as usize / variants) % urls[variant].len()].clone();
                 tasks.push(runtime.spawn(async move {
                     let sent = Instant::now();
                     send(&http, load, &url, n).await;
                     let latency = sent.elapsed();
-                    latencies.lock().unwrap().push(latency);
+                    latencies[variant].lock().unwrap().push(latency);
                 }));
             }
             (tasks, started.elapsed())
@@ -67,13 +82,16 @@ pub async fn run(address: SocketAddr, load: Load, rate: u32, duration: Duration)
     for task in tasks {
         task.await.unwrap();
     }
-    let cpu = process_cpu()
-        .zip(cpu_before)
-        .map(|(after, before)| (after - before) / total.max(1) as u32);
-    let latencies = std::mem::take(&mut *latencies.lock().unwrap());
+    let latencies = latencies
+        .iter()
+        .map(|variant| {
+            let mut latencies = std::mem::take(&mut *variant.lock().unwrap());
+            latencies.sort_unstable();
+            latencies
+        })
+        .collect();
     Paced {
         latencies,
-        cpu_per_request: cpu,
         achieved_rate: total as f64 / sending.as_secs_f64(),
     }
 }
@@ -93,53 +111,43 @@ fn median_and_range(mut values: Vec<f64>) -> String {
     }
 }
 
-/// Runs every variant `rounds` times, taking turns, and prints their latency percentiles
-/// (all rounds' requests together) and, round by round, how far their p50 and p99 are from
-/// the first variant's in the same round (the median and range of those differences).
+/// Runs all variants together `rounds` times and prints their latency percentiles (all
+/// rounds' requests together) and, round by round, how far their p50 and p99 are from the
+/// first variant's in the same round (the median and range of those differences).
 pub async fn compare(variants: &[(&str, SocketAddr)], rate: u32, duration: Duration, rounds: usize) {
+    let addresses: Vec<SocketAddr> = variants.iter().map(|(_, address)| *address).collect();
     for load in [Load::Patch, Load::Get] {
-        let mut results: Vec<Vec<Paced>> = variants.iter().map(|_| Vec::new()).collect();
+        let mut runs = Vec::new();
         for _ in 0..rounds {
-            for (i, (_, address)) in variants.iter().enumerate() {
-                let mut paced = run(*address, load, rate, duration).await;
-                paced.latencies.sort_unstable();
-                results[i].push(paced);
-            }
+            runs.push(run(&addresses, load, rate, duration).await);
         }
-        println!("\n{load:?} at a fixed {rate} requests/s ({rounds} rounds of {duration:?}, open loop)");
+        let kept = runs.iter().map(|r| r.achieved_rate).fold(f64::MAX, f64::min);
         println!(
-            "| variant | rate kept (lowest) | p50 | p90 | p99 | p99.9 | p50 vs no layer, by round | p99 vs no layer, by round | process CPU per request |"
+            "\n{load:?} at a fixed {rate} requests/s in all, dealt in rotation to the {} variants \
+             ({rounds} rounds of {duration:?}, open loop; lowest rate kept {kept:.0}/s)",
+            variants.len()
         );
-        println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-        let Some(baseline) = results.first() else {
-            return;
-        };
-        for ((name, _), runs) in variants.iter().zip(&results) {
+        println!(
+            "| variant | requests | p50 | p90 | p99 | p99.9 | p50 vs no layer, by round | p99 vs no layer, by round |"
+        );
+        println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        for (i, (name, _)) in variants.iter().enumerate() {
             let mut latencies: Vec<Duration> =
-                runs.iter().flat_map(|r| r.latencies.iter().copied()).collect();
+                runs.iter().flat_map(|r| r.latencies[i].iter().copied()).collect();
             latencies.sort_unstable();
             let versus = |q: f64| {
-                if std::ptr::eq(runs, baseline) {
+                if i == 0 {
                     return String::new();
                 }
                 median_and_range(
                     runs.iter()
-                        .zip(baseline)
-                        .map(|(run, base)| quantile(&run.latencies, q) - quantile(&base.latencies, q))
+                        .map(|r| quantile(&r.latencies[i], q) - quantile(&r.latencies[0], q))
                         .collect(),
                 )
             };
-            let kept = runs.iter().map(|r| r.achieved_rate).fold(f64::MAX, f64::min);
-            let mut cpu: Vec<f64> = runs
-                .iter()
-                .filter_map(|r| r.cpu_per_request.map(|d| d.as_secs_f64() * 1e6))
-                .collect();
-            cpu.sort_by(f64::total_cmp);
-            let cpu = cpu
-                .get(cpu.len() / 2)
-                .map_or("n/a".to_owned(), |c| format!("{c:.1} µs"));
             println!(
-                "| {name} | {kept:.0} | {:.0} µs | {:.0} µs | {:.0} µs | {:.0} µs | {} | {} | {cpu} |",
+                "| {name} | {} | {:.0} µs | {:.0} µs | {:.0} µs | {:.0} µs | {} | {} |",
+                latencies.len(),
                 quantile(&latencies, 0.50),
                 quantile(&latencies, 0.90),
                 quantile(&latencies, 0.99),
