@@ -428,6 +428,15 @@ fn is_json(headers: &HeaderMap) -> bool {
         .unwrap_or(false)
 }
 
+/// Whether the body is sent as it is (no `Content-Encoding`, or `identity`): a compressed
+/// body is not copied, as it could not be read as JSON.
+fn is_identity_encoded(headers: &HeaderMap) -> bool {
+    headers.get_all(header::CONTENT_ENCODING).iter().all(|v| {
+        v.to_str()
+            .is_ok_and(|v| v.trim().eq_ignore_ascii_case("identity"))
+    })
+}
+
 impl Pending {
     fn route(&self) -> &Route {
         self.target.route.get(&self.state.shared.rules, &self.state.route)
@@ -460,7 +469,11 @@ impl Pending {
                 || (after.is_none() && !is_delete)
                 || (is_delete && self.before.is_none()));
         let limit = self.state.shared.body_limit;
-        if needs_body && body_size.is_none_or(|size| size <= limit as u64) && is_json(&parts.headers) {
+        if needs_body
+            && body_size.is_none_or(|size| size <= limit as u64)
+            && is_json(&parts.headers)
+            && is_identity_encoded(&parts.headers)
+        {
             self.body = Some(Tee::with_capacity(limit, body_size));
         }
         self.response = Some(ResponseFacts {
@@ -719,6 +732,21 @@ mod tests {
         }
         assert!(!exceeds(&value, json_size(&value)));
         assert!(exceeds(&value, json_size(&value) - 1));
+    }
+
+    #[test]
+    fn only_bodies_sent_as_they_are_are_copied() {
+        let headers = |encoding: Option<&str>| {
+            let mut headers = HeaderMap::new();
+            if let Some(encoding) = encoding {
+                headers.insert(header::CONTENT_ENCODING, encoding.parse().unwrap());
+            }
+            headers
+        };
+        assert!(is_identity_encoded(&headers(None)));
+        assert!(is_identity_encoded(&headers(Some("Identity"))));
+        assert!(!is_identity_encoded(&headers(Some("gzip"))));
+        assert!(!is_identity_encoded(&headers(Some("br"))));
     }
 
     #[test]
