@@ -50,6 +50,8 @@ mod doorbell;
 mod prometheus;
 mod worker;
 
+pub use prometheus::prometheus_families;
+
 use doorbell::Doorbell;
 
 /// What [`Dispatcher::record_wait`] does when the queue is full.

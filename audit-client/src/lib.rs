@@ -74,6 +74,7 @@ pub use client::{AuditClient, ExportStream};
 pub use config::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT};
 pub use dispatcher::{
     DispatchError, Dispatcher, DispatcherConfig, DispatcherStats, OnRejected, OverflowPolicy, RejectedEvent,
+    prometheus_families,
 };
 pub use error::{Error, Result};
 pub use page::{ListRequest, RecordStream};

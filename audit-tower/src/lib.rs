@@ -73,6 +73,7 @@ pub mod capture;
 mod contain;
 mod future;
 mod layer;
+mod prometheus;
 mod redact;
 pub mod rules;
 mod service;

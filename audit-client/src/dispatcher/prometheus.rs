@@ -70,15 +70,27 @@ impl DispatcherStats {
                 self.spool_corrupt,
             ),
         ];
-        let mut text = String::new();
-        for (name, kind, help, value) in families {
-            let _ = write!(
-                text,
-                "# HELP audit_dispatcher_{name} {help}\n# TYPE audit_dispatcher_{name} {kind}\naudit_dispatcher_{name} {value}\n"
-            );
-        }
-        text
+        prometheus_families("audit_dispatcher", &families)
     }
+}
+
+/// Metric families in the Prometheus text exposition format (version 0.0.4), one per
+/// `(name, type, help, value)`, each named `{prefix}_{name}`: for a host's own audit counters
+/// next to the dispatcher's (audit-tower's layer writes its own with it).
+///
+/// ```
+/// let text = audit_client::prometheus_families("app", &[("jobs_total", "counter", "Jobs run.", 3)]);
+/// assert_eq!(text, "# HELP app_jobs_total Jobs run.\n# TYPE app_jobs_total counter\napp_jobs_total 3\n");
+/// ```
+pub fn prometheus_families(prefix: &str, families: &[(&str, &str, &str, u64)]) -> String {
+    let mut text = String::new();
+    for (name, kind, help, value) in families {
+        let _ = write!(
+            text,
+            "# HELP {prefix}_{name} {help}\n# TYPE {prefix}_{name} {kind}\n{prefix}_{name} {value}\n"
+        );
+    }
+    text
 }
 
 #[cfg(test)]

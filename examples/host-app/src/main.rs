@@ -1,6 +1,7 @@
 //! Runs the host app: `AUDIT_URL` (default `http://127.0.0.1:8080`), `AUDIT_API_KEY` (a key
 //! with `auditLogs:write`) and `HOST_BIND` (default `127.0.0.1:3000`) from the environment.
-//! `GET /metrics` shows the audit dispatcher's counters (queue depth, sent, dropped, ...).
+//! `GET /metrics` shows the audit dispatcher's counters (queue depth, sent, dropped, ...) and
+//! the audit layer's (recorded, dropped, skipped for want of an actor, failed).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -18,12 +19,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bind = std::env::var("HOST_BIND").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
 
     let dispatcher = Dispatcher::spawn(AuditClient::new(audit_url, api_key)?, DispatcherConfig::default());
-    let metrics = dispatcher.clone();
-    // The dispatcher's queue lives in this process: its counters belong on this app's /metrics.
-    let app = host_app::app(host_app::Store::default(), dispatcher.clone()).route(
+    let store = host_app::Store::default();
+    let audit = host_app::audit_layer(store.clone(), dispatcher.clone());
+    let (metrics, layer) = (dispatcher.clone(), audit.clone());
+    // The dispatcher's queue and the layer live in this process: their counters belong on
+    // this app's /metrics.
+    let app = host_app::app_with_layer(store, audit).route(
         "/metrics",
         axum::routing::get(move || {
-            let text = metrics.stats().prometheus_text();
+            let text = metrics.stats().prometheus_text() + &layer.stats().prometheus_text();
             async move {
                 (
                     [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],

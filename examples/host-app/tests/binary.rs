@@ -146,6 +146,32 @@ async fn the_binary_records_a_prompts_life_and_delivers_its_queue_when_stopped()
         (json!(2), json!(["production"]))
     );
 
+    // Its /metrics shows the layer's counters next to the dispatcher's: four events handed
+    // over (the read is not audited), none refused, skipped or lost.
+    // (An event is handed over as its response body ends, which may be a moment after the
+    // client has read it.)
+    let metrics_url = format!("http://{}/metrics", app.address);
+    let mut metrics = String::new();
+    for _ in 0..200 {
+        metrics = http.get(&metrics_url).send().await.unwrap().text().await.unwrap();
+        if metrics.contains("\naudit_layer_events_recorded_total 4\n") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    for series in [
+        "audit_layer_events_recorded_total 4",
+        "audit_layer_events_dropped_total 0",
+        "audit_layer_requests_skipped_total 0",
+        "audit_layer_events_failed_total 0",
+        "audit_dispatcher_events_dropped_total 0",
+    ] {
+        assert!(
+            metrics.contains(&format!("\n{series}\n")),
+            "{series} in\n{metrics}"
+        );
+    }
+
     // Stop it at once: whatever its dispatcher has not sent yet goes out before it exits.
     let exit = app.terminate().await;
     assert!(exit.success(), "the app exits cleanly on SIGTERM: {exit}");
