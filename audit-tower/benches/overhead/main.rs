@@ -228,10 +228,7 @@ fn main() {
             0
         };
 
-        // The open-loop part first: once the dispatcher has shipped to the audit server in
-        // this process, the server's work after it (and its database's) stalls the whole
-        // process now and then for tens of ms, which a p99 at a moderate rate would show.
-        // BENCH_PACED_ROUNDS=0 skips it.
+        // The open-loop part first, on a fresh process. BENCH_PACED_ROUNDS=0 skips it.
         let paced_rounds: usize = setting("BENCH_PACED_ROUNDS", 5);
         if rounds > 0 && paced_rounds > 0 {
             let rate: u32 = setting("BENCH_RATE", 5_000);
