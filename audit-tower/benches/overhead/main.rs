@@ -30,7 +30,7 @@ use audit_server::testing::TestServer;
 use axum::Router;
 use host_app::Store;
 use serde_json::json;
-use support::{Load, bare_layer_app, by_hand_app, discarding_sink, in_process, noop_layer_app};
+use support::{Load, bare_layer_app, by_hand_app, discarding_sink, in_process, noop_layer_app, setting};
 
 mod paced;
 #[path = "../support/mod.rs"]
@@ -159,22 +159,19 @@ async fn run(address: SocketAddr, load: Load, concurrency: usize, duration: Dura
         .zip(cpu_before)
         .map(|(after, before)| after - before);
     latencies.sort_unstable();
-    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
     Outcome {
         requests: count.load(Ordering::Relaxed),
         elapsed,
         cpu,
-        p50: at(0.50),
-        p99: at(0.99),
+        p50: quantile(&latencies, 0.50),
+        p99: quantile(&latencies, 0.99),
     }
 }
 
-/// The environment variable `name` parsed, or `default` when it is unset or unreadable.
-fn setting<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
+/// The `q` quantile of sorted `latencies` (zero when there are none).
+fn quantile(latencies: &[Duration], q: f64) -> Duration {
+    let at = ((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1));
+    latencies.get(at).copied().unwrap_or_default()
 }
 
 fn main() {

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::support::Load;
-use crate::{prompt_url, seed, send};
+use crate::{prompt_url, quantile, seed, send};
 
 /// What one paced run measured.
 struct Paced {
@@ -97,9 +97,8 @@ async fn run(addresses: &[SocketAddr], load: Load, rate: u32, duration: Duration
 }
 
 /// The `q` quantile of sorted `latencies`, in µs.
-fn quantile(latencies: &[Duration], q: f64) -> f64 {
-    let at = ((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1));
-    latencies.get(at).map_or(f64::NAN, |d| d.as_secs_f64() * 1e6)
+fn micros(latencies: &[Duration], q: f64) -> f64 {
+    quantile(latencies, q).as_secs_f64() * 1e6
 }
 
 /// The median of `values` and their range, as "+3 µs (-5 … +9)".
@@ -141,17 +140,17 @@ pub async fn compare(variants: &[(&str, SocketAddr)], rate: u32, duration: Durat
                 }
                 median_and_range(
                     runs.iter()
-                        .map(|r| quantile(&r.latencies[i], q) - quantile(&r.latencies[0], q))
+                        .map(|r| micros(&r.latencies[i], q) - micros(&r.latencies[0], q))
                         .collect(),
                 )
             };
             println!(
                 "| {name} | {} | {:.0} µs | {:.0} µs | {:.0} µs | {:.0} µs | {} | {} |",
                 latencies.len(),
-                quantile(&latencies, 0.50),
-                quantile(&latencies, 0.90),
-                quantile(&latencies, 0.99),
-                quantile(&latencies, 0.999),
+                micros(&latencies, 0.50),
+                micros(&latencies, 0.90),
+                micros(&latencies, 0.99),
+                micros(&latencies, 0.999),
                 versus(0.50),
                 versus(0.99),
             );

@@ -10,6 +10,14 @@ use axum::Router;
 use host_app::Store;
 use serde_json::json;
 
+/// The environment variable `name` parsed, or `default` when it is unset or unreadable.
+pub fn setting<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Runs one request and returns how many allocations it made.
 pub type CountAllocations = fn(&mut dyn FnMut()) -> u64;
 
@@ -80,11 +88,10 @@ pub async fn in_process(
     use tower::ServiceExt;
 
     // BENCH_REQUESTS: requests per variant and load.
-    let n: usize = std::env::var("BENCH_REQUESTS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or(20_000);
+    let n = match setting("BENCH_REQUESTS", 20_000) {
+        0 => 20_000,
+        n => n,
+    };
     let mut apps = vec![
         ("no layer", host_app::app_without_audit(Store::default())),
         ("no layer, PATCH audited by hand", by_hand_app(discarded)),
@@ -105,7 +112,7 @@ pub async fn in_process(
         ));
     }
     // BENCH_ONLY: only the variants whose name contains this text (to profile one).
-    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    let only: String = setting("BENCH_ONLY", String::new());
     apps.retain(|(name, _)| name.contains(&only));
     let request = |method: &str, uri: &str, body: String| {
         http::Request::builder()
