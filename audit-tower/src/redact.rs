@@ -77,6 +77,56 @@ fn normalize_ascii<'b>(key: &str, buffer: &'b mut [u8; STACK_KEY_BYTES]) -> Opti
     std::str::from_utf8(&buffer[..len]).ok()
 }
 
+/// For each ASCII byte, the names of [`SENSITIVE_SUFFIXES`] that end with it, as a bit set of
+/// their indices.
+const NAMES_ENDING_WITH: [u16; 128] = {
+    let mut table = [0; 128];
+    let mut i = 0;
+    while i < SENSITIVE_SUFFIXES.len() {
+        let name = SENSITIVE_SUFFIXES[i].as_bytes();
+        table[name[name.len() - 1] as usize] |= 1 << i;
+        i += 1;
+    }
+    table
+};
+
+fn is_ignored_byte(byte: u8) -> bool {
+    is_ignored(char::from(byte))
+}
+
+/// Whether the ASCII `key`, normalized, ends with one of [`SENSITIVE_SUFFIXES`]: compared
+/// from its end without normalizing it first (every audited value's keys pass through here,
+/// and most differ from every sensitive name in their last letters).
+fn ends_with_sensitive_name(key: &str) -> bool {
+    let key = key.as_bytes();
+    let Some(&last) = key.iter().rev().find(|&&byte| !is_ignored_byte(byte)) else {
+        return false;
+    };
+    let mut candidates = NAMES_ENDING_WITH
+        .get(usize::from(last.to_ascii_lowercase()))
+        .copied()
+        .unwrap_or(0);
+    while candidates != 0 {
+        let index = candidates.trailing_zeros() as usize;
+        candidates &= candidates - 1;
+        if ends_with_normalized(key, SENSITIVE_SUFFIXES[index].as_bytes()) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Whether the ASCII `key` ends with the lowercase `name`, ignoring case and the bytes of
+/// [`is_ignored`] in `key`.
+fn ends_with_normalized(key: &[u8], name: &[u8]) -> bool {
+    let mut significant = key.iter().rev().filter(|&&byte| !is_ignored_byte(byte));
+    name.iter().rev().all(|&expected| {
+        significant
+            .next()
+            .is_some_and(|byte| byte.to_ascii_lowercase() == expected)
+    })
+}
+
 impl Redactor {
     /// Also masks `key` (compared case-insensitively, ignoring `-`, `_`, `.` and spaces).
     pub fn with_key(mut self, key: impl AsRef<str>) -> Self {
@@ -86,19 +136,24 @@ impl Redactor {
 
     /// Whether values under `key` are masked.
     pub fn is_sensitive(&self, key: &str) -> bool {
+        if !key.is_ascii() {
+            return self.is_sensitive_normalized(&normalize(key));
+        }
+        if ends_with_sensitive_name(key) {
+            return true;
+        }
+        if self.extra.is_empty() {
+            return false;
+        }
         let mut buffer = [0; STACK_KEY_BYTES];
         match normalize_ascii(key, &mut buffer) {
-            Some(normalized) => self.is_sensitive_normalized(normalized),
-            None => self.is_sensitive_normalized(&normalize(key)),
+            Some(normalized) => self.extra.contains(normalized),
+            None => self.extra.contains(&normalize(key)),
         }
     }
 
     fn is_sensitive_normalized(&self, key: &str) -> bool {
-        // The last byte first: most keys end unlike every sensitive name.
-        let last = key.as_bytes().last();
-        SENSITIVE_SUFFIXES
-            .iter()
-            .any(|suffix| suffix.as_bytes().last() == last && key.ends_with(suffix))
+        SENSITIVE_SUFFIXES.iter().any(|suffix| key.ends_with(suffix))
             || (!self.extra.is_empty() && self.extra.contains(key))
     }
 
@@ -148,6 +203,10 @@ mod tests {
             "cookie",
             "пароль_token",
             "a_very_long_configuration_key_name_that_does_not_fit_on_the_stack_password",
+            "pass_word",
+            "API.KEY",
+            "x-Auth-Token ",
+            "Credentials",
         ] {
             assert!(redactor.is_sensitive(key), "{key}");
         }
@@ -160,6 +219,13 @@ mod tests {
             "keyId",
             "токен",
             "a_very_long_configuration_key_name_that_does_not_fit_on_the_stack_at_all",
+            "",
+            "_-. ",
+            "n",
+            "ken",
+            "projectId",
+            "labels",
+            "version",
         ] {
             assert!(!redactor.is_sensitive(key), "{key}");
         }

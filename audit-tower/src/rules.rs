@@ -254,40 +254,48 @@ impl PathTemplate {
 
     /// Whether `path` matches this template.
     pub(crate) fn matches(&self, path: &str) -> bool {
-        let mut parts = path_segments(path);
-        for segment in &self.segments {
-            match segment {
-                Segment::Static(expected) if parts.next() != Some(&**expected) => return false,
-                Segment::Param(_) if parts.next().is_none() => return false,
-                Segment::Wildcard(_) => return true,
-                _ => {}
-            }
-        }
-        parts.next().is_none()
+        self.capture(path, |_, _| {})
     }
 
     /// The percent-decoded value of the parameter `name` in `path`, a path this template
     /// matches.
+    #[cfg(test)]
     pub(crate) fn param<'p>(&self, path: &'p str, name: &str) -> Option<Cow<'p, str>> {
+        let mut found = None;
+        let matched = self.capture(path, |param, value| {
+            if param == name {
+                found = Some(value);
+            }
+        });
+        found.filter(|_| matched).map(|value| match value {
+            Cow::Borrowed(value) => percent_decode(value),
+            Cow::Owned(value) => Cow::Owned(percent_decode(&value).into_owned()),
+        })
+    }
+
+    /// Matches `path` against this template in one pass over both, handing `visit` each
+    /// parameter's name and raw (still percent-encoded) value: a segment, or for a wildcard
+    /// the rest of the path. False when `path` does not match (`visit` may have been called).
+    pub(crate) fn capture<'p>(&self, path: &'p str, mut visit: impl FnMut(&str, Cow<'p, str>)) -> bool {
         let mut parts = path_segments(path);
         for segment in &self.segments {
             match segment {
-                Segment::Static(_) => {
-                    parts.next()?;
-                }
-                Segment::Param(param) => {
-                    let value = parts.next()?;
-                    if **param == *name {
-                        return Some(percent_decode(value));
+                Segment::Static(expected) => {
+                    if parts.next() != Some(&**expected) {
+                        return false;
                     }
                 }
-                Segment::Wildcard(param) => {
-                    let rest = (**param == *name).then(|| parts.collect::<Vec<_>>().join("/"))?;
-                    return Some(Cow::Owned(percent_decode(&rest).into_owned()));
+                Segment::Param(name) => match parts.next() {
+                    Some(value) => visit(name, Cow::Borrowed(value)),
+                    None => return false,
+                },
+                Segment::Wildcard(name) => {
+                    visit(name, Cow::Owned(parts.collect::<Vec<_>>().join("/")));
+                    return true;
                 }
             }
         }
-        None
+        parts.next().is_none()
     }
 }
 
@@ -441,22 +449,37 @@ impl Route {
         if self.resource_type.is_none() || (self.action.is_none() && default_action(method).is_none()) {
             return None;
         }
-        let matched = self.template.matches(path);
-        let param = |name: &str| {
-            matched
-                .then(|| self.template.param(path, name))
-                .flatten()
-                .map(Cow::into_owned)
+        // One pass over the path for the id and the project (the first of the names that
+        // the template has, in the order given).
+        let id_param = match &self.id {
+            IdSource::PathParam(name) => Some(name.as_str()),
+            _ => None,
         };
+        let mut id_value = None;
+        let mut project: Option<(usize, Cow<'_, str>)> = None;
+        let matched = self.template.capture(path, |name, value| {
+            let rank = match &self.project_param {
+                Some(wanted) => (**wanted == *name).then_some(0),
+                None => project_params.iter().position(|wanted| wanted == name),
+            };
+            if let Some(rank) = rank
+                && project.as_ref().is_none_or(|(best, _)| rank < *best)
+            {
+                project = Some((rank, value.clone()));
+            }
+            if id_param == Some(name) {
+                id_value = Some(value);
+            }
+        });
+        let decoded = |value: Cow<'_, str>| percent_decode(&value).into_owned();
         let id = match &self.id {
-            IdSource::PathParam(name) => param(name).map_or(IdPlan::ResponseBody, IdPlan::Known),
+            IdSource::PathParam(_) => id_value
+                .filter(|_| matched)
+                .map_or(IdPlan::ResponseBody, |value| IdPlan::Known(decoded(value))),
             IdSource::ResponseBody(_) => IdPlan::ResponseBody,
             IdSource::RequestBody(_) => IdPlan::RequestBody,
         };
-        let project_id = match &self.project_param {
-            Some(name) => param(name),
-            None => project_params.iter().find_map(|name| param(name)),
-        };
+        let project_id = project.filter(|_| matched).map(|(_, value)| decoded(value));
         Some(Target {
             route: at,
             id,

@@ -6,7 +6,7 @@
 //! `BENCH_CONCURRENCY`, default 32; `BENCH_ROUNDS`, default 8, 0 for the in-process part
 //! only; `BENCH_THREADS`, tokio worker threads, default one per core; `BENCH_REQUESTS`, requests
 //! per variant in process, default 20000; `BENCH_ONLY`, only the
-//! variants whose name contains this text). Variants: no layer; no layer with the PATCH
+//! variants whose name contains this text; `BENCH_LOAD`, `Patch` or `Get` only). Variants: no layer; no layer with the PATCH
 //! handler recording its event by hand (the yardstick: complete events with nothing
 //! automatic); a layer that does nothing (what axum charges any layer);
 //! the layer with a sink that discards (the layer's own cost), with and without its
@@ -238,7 +238,7 @@ fn main() {
             );
         }
         // BENCH_ROUNDS=0 measures in process only.
-        for load in [Load::Patch, Load::Get].into_iter().filter(|_| rounds > 0) {
+        for load in support::loads().into_iter().filter(|_| rounds > 0) {
             let mut results: Vec<Vec<Outcome>> = compared.iter().map(|_| Vec::new()).collect();
             for _ in 0..rounds {
                 for (i, (_, address)) in compared.iter().enumerate() {

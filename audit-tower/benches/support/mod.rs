@@ -18,6 +18,15 @@ pub fn setting<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
+/// The loads to measure: both, or only the one named by `BENCH_LOAD` (`Patch` or `Get`).
+pub fn loads() -> Vec<Load> {
+    let only: String = setting("BENCH_LOAD", String::new());
+    [Load::Patch, Load::Get]
+        .into_iter()
+        .filter(|load| only.is_empty() || format!("{load:?}").eq_ignore_ascii_case(&only))
+        .collect()
+}
+
 /// Runs one request and returns how many allocations it made.
 pub type CountAllocations = fn(&mut dyn FnMut()) -> u64;
 
@@ -136,7 +145,7 @@ pub async fn in_process(
             let _ = tokio::time::timeout(Duration::from_secs(60), dispatcher.flush()).await;
         }
     };
-    for load in [Load::Patch, Load::Get] {
+    for load in loads() {
         for (name, app) in &apps {
             let created = app
                 .clone()
