@@ -6,7 +6,7 @@
 //! `BENCH_CONCURRENCY`, default 32; `BENCH_ROUNDS`, default 8, 0 for the in-process part
 //! only; `BENCH_THREADS`, tokio worker threads, default one per core; `BENCH_REQUESTS`, requests
 //! per variant in process, default 20000; `BENCH_ONLY`, only the
-//! variants whose name contains this text; `BENCH_LOAD`, `Patch` or `Get` only). Variants: no layer; no layer with the PATCH
+//! variants whose name contains this text, or after a `=` is this text; `BENCH_LOAD`, `Patch` or `Get` only). Variants: no layer; no layer with the PATCH
 //! handler recording its event by hand (the yardstick: complete events with nothing
 //! automatic); a layer that does nothing (what axum charges any layer);
 //! the layer with a sink that discards (the layer's own cost), with and without its
@@ -206,8 +206,6 @@ fn main() {
         let noop = serve(noop_layer_app()).await;
         // Interleaved, round after round, so that a change in the machine's speed weighs on
         // every variant alike; each is compared with the no-layer run of its own round.
-        // BENCH_ONLY: only the variants whose name contains this text (to profile one).
-        let only: String = setting("BENCH_ONLY", String::new());
         let compared: Vec<_> = [
             ("no layer", plain),
             ("no layer, PATCH audited by hand", by_hand),
@@ -217,9 +215,9 @@ fn main() {
             ("no layer, again (a control)", plain_again),
         ]
         .into_iter()
-        .filter(|(name, _)| name.contains(&only))
+        .filter(|(name, _)| support::selected(name))
         .collect();
-        let shipped_rounds = if "layer + dispatcher to server".contains(&only) {
+        let shipped_rounds = if support::selected("layer + dispatcher to server") {
             rounds
         } else {
             0

@@ -18,6 +18,16 @@ pub fn setting<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
+/// Whether the variant `name` is measured: `BENCH_ONLY` unset, or contained in `name`, or
+/// after a leading `=`, equal to it (to profile one variant).
+pub fn selected(name: &str) -> bool {
+    let only: String = setting("BENCH_ONLY", String::new());
+    match only.strip_prefix('=') {
+        Some(exact) => name == exact,
+        None => name.contains(&only),
+    }
+}
+
 /// The loads to measure: both, or only the one named by `BENCH_LOAD` (`Patch` or `Get`).
 pub fn loads() -> Vec<Load> {
     let only: String = setting("BENCH_LOAD", String::new());
@@ -120,9 +130,7 @@ pub async fn in_process(
             host_app::app(Store::default(), dispatcher.clone()),
         ));
     }
-    // BENCH_ONLY: only the variants whose name contains this text (to profile one).
-    let only: String = setting("BENCH_ONLY", String::new());
-    apps.retain(|(name, _)| name.contains(&only));
+    apps.retain(|(name, _)| selected(name));
     let request = |method: &str, uri: &str, body: String| {
         http::Request::builder()
             .method(method)
