@@ -232,6 +232,56 @@ mod tests {
     }
 
     #[test]
+    fn comparing_from_the_end_agrees_with_normalizing_first() {
+        // Keys made of pieces of sensitive names, ordinary words and separators, in mixed case.
+        let pieces = [
+            "pass",
+            "word",
+            "wd",
+            "phrase",
+            "secret",
+            "tok",
+            "en",
+            "api",
+            "key",
+            "author",
+            "ization",
+            "private",
+            "access",
+            "cookie",
+            "credential",
+            "s",
+            "id",
+            "name",
+            "_",
+            "-",
+            ".",
+            " ",
+            "X",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = |bound: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % bound as u64) as usize
+        };
+        for _ in 0..20_000 {
+            let mut key = String::new();
+            for _ in 0..next(5) {
+                let piece = pieces[next(pieces.len())];
+                match next(3) {
+                    0 => key.push_str(&piece.to_ascii_uppercase()),
+                    _ => key.push_str(piece),
+                }
+            }
+            let normalized = normalize(&key);
+            let expected = SENSITIVE_SUFFIXES.iter().any(|name| normalized.ends_with(name));
+            assert_eq!(ends_with_sensitive_name(&key), expected, "{key:?}");
+        }
+    }
+
+    #[test]
     fn whole_values_are_masked() {
         let redactor = Redactor::default();
         let mut value = serde_json::json!({ "credentials": { "user": "a", "pass": "b" }, "ok": true });

@@ -467,7 +467,7 @@ impl Route {
             {
                 project = Some((rank, value.clone()));
             }
-            if id_param == Some(name) {
+            if id_param == Some(name) && id_value.is_none() {
                 id_value = Some(value);
             }
         });
@@ -738,5 +738,29 @@ mod tests {
         assert!(rules.may_audit(&Method::GET));
         let export = resolved(&rules, &slot, Method::GET, None, "/export").unwrap();
         assert_eq!(export.1, "download");
+    }
+
+    #[test]
+    fn the_project_is_the_first_listed_name_the_template_has() {
+        let mut rules = Rules {
+            project_params: vec!["project".to_owned(), "workspace".to_owned()],
+            ..Rules::default()
+        };
+        rules.push(Rule::new(
+            Method::PATCH,
+            "/w/{workspace}/p/{project}/items/{itemId}",
+        ));
+        let slot = RouteSlot::default();
+        let item = resolved(&rules, &slot, Method::PATCH, None, "/w/w%201/p/p%2F2/items/i%3F3").unwrap();
+        assert_eq!(
+            (item.0.as_str(), item.2, item.3.as_deref()),
+            ("item", IdPlan::Known("i?3".into()), Some("p/2")),
+            "both decoded; `project` is listed first though `workspace` comes first in the path"
+        );
+        // A path the template does not match (a nested router's shortened path, say) yields
+        // neither id nor project.
+        let template = "/w/{workspace}/p/{project}/items/{itemId}";
+        let short = resolved(&rules, &slot, Method::PATCH, Some(template), "/items/i3").unwrap();
+        assert_eq!((short.2, short.3), (IdPlan::ResponseBody, None));
     }
 }
