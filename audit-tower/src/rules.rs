@@ -260,24 +260,22 @@ impl PathTemplate {
     /// The percent-decoded value of the parameter `name` in `path`, a path this template
     /// matches.
     #[cfg(test)]
-    pub(crate) fn param<'p>(&self, path: &'p str, name: &str) -> Option<Cow<'p, str>> {
+    pub(crate) fn param(&self, path: &str, name: &str) -> Option<String> {
         let mut found = None;
         let matched = self.capture(path, |param, value| {
             if param == name {
                 found = Some(value);
             }
         });
-        found.filter(|_| matched).map(|value| match value {
-            Cow::Borrowed(value) => percent_decode(value),
-            Cow::Owned(value) => Cow::Owned(percent_decode(&value).into_owned()),
-        })
+        found.filter(|_| matched).map(parameter_value)
     }
 
     /// Matches `path` against this template in one pass over both, handing `visit` each
-    /// parameter's name and raw (still percent-encoded) value: a segment, or for a wildcard
-    /// the rest of the path. False when `path` does not match (`visit` may have been called).
-    pub(crate) fn capture<'p>(&self, path: &'p str, mut visit: impl FnMut(&str, Cow<'p, str>)) -> bool {
-        let mut parts = path_segments(path);
+    /// parameter's name and raw value: a segment, or for a wildcard the rest of the path
+    /// (read them with [`parameter_value`]). False when `path` does not match (`visit` may
+    /// have been called).
+    pub(crate) fn capture<'p>(&self, path: &'p str, mut visit: impl FnMut(&str, &'p str)) -> bool {
+        let mut parts = Segments { rest: path };
         for segment in &self.segments {
             match segment {
                 Segment::Static(expected) => {
@@ -286,16 +284,46 @@ impl PathTemplate {
                     }
                 }
                 Segment::Param(name) => match parts.next() {
-                    Some(value) => visit(name, Cow::Borrowed(value)),
+                    Some(value) => visit(name, value),
                     None => return false,
                 },
                 Segment::Wildcard(name) => {
-                    visit(name, Cow::Owned(parts.collect::<Vec<_>>().join("/")));
+                    visit(name, parts.rest.trim_start_matches('/'));
                     return true;
                 }
             }
         }
         parts.next().is_none()
+    }
+}
+
+/// The non-empty segments of a path, as [`path_segments`], keeping the rest at hand.
+struct Segments<'p> {
+    rest: &'p str,
+}
+
+impl<'p> Iterator for Segments<'p> {
+    type Item = &'p str;
+
+    fn next(&mut self) -> Option<&'p str> {
+        let rest = self.rest.trim_start_matches('/');
+        if rest.is_empty() {
+            self.rest = rest;
+            return None;
+        }
+        let (segment, after) = rest.split_once('/').unwrap_or((rest, ""));
+        self.rest = after;
+        Some(segment)
+    }
+}
+
+/// A parameter's value as [`PathTemplate::capture`] hands it over, percent-decoded; a
+/// wildcard's rest of the path without its empty segments (`a//b/` → `a/b`).
+fn parameter_value(raw: &str) -> String {
+    if raw.contains('/') {
+        percent_decode(&path_segments(raw).collect::<Vec<_>>().join("/")).into_owned()
+    } else {
+        percent_decode(raw).into_owned()
     }
 }
 
@@ -456,7 +484,7 @@ impl Route {
             _ => None,
         };
         let mut id_value = None;
-        let mut project: Option<(usize, Cow<'_, str>)> = None;
+        let mut project: Option<(usize, &str)> = None;
         let matched = self.template.capture(path, |name, value| {
             let rank = match &self.project_param {
                 Some(wanted) => (**wanted == *name).then_some(0),
@@ -465,21 +493,24 @@ impl Route {
             if let Some(rank) = rank
                 && project.as_ref().is_none_or(|(best, _)| rank < *best)
             {
-                project = Some((rank, value.clone()));
+                project = Some((rank, value));
             }
             if id_param == Some(name) && id_value.is_none() {
                 id_value = Some(value);
             }
         });
-        let decoded = |value: Cow<'_, str>| percent_decode(&value).into_owned();
         let id = match &self.id {
             IdSource::PathParam(_) => id_value
                 .filter(|_| matched)
-                .map_or(IdPlan::ResponseBody, |value| IdPlan::Known(decoded(value))),
+                .map_or(IdPlan::ResponseBody, |value| {
+                    IdPlan::Known(parameter_value(value))
+                }),
             IdSource::ResponseBody(_) => IdPlan::ResponseBody,
             IdSource::RequestBody(_) => IdPlan::RequestBody,
         };
-        let project_id = project.filter(|_| matched).map(|(_, value)| decoded(value));
+        let project_id = project
+            .filter(|_| matched)
+            .map(|(_, value)| parameter_value(value));
         Some(Target {
             route: at,
             id,
@@ -608,6 +639,13 @@ mod tests {
             wildcard.param("/files/a/b.txt", "path").as_deref(),
             Some("a/b.txt")
         );
+        assert_eq!(
+            wildcard.param("//files//a//b%20c.txt/", "path").as_deref(),
+            Some("a/b c.txt"),
+            "empty segments are dropped, the rest decoded"
+        );
+        assert_eq!(wildcard.param("/files", "path").as_deref(), Some(""));
+        assert!(!wildcard.matches("/folders/a"));
         let old = PathTemplate::parse("/items/:id");
         assert!(old.matches("/items/7"));
         assert_eq!(old.param("/items/7", "id").as_deref(), Some("7"));
