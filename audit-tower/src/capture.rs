@@ -378,7 +378,11 @@ pub(crate) fn prepare(state: &Arc<ServiceState>, parts: &Parts) -> Option<Prepar
 
     let shared = &state.shared;
     let target = shared.rules.resolve(&parts.method, matched, path, &state.route)?;
-    let actor = shared.actor.extract(parts);
+    // A panicking extractor costs this request its event, counted; the request goes on.
+    let Some(actor) = contained("actor extractor", || shared.actor.extract(parts)) else {
+        shared.stats.failed.add();
+        return None;
+    };
     let context = request_context(parts, &shared.trusted);
     let route = target.route.get(&shared.rules, &state.route);
     let action = route.action(&parts.method);
@@ -490,6 +494,7 @@ impl Pending {
     /// was dropped; a panic on the way (in the sink, say) loses the event, never the response.
     pub(crate) fn finish(self: Box<Self>) {
         let state = Arc::clone(&self.state);
+        // Contains the sink and, as a last guard, the building of the event around it.
         if contained("sink", move || self.record()).is_none() {
             state.shared.stats.failed.add();
         }

@@ -220,8 +220,9 @@ pub(crate) struct PathTemplate {
     segments: Vec<Segment>,
 }
 
-fn path_segments(path: &str) -> impl Iterator<Item = &str> {
-    path.split('/').filter(|s| !s.is_empty())
+/// The non-empty segments of `path`.
+fn path_segments(path: &str) -> Segments<'_> {
+    Segments { rest: path }
 }
 
 impl PathTemplate {
@@ -275,7 +276,7 @@ impl PathTemplate {
     /// (read them with [`parameter_value`]). False when `path` does not match (`visit` may
     /// have been called).
     pub(crate) fn capture<'p>(&self, path: &'p str, mut visit: impl FnMut(&str, &'p str)) -> bool {
-        let mut parts = Segments { rest: path };
+        let mut parts = path_segments(path);
         for segment in &self.segments {
             match segment {
                 Segment::Static(expected) => {
@@ -297,7 +298,7 @@ impl PathTemplate {
     }
 }
 
-/// The non-empty segments of a path, as [`path_segments`], keeping the rest at hand.
+/// The non-empty segments of a path, keeping the rest at hand (a wildcard's value).
 struct Segments<'p> {
     rest: &'p str,
 }

@@ -9,7 +9,6 @@ use tower::Service;
 
 use crate::body::{AuditBody, tee_request_body};
 use crate::capture::prepare;
-use crate::contain::contained;
 use crate::future::ResponseFuture;
 use crate::layer::ServiceState;
 
@@ -78,11 +77,7 @@ where
             return ResponseFuture::calling(self.inner.call(request), None);
         }
         let (parts, mut body) = request.into_parts();
-        let prepared = contained("actor extractor", || prepare(&self.state, &parts)).unwrap_or_else(|| {
-            shared.stats.failed.add();
-            None
-        });
-        let Some(prepared) = prepared else {
+        let Some(prepared) = prepare(&self.state, &parts) else {
             return ResponseFuture::calling(self.inner.call(Request::from_parts(parts, body)), None);
         };
         if let Some(tee) = &prepared.pending.request_body {
