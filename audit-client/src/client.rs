@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use audit_core::{
-    ApiKey, ApiKeyList, AuditEvent, AuditLogFilter, AuditLogPage, AuditRecord, BatchRequest, BatchResponse,
-    CatalogEntry, CatalogResponse, CreatedApiKey, ExportFormat, LogStream, LogStreamList, LogStreamUpdate,
+    ApiKey, ApiKeyList, AuditEvent, AuditLogFilter, AuditLogPage, AuditRecord, BatchResponse, CatalogEntry,
+    CatalogResponse, CreatedApiKey, EncodedEvent, ExportFormat, LogStream, LogStreamList, LogStreamUpdate,
     MAX_BATCH_EVENTS, NewApiKey, NewLogStream, NewOrganization, Organization, OrganizationList, PageParams,
     VerifyParams, VerifyReport,
 };
@@ -160,22 +160,32 @@ impl AuditClient {
     /// in request order.
     ///
     /// Events get their UUIDv7 `id` before the first attempt, so retries are idempotent.
-    pub async fn record_batch(&self, mut events: Vec<AuditEvent>) -> Result<BatchResponse> {
+    pub async fn record_batch(&self, events: Vec<AuditEvent>) -> Result<BatchResponse> {
         if events.is_empty() || events.len() > MAX_BATCH_EVENTS {
             return Err(Error::InvalidArgument(format!(
                 "a batch holds 1 to {MAX_BATCH_EVENTS} events, not {}",
                 events.len()
             )));
         }
-        for event in &mut events {
-            event.ensure_id();
-        }
-        self.send_batch(&BatchRequest { events }, Retry::Idempotent).await
+        let events: Vec<EncodedEvent> = events.into_iter().map(EncodedEvent::new).collect();
+        self.send_batch(&events, Retry::Idempotent).await
     }
 
-    /// Sends a batch whose events already have their ids.
-    pub(crate) async fn send_batch(&self, batch: &BatchRequest, retry: Retry) -> Result<BatchResponse> {
-        let call = Call::new(Method::POST, "/api/v1/audit-logs/batch", retry).json(batch)?;
+    /// Sends a batch of events already serialized (with their ids): `{"events":[...]}` is
+    /// written around their texts, nothing is serialized again.
+    pub(crate) async fn send_batch(&self, events: &[EncodedEvent], retry: Retry) -> Result<BatchResponse> {
+        let size = events.iter().map(|event| event.as_str().len() + 1).sum::<usize>();
+        let mut body = Vec::with_capacity(size + 12);
+        body.extend_from_slice(b"{\"events\":[");
+        for (index, event) in events.iter().enumerate() {
+            if index > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(event.as_str().as_bytes());
+        }
+        body.extend_from_slice(b"]}");
+        let mut call = Call::new(Method::POST, "/api/v1/audit-logs/batch", retry);
+        call.body = Some(Bytes::from(body));
         self.json(call).await
     }
 

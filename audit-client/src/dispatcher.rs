@@ -38,7 +38,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use audit_core::{AuditEvent, MAX_BATCH_EVENTS, Problem};
+use audit_core::{AuditEvent, EncodedEvent, MAX_BATCH_EVENTS, Problem};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
@@ -221,7 +221,7 @@ pub enum DispatchError {
 }
 
 enum Message {
-    Event(Box<AuditEvent>),
+    Event(EncodedEvent),
     /// Reply `true` once everything queued before it is delivered (or rejected).
     Flush(oneshot::Sender<bool>),
     /// Deliver what is queued, then stop.
@@ -334,16 +334,22 @@ impl Dispatcher {
 
     /// Queues an event without waiting; returns whether it was queued.
     ///
-    /// Gives the event its UUIDv7 `id` now, so every delivery attempt carries the same one.
-    /// When the queue is full or the dispatcher has shut down the event is dropped and counted
-    /// in [`DispatcherStats::dropped`].
-    pub fn record(&self, mut event: AuditEvent) -> bool {
+    /// Gives the event its UUIDv7 `id` now, so every delivery attempt carries the same one,
+    /// and serializes it now (the worker only joins texts into batches). When the queue is
+    /// full or the dispatcher has shut down the event is dropped and counted in
+    /// [`DispatcherStats::dropped`].
+    pub fn record(&self, event: AuditEvent) -> bool {
+        self.record_encoded(EncodedEvent::new(event))
+    }
+
+    /// [`Dispatcher::record`] for an event already serialized, e.g. with states kept as JSON
+    /// text ([`EncodedEvent::with_raw`]).
+    pub fn record_encoded(&self, event: EncodedEvent) -> bool {
         if self.shared.closed.load(Ordering::Relaxed) {
             self.count_dropped();
             return false;
         }
-        event.ensure_id();
-        match self.shared.tx.try_send(Message::Event(Box::new(event))) {
+        match self.shared.tx.try_send(Message::Event(event)) {
             Ok(()) => {
                 self.event_queued();
                 true
@@ -358,12 +364,12 @@ impl Dispatcher {
     /// Queues an event according to the [`OverflowPolicy`]: under `Wait` it waits for room in
     /// the queue, under `DropNewest` it is [`Dispatcher::record`]. Returns whether it was
     /// queued. Never waits for the network.
-    pub async fn record_wait(&self, mut event: AuditEvent) -> bool {
+    pub async fn record_wait(&self, event: AuditEvent) -> bool {
+        let event = EncodedEvent::new(event);
         if self.shared.overflow != OverflowPolicy::Wait || self.shared.closed.load(Ordering::Relaxed) {
-            return self.record(event);
+            return self.record_encoded(event);
         }
-        event.ensure_id();
-        let queued = self.shared.tx.send(Message::Event(Box::new(event))).await.is_ok();
+        let queued = self.shared.tx.send(Message::Event(event)).await.is_ok();
         if queued {
             self.event_queued();
         } else {

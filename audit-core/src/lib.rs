@@ -31,6 +31,7 @@ pub mod chain;
 pub mod checkpoint;
 mod checkpoint_api;
 mod cursor;
+mod encoded;
 mod event;
 mod organization;
 mod page;
@@ -53,6 +54,7 @@ pub use catalog::{Catalog, CatalogEntry, CatalogParseError, CatalogResponse, Cat
 pub use chain::{ChainBreak, ChainVerifier, GENESIS_HASH};
 pub use checkpoint_api::{CheckpointPublicKey, SignedCheckpointResponse};
 pub use cursor::{Cursor, InvalidCursor};
+pub use encoded::{EncodedEvent, RawJson};
 pub use event::AuditEvent;
 pub use organization::{NewOrganization, Organization, OrganizationList};
 pub use page::AuditLogPage;

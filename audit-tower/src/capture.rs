@@ -22,13 +22,11 @@
 //! ```
 
 use std::future::Future;
-use std::io::Write;
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
-use audit_core::{ActorType, AuditEvent};
-use bytes::BytesMut;
+use audit_core::{ActorType, AuditEvent, EncodedEvent, RawJson};
 use chrono::{DateTime, Utc};
 use http::request::Parts;
 use http::{HeaderMap, Method, StatusCode, header};
@@ -37,6 +35,7 @@ use serde_json::{Map, Value};
 use crate::actor::{Actor, MissingActor};
 use crate::contain::contained;
 use crate::layer::ServiceState;
+use crate::redact::Redactor;
 use crate::rules::{IdPlan, Route, Target};
 
 /// The name under which a panicking [`LoadBefore`] hook is logged.
@@ -90,21 +89,47 @@ impl ResourceRef {
     }
 }
 
-/// Loads a resource's current state, called before the inner service for every audited
-/// action but `create` whose resource id is known from the path. Implemented for closures
-/// `Fn(ResourceRef) -> impl Future<Output = Option<Value>>`.
-pub trait LoadBefore: Send + Sync + 'static {
-    /// The resource's state now, or `None` when it does not exist.
-    fn load(&self, resource: ResourceRef) -> BoxFuture<'static, Option<Value>>;
+/// A resource's state as a hook hands it over: a tree, or JSON text. Text is the cheaper
+/// of the two when the host has the resource as a struct: [`RawJson::from_serialize`] writes
+/// it out once, where `serde_json::to_value` builds a tree that is then written out again.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AuditState {
+    /// A JSON tree.
+    Value(Value),
+    /// JSON text.
+    Json(RawJson),
 }
 
-impl<F, Fut> LoadBefore for F
+impl From<Value> for AuditState {
+    fn from(value: Value) -> Self {
+        AuditState::Value(value)
+    }
+}
+
+impl From<RawJson> for AuditState {
+    fn from(json: RawJson) -> Self {
+        AuditState::Json(json)
+    }
+}
+
+/// Loads a resource's current state, called before the inner service for every audited
+/// action but `create` whose resource id is known from the path. Implemented for closures
+/// `Fn(ResourceRef) -> impl Future<Output = Option<S>>` where `S` is a [`Value`] or a
+/// [`RawJson`].
+pub trait LoadBefore: Send + Sync + 'static {
+    /// The resource's state now, or `None` when it does not exist.
+    fn load(&self, resource: ResourceRef) -> BoxFuture<'static, Option<AuditState>>;
+}
+
+impl<F, Fut, S> LoadBefore for F
 where
     F: Fn(ResourceRef) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Option<Value>> + Send + 'static,
+    Fut: Future<Output = Option<S>> + Send + 'static,
+    S: Into<AuditState>,
 {
-    fn load(&self, resource: ResourceRef) -> BoxFuture<'static, Option<Value>> {
-        Box::pin(self(resource))
+    fn load(&self, resource: ResourceRef) -> BoxFuture<'static, Option<AuditState>> {
+        let loading = self(resource);
+        Box::pin(async move { loading.await.map(Into::into) })
     }
 }
 
@@ -285,7 +310,7 @@ fn trace_id(traceparent: &str) -> Option<String> {
 /// A copy of a body, up to a limit.
 #[derive(Debug)]
 pub(crate) struct Tee {
-    buf: BytesMut,
+    buf: Vec<u8>,
     limit: usize,
     overflowed: bool,
 }
@@ -299,7 +324,7 @@ impl Tee {
     pub(crate) fn with_capacity(limit: usize, size: Option<u64>) -> Self {
         let capacity = size.map_or(0, |size| usize::try_from(size).unwrap_or(usize::MAX).min(limit));
         Tee {
-            buf: BytesMut::with_capacity(capacity),
+            buf: Vec::with_capacity(capacity),
             limit,
             overflowed: false,
         }
@@ -318,14 +343,15 @@ impl Tee {
 
     pub(crate) fn overflow(&mut self) {
         self.overflowed = true;
-        self.buf = BytesMut::new();
+        self.buf = Vec::new();
     }
 
-    fn json(&self) -> Option<Value> {
+    /// The copy, when it is whole and text (whether it is JSON is checked later).
+    fn text(self) -> Option<String> {
         if self.overflowed || self.buf.is_empty() {
             return None;
         }
-        serde_json::from_slice(&self.buf).ok()
+        String::from_utf8(self.buf).ok()
     }
 }
 
@@ -337,7 +363,7 @@ pub(crate) struct Pending {
     context: RequestContext,
     occurred_at: DateTime<Utc>,
     method: Method,
-    pub(crate) before: Option<Value>,
+    pub(crate) before: Option<AuditState>,
     pub(crate) request_body: Option<Arc<Mutex<Tee>>>,
     response: Option<ResponseFacts>,
     /// The copy of the response body, when one is needed.
@@ -357,7 +383,7 @@ struct ResponseFacts {
 /// An audited request about to be passed to the inner service.
 pub(crate) struct Prepared {
     pub(crate) pending: Box<Pending>,
-    pub(crate) load: Option<BoxFuture<'static, Option<Value>>>,
+    pub(crate) load: Option<BoxFuture<'static, Option<AuditState>>>,
 }
 
 /// Decides whether and as what a request is audited, and captures what only the request knows.
@@ -523,15 +549,20 @@ impl Pending {
         } = target;
         let route = route.get(&shared.rules, &state.route);
         let succeeded = response.status.is_success();
-        let body = body.filter(|_| complete).and_then(|tee| tee.json());
-        let request_json = request_body.and_then(|tee| tee.lock().ok()?.json());
+        let body = body.filter(|_| complete).and_then(Tee::text);
+        let request_json = request_body
+            .and_then(|tee| std::mem::replace(&mut *tee.lock().ok()?, Tee::new(0)).text())
+            .and_then(|text| serde_json::from_str::<Value>(&text).ok());
 
         let resource_id = match id {
             IdPlan::Known(id) => Some(id),
-            IdPlan::ResponseBody => body
-                .as_ref()
-                .or(response.after.as_ref())
-                .and_then(|value| id_field(value, route.id_field())),
+            IdPlan::ResponseBody => match &response.after {
+                Some(after) => id_field(after, route.id_field()),
+                None => body
+                    .as_deref()
+                    .and_then(|text| serde_json::from_str::<Value>(text).ok())
+                    .and_then(|value| id_field(&value, route.id_field())),
+            },
             IdPlan::RequestBody => request_json
                 .as_ref()
                 .and_then(|value| id_field(value, route.id_field())),
@@ -545,36 +576,27 @@ impl Pending {
 
         let action = route.action(&method);
         let is_delete = action == "delete";
-        let (mut before, mut after) = if !succeeded {
-            (response.before.or(loaded), response.after)
+        let given = |value: Option<Value>| value.map(|value| Unmasked::Given(AuditState::Value(value)));
+        let (given_before, given_after) = (given(response.before), given(response.after));
+        let loaded = loaded.map(Unmasked::Given);
+        let body = body.map(Unmasked::Body);
+        let (before, after) = if !succeeded {
+            (given_before.or(loaded), given_after)
         } else if is_delete {
-            (response.before.or(loaded).or(body), response.after)
+            (given_before.or(loaded).or(body), given_after)
         } else {
-            (response.before.or(loaded), response.after.or(body))
+            (given_before.or(loaded), given_after.or(body))
         };
-
-        let mut metadata = Map::new();
-        metadata.insert("method".into(), Value::String(method.as_str().to_owned()));
-        metadata.insert("route".into(), Value::String(route.template().to_owned()));
-        metadata.insert("status".into(), Value::from(response.status.as_u16()));
-        if !succeeded {
-            metadata.insert("outcome".into(), Value::String("failure".into()));
-        }
         let redactor = &shared.redactor;
-        if let Some(mut extra) = response.metadata {
-            // The layer's own entries above need no masking; the handler's may.
-            redactor.redact_map(&mut extra);
-            metadata.extend(extra);
-        }
-
-        for state in [&mut before, &mut after] {
-            if let Some(value) = state {
-                redactor.redact(value);
-                if exceeds(value, shared.max_state_bytes) {
-                    *state = None;
-                }
-            }
-        }
+        let [before, after] = [before, after]
+            .map(|state| state.and_then(|state| masked(state, redactor, shared.max_state_bytes)));
+        let metadata = metadata(
+            &method,
+            route.template(),
+            response.status,
+            response.metadata,
+            redactor,
+        );
 
         let actor = actor.unwrap_or_else(Actor::system);
         let mut event = AuditEvent::new(
@@ -592,17 +614,93 @@ impl Pending {
         event.user_project_role = actor.project_role;
         event.project_id = project_id.map(|p| truncate(p, MAX_ID_CHARS));
         event.occurred_at = Some(occurred_at);
-        event.before = before;
-        event.after = after;
         event.ip_address = context.ip_address;
         event.user_agent = context.user_agent;
         event.request_id = context.request_id;
         event.trace_id = context.trace_id;
-        event.metadata = Some(metadata);
+        let event = EncodedEvent::with_raw(
+            event,
+            &[
+                ("before", before.as_ref()),
+                ("after", after.as_ref()),
+                ("metadata", Some(&metadata)),
+            ],
+        );
         if shared.sink.record(event) {
             shared.stats.recorded.add();
         } else {
             shared.stats.dropped.add();
+        }
+    }
+}
+
+/// A state before masking: given by a hook or the handler, or the copy of the response body
+/// (text not yet known to be JSON).
+enum Unmasked {
+    Given(AuditState),
+    Body(String),
+}
+
+/// A state as it is recorded: JSON text, with the values of sensitive keys masked; `None` when
+/// it is not JSON or longer than `limit` bytes.
+///
+/// Text is walked once, to check it and to find out whether it holds a sensitive key at all;
+/// only then is it parsed into a tree, masked and written out again. Most states hold none.
+fn masked(state: Unmasked, redactor: &Redactor, limit: usize) -> Option<RawJson> {
+    let text = match state {
+        Unmasked::Given(AuditState::Value(mut value)) => {
+            redactor.redact(&mut value);
+            return Some(RawJson::from_value(&value)).filter(|json| json.len() <= limit);
+        }
+        Unmasked::Given(AuditState::Json(json)) => json.into_string(),
+        Unmasked::Body(text) => text,
+    };
+    let (json, sensitive) = RawJson::parse_flagging_keys(text, |key| redactor.is_sensitive(key)).ok()?;
+    let json = if sensitive {
+        let mut value = json.to_value();
+        redactor.redact(&mut value);
+        RawJson::from_value(&value)
+    } else {
+        json
+    };
+    (json.len() <= limit).then_some(json)
+}
+
+/// The layer's own metadata (`method`, `route`, `status`, and `outcome` of a failure) with
+/// the handler's merged over it, masked.
+fn metadata(
+    method: &Method,
+    route: &str,
+    status: StatusCode,
+    extra: Option<Map<String, Value>>,
+    redactor: &Redactor,
+) -> RawJson {
+    #[derive(serde::Serialize)]
+    struct Own<'a> {
+        method: &'a str,
+        route: &'a str,
+        status: u16,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        outcome: Option<&'static str>,
+    }
+    let own = Own {
+        method: method.as_str(),
+        route,
+        status: status.as_u16(),
+        outcome: (!status.is_success()).then_some("failure"),
+    };
+    match extra {
+        // Written out directly: the common case builds no map.
+        None => RawJson::from_serialize(&own).unwrap_or_else(|_| RawJson::from_value(&Value::Null)),
+        Some(mut extra) => {
+            // The layer's own entries need no masking; the handler's may.
+            redactor.redact_map(&mut extra);
+            let mut merged = match serde_json::to_value(&own) {
+                Ok(Value::Object(map)) => map,
+                _ => Map::new(),
+            };
+            merged.extend(extra);
+            RawJson::from_value(&Value::Object(merged))
         }
     }
 }
@@ -618,47 +716,6 @@ fn id_field(value: &Value, field: &str) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
-}
-
-/// Whether `value`, serialized, is longer than `limit` bytes. A cheap upper bound settles
-/// the common case of a value far below the limit without serializing it.
-fn exceeds(value: &Value, limit: usize) -> bool {
-    json_size_bound(value) > limit && json_size(value) > limit
-}
-
-/// At least the length of `value` serialized: every character of a string escaped as
-/// `\uXXXX` (6 bytes), every number at its longest.
-fn json_size_bound(value: &Value) -> usize {
-    const LONGEST_NUMBER: usize = 24;
-    let string = |s: &str| s.len() * 6 + 2;
-    match value {
-        Value::Null | Value::Bool(_) => 5,
-        Value::Number(_) => LONGEST_NUMBER,
-        Value::String(s) => string(s),
-        Value::Array(items) => 2 + items.iter().map(|item| json_size_bound(item) + 1).sum::<usize>(),
-        Value::Object(map) => {
-            2 + map
-                .iter()
-                .map(|(key, item)| string(key) + 2 + json_size_bound(item))
-                .sum::<usize>()
-        }
-    }
-}
-
-fn json_size(value: &Value) -> usize {
-    struct Count(usize);
-    impl Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    let _ = serde_json::to_writer(&mut count, value);
-    count.0
 }
 
 #[cfg(test)]
@@ -715,28 +772,11 @@ mod tests {
         let mut tee = Tee::new(8);
         tee.push(b"{\"a\":");
         tee.push(b"1}");
-        assert_eq!(tee.json(), Some(serde_json::json!({ "a": 1 })));
+        let mut whole = Tee::new(8);
+        whole.push(b"{\"a\":1}");
+        assert_eq!(whole.text().as_deref(), Some("{\"a\":1}"));
         tee.push(b"too much");
-        assert_eq!(tee.json(), None);
-    }
-
-    #[test]
-    fn the_size_bound_is_never_below_the_size() {
-        let value = serde_json::json!({
-            "quote\"": "line\nbreak \u{1} é 😀",
-            "n": [1, -2.5e-300, u64::MAX, i64::MIN, null, true, false],
-            "nested": { "": "" }
-        });
-        for value in [
-            value.clone(),
-            value["n"].clone(),
-            value["nested"].clone(),
-            serde_json::json!(""),
-        ] {
-            assert!(json_size_bound(&value) >= json_size(&value), "{value}");
-        }
-        assert!(!exceeds(&value, json_size(&value)));
-        assert!(exceeds(&value, json_size(&value) - 1));
+        assert_eq!(tee.text(), None);
     }
 
     #[test]

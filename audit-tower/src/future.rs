@@ -5,10 +5,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
+use crate::capture::AuditState;
 use http::{Request, Response};
 use http_body::Body;
 use pin_project_lite::pin_project;
-use serde_json::Value;
 use tokio::time::Sleep;
 use tower::Service;
 
@@ -37,7 +37,7 @@ pin_project! {
         S: Service<Request<B>>,
     {
         Loading {
-            load: BoxFuture<'static, Option<Value>>,
+            load: BoxFuture<'static, Option<AuditState>>,
             // Started only if the load does not finish at once.
             timer: Option<Pin<Box<Sleep>>>,
             timeout: Duration,
@@ -63,7 +63,7 @@ where
     }
 
     pub(crate) fn loading(
-        load: BoxFuture<'static, Option<Value>>,
+        load: BoxFuture<'static, Option<AuditState>>,
         timeout: Duration,
         service: S,
         request: Request<B>,

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use audit_client::Dispatcher;
-use audit_core::AuditEvent;
+use audit_core::{AuditEvent, EncodedEvent};
 use tower::Layer;
 
 use crate::actor::{DefaultActorExtractor, ExtractActor, MissingActor};
@@ -20,16 +20,18 @@ use crate::service::Audit;
 /// The default body limit: response bodies up to 64 KiB are kept as the `after` state.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 
-/// Where audit events go. It must not wait: [`Dispatcher::record`] queues and returns.
-/// Implemented for [`Dispatcher`] and for closures `Fn(AuditEvent) -> bool`.
+/// Where audit events go, as [`EncodedEvent`]s (serialized once, by the layer). It must not
+/// wait: [`Dispatcher::record_encoded`] queues and returns. Implemented for [`Dispatcher`]
+/// and, for tests and tools, for closures `Fn(AuditEvent) -> bool` (each event is read back
+/// from its text for them).
 pub trait AuditSink: Send + Sync + 'static {
     /// Takes the event without blocking; returns whether it was accepted.
-    fn record(&self, event: AuditEvent) -> bool;
+    fn record(&self, event: EncodedEvent) -> bool;
 }
 
 impl AuditSink for Dispatcher {
-    fn record(&self, event: AuditEvent) -> bool {
-        Dispatcher::record(self, event)
+    fn record(&self, event: EncodedEvent) -> bool {
+        self.record_encoded(event)
     }
 }
 
@@ -37,8 +39,14 @@ impl<F> AuditSink for F
 where
     F: Fn(AuditEvent) -> bool + Send + Sync + 'static,
 {
-    fn record(&self, event: AuditEvent) -> bool {
-        self(event)
+    fn record(&self, event: EncodedEvent) -> bool {
+        match event.decode() {
+            Ok(event) => self(event),
+            Err(error) => {
+                tracing::error!(%error, "an encoded audit event did not read back");
+                false
+            }
+        }
     }
 }
 

@@ -79,8 +79,11 @@ pub mod rules;
 mod service;
 
 pub use actor::{Actor, DefaultActorExtractor, ExtractActor, MissingActor};
+pub use audit_core::{EncodedEvent, RawJson};
 pub use body::AuditBody;
-pub use capture::{AuditAfter, AuditBefore, AuditMetadata, AuditSkip, BoxFuture, LoadBefore, ResourceRef};
+pub use capture::{
+    AuditAfter, AuditBefore, AuditMetadata, AuditSkip, AuditState, BoxFuture, LoadBefore, ResourceRef,
+};
 pub use future::ResponseFuture;
 pub use layer::{AuditLayer, AuditLayerBuilder, AuditSink, AuditStats, DEFAULT_BODY_LIMIT};
 pub use redact::{REDACTED, Redactor};

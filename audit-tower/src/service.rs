@@ -213,7 +213,11 @@ mod tests {
             .build();
         let polled = AuditLayer::builder(sink(&events))
             .with_rule(rule())
-            .with_before_loader("item", |_| async { panic!("loader polled") })
+            .with_before_loader("item", |_| async {
+                panic!("loader polled");
+                #[allow(unreachable_code)]
+                None::<serde_json::Value>
+            })
             .build();
         for layer in [&called, &polled] {
             assert_eq!(&answered(layer).await[..], br#"{"n":2}"#);

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use audit_core::{AuditEvent, BatchItemStatus, BatchRequest, BatchResponse, MAX_BATCH_EVENTS, Problem};
+use audit_core::{BatchItemStatus, BatchResponse, EncodedEvent, MAX_BATCH_EVENTS, Problem};
 use reqwest::StatusCode;
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -42,13 +42,13 @@ pub(super) struct Worker {
     batch_interval: Duration,
     backoff: RetryPolicy,
     on_rejected: Option<OnRejected>,
-    buffer: Vec<AuditEvent>,
+    buffer: Vec<EncodedEvent>,
     jitter: Jitter,
     unavailable: bool,
     spool: Option<Spool>,
     /// Events the spool could not take (a write failed): appended before anything newer, and
     /// the queue is not read while any wait here.
-    unspooled: Vec<AuditEvent>,
+    unspooled: Vec<EncodedEvent>,
     /// Flushes answered once the spool is empty.
     flushes: Vec<oneshot::Sender<bool>>,
     /// Shutdown requests, answered when the worker stops.
@@ -71,7 +71,7 @@ enum Delivery {
     /// Delivered, rejected, spooled or abandoned: nothing left to do here.
     Done,
     /// Too large for the service: send the halves.
-    Split(Vec<AuditEvent>, Vec<AuditEvent>),
+    Split(Vec<EncodedEvent>, Vec<EncodedEvent>),
 }
 
 impl Worker {
@@ -167,7 +167,7 @@ impl Worker {
                     timer.reset(Instant::now() + self.batch_interval);
                     *armed = true;
                 }
-                self.buffer.push(*event);
+                self.buffer.push(event);
                 if self.buffer.len() >= self.max_batch_size {
                     self.export().await;
                     *armed = false;
@@ -203,7 +203,7 @@ impl Worker {
         self.rx.close();
         while let Some(message) = self.rx.recv().await {
             match message {
-                Message::Event(event) => self.buffer.push(*event),
+                Message::Event(event) => self.buffer.push(event),
                 Message::Flush(reply) => self.flushes.push(reply),
                 Message::Shutdown(reply) => self.begin_shutdown(reply),
             }
@@ -245,36 +245,35 @@ impl Worker {
         self.counters.abandoned.load(Ordering::Relaxed) == abandoned_before
     }
 
-    async fn deliver(&mut self, events: Vec<AuditEvent>) -> Delivery {
-        let mut batch = BatchRequest { events };
+    async fn deliver(&mut self, mut events: Vec<EncodedEvent>) -> Delivery {
         let mut retries = 0u32;
         loop {
-            let attempt = self.client.send_batch(&batch, Retry::Never);
+            let attempt = self.client.send_batch(&events, Retry::Never);
             let Some(result) = before_deadline(&mut self.deadline, attempt).await else {
-                return self.spool_or_abandon(batch.events);
+                return self.spool_or_abandon(events);
             };
             let error = match result {
                 Ok(response) => {
                     self.available_again(retries);
-                    self.account(batch.events, response, false);
+                    self.account(events, response, false);
                     return Delivery::Done;
                 }
                 Err(error) => error,
             };
-            if error.status() == Some(StatusCode::PAYLOAD_TOO_LARGE) && batch.events.len() > 1 {
-                let mut first = batch.events;
+            if error.status() == Some(StatusCode::PAYLOAD_TOO_LARGE) && events.len() > 1 {
+                let mut first = events;
                 let second = first.split_off(first.len() / 2);
                 return Delivery::Split(first, second);
             }
             if !should_retry(&error) {
-                self.reject_all(batch.events, &error);
+                self.reject_all(events, &error);
                 return Delivery::Done;
             }
-            self.note_unavailable(&error, batch.events.len());
+            self.note_unavailable(&error, events.len());
             if self.spool.is_some() {
-                match self.append_to_spool(batch.events) {
+                match self.append_to_spool(events) {
                     Ok(()) => return Delivery::Done,
-                    Err(events) => batch.events = events,
+                    Err(kept) => events = kept,
                 }
             }
             let delay = self
@@ -285,7 +284,7 @@ impl Worker {
                 .await
                 .is_none()
             {
-                return self.spool_or_abandon(batch.events);
+                return self.spool_or_abandon(events);
             }
         }
     }
@@ -313,35 +312,34 @@ impl Worker {
                 }
                 return true;
             }
-            let batch = BatchRequest { events };
-            let attempt = self.client.send_batch(&batch, Retry::Never);
+            let attempt = self.client.send_batch(&events, Retry::Never);
             let error = match before_deadline(&mut self.deadline, attempt).await {
                 None => {
-                    self.put_back(batch.events);
+                    self.put_back(events);
                     return false;
                 }
                 Some(Ok(response)) => {
                     self.available_again(retries);
                     retries = 0;
                     batch_size = self.max_batch_size;
-                    self.account(batch.events, response, true);
+                    self.account(events, response, true);
                     self.acknowledge();
                     continue;
                 }
                 Some(Err(error)) => error,
             };
-            if error.status() == Some(StatusCode::PAYLOAD_TOO_LARGE) && batch.events.len() > 1 {
-                batch_size = batch.events.len() / 2;
-                self.put_back(batch.events);
+            if error.status() == Some(StatusCode::PAYLOAD_TOO_LARGE) && events.len() > 1 {
+                batch_size = events.len() / 2;
+                self.put_back(events);
                 continue;
             }
             if !should_retry(&error) {
-                self.reject_all(batch.events, &error);
+                self.reject_all(events, &error);
                 self.acknowledge();
                 continue;
             }
-            self.note_unavailable(&error, batch.events.len());
-            self.put_back(batch.events);
+            self.note_unavailable(&error, events.len());
+            self.put_back(events);
             let delay = self
                 .backoff
                 .delay(retries.min(32), error.retry_after(), &mut self.jitter);
@@ -394,7 +392,7 @@ impl Worker {
             };
             match message {
                 Message::Event(event) => {
-                    events.push(*event);
+                    events.push(event);
                     if events.len() >= SPOOL_CHUNK {
                         self.spool_behind(mem::take(&mut events));
                     }
@@ -408,7 +406,7 @@ impl Worker {
 
     /// Appends `events` behind everything already waiting: after the events the spool refused
     /// earlier (retried first, in order), or kept with them when the spool refuses again.
-    fn spool_behind(&mut self, events: Vec<AuditEvent>) {
+    fn spool_behind(&mut self, events: Vec<EncodedEvent>) {
         let mut waiting = mem::take(&mut self.unspooled);
         waiting.extend(events);
         if let Err(kept) = self.append_to_spool(waiting) {
@@ -418,7 +416,7 @@ impl Worker {
 
     /// Appends `events` to the spool and fsyncs them, or gives them back (no spool, or the
     /// write failed).
-    fn append_to_spool(&mut self, events: Vec<AuditEvent>) -> Result<(), Vec<AuditEvent>> {
+    fn append_to_spool(&mut self, events: Vec<EncodedEvent>) -> Result<(), Vec<EncodedEvent>> {
         if events.is_empty() {
             return Ok(());
         }
@@ -437,7 +435,7 @@ impl Worker {
         }
     }
 
-    fn put_back(&mut self, events: Vec<AuditEvent>) {
+    fn put_back(&mut self, events: Vec<EncodedEvent>) {
         if let Some(spool) = &mut self.spool {
             spool.put_back(events);
         }
@@ -462,8 +460,8 @@ impl Worker {
         }
     }
 
-    fn account(&self, events: Vec<AuditEvent>, response: BatchResponse, from_spool: bool) {
-        let mut events: Vec<Option<AuditEvent>> = events.into_iter().map(Some).collect();
+    fn account(&self, events: Vec<EncodedEvent>, response: BatchResponse, from_spool: bool) {
+        let mut events: Vec<Option<EncodedEvent>> = events.into_iter().map(Some).collect();
         let mut sent = 0;
         for result in response.results {
             match result.status {
@@ -490,7 +488,7 @@ impl Worker {
         }
     }
 
-    fn reject_all(&self, events: Vec<AuditEvent>, error: &Error) {
+    fn reject_all(&self, events: Vec<EncodedEvent>, error: &Error) {
         let problem = match error.problem() {
             Some(problem) => problem.clone(),
             None => Problem {
@@ -508,8 +506,14 @@ impl Worker {
         }
     }
 
-    fn report(&self, event: AuditEvent, problem: Problem) {
+    fn report(&self, event: EncodedEvent, problem: Problem) {
         Counters::add(&self.counters.rejected, 1);
+        // Queued events were serialized from events, so they read back as events.
+        let Ok(event) = event.decode() else {
+            tracing::warn!(id = %event.id(), status = problem.status, detail = %problem.detail,
+                "audit event rejected by the service");
+            return;
+        };
         tracing::warn!(
             id = ?event.id, resource_type = %event.resource_type, action = %event.action,
             status = problem.status, detail = %problem.detail,
@@ -521,14 +525,14 @@ impl Worker {
     }
 
     /// At the shutdown deadline: into the spool if there is one, else given up.
-    fn spool_or_abandon(&mut self, events: Vec<AuditEvent>) -> Delivery {
+    fn spool_or_abandon(&mut self, events: Vec<EncodedEvent>) -> Delivery {
         if let Err(events) = self.append_to_spool(events) {
             self.abandon(events);
         }
         Delivery::Done
     }
 
-    fn abandon(&self, events: Vec<AuditEvent>) {
+    fn abandon(&self, events: Vec<EncodedEvent>) {
         Counters::add(&self.counters.abandoned, events.len());
         tracing::warn!(
             events = events.len(),

@@ -16,7 +16,7 @@ use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use audit_core::AuditEvent;
+use audit_core::EncodedEvent;
 
 /// A segment is sealed once it holds this many bytes (a single larger event gets a segment of
 /// its own). It bounds the memory used while a segment is replayed.
@@ -53,7 +53,7 @@ struct Writer {
 /// The oldest sealed segment, read into memory for delivery.
 struct Loaded {
     number: u64,
-    events: VecDeque<AuditEvent>,
+    events: VecDeque<EncodedEvent>,
 }
 
 /// An open spool directory (see the module docs).
@@ -128,14 +128,13 @@ impl Spool {
 
     /// Appends `events` (which carry their ids) and fsyncs them: once this returns `Ok`, they
     /// survive the process and the machine. On error nothing of this call is kept.
-    pub(crate) fn append(&mut self, events: &[AuditEvent]) -> io::Result<()> {
+    pub(crate) fn append(&mut self, events: &[EncodedEvent]) -> io::Result<()> {
         if events.is_empty() {
             return Ok(());
         }
         let mut bytes = Vec::new();
         for event in events {
-            let payload = serde_json::to_vec(event).map_err(io::Error::other)?;
-            record::encode(&payload, &mut bytes);
+            record::encode(event.as_str().as_bytes(), &mut bytes);
         }
         if self
             .writer
@@ -173,7 +172,7 @@ impl Spool {
     /// sealed segment when needed (the segment being written is sealed first when it is all
     /// that is left). Adds the damaged stretches found to `damaged`. Give the events back with
     /// [`Spool::put_back`] when they were not delivered, or call [`Spool::acknowledge`].
-    pub(crate) fn take(&mut self, max: usize, damaged: &mut u64) -> Vec<AuditEvent> {
+    pub(crate) fn take(&mut self, max: usize, damaged: &mut u64) -> Vec<EncodedEvent> {
         loop {
             if let Some(loaded) = &mut self.loaded
                 && !loaded.events.is_empty()
@@ -199,7 +198,7 @@ impl Spool {
     }
 
     /// Returns undelivered events to the front of the spool, in their order.
-    pub(crate) fn put_back(&mut self, events: Vec<AuditEvent>) {
+    pub(crate) fn put_back(&mut self, events: Vec<EncodedEvent>) {
         if let Some(loaded) = &mut self.loaded {
             for event in events.into_iter().rev() {
                 loaded.events.push_front(event);
@@ -263,9 +262,9 @@ impl Spool {
         let mut found = decoded.damaged;
         let mut events = VecDeque::with_capacity(decoded.records.len());
         for payload in decoded.records {
-            match serde_json::from_slice::<AuditEvent>(payload) {
-                Ok(event) => events.push_back(event),
-                Err(_) => found += 1,
+            match EncodedEvent::from_json(payload) {
+                Some(event) => events.push_back(event),
+                None => found += 1,
             }
         }
         if found > 0 {
@@ -285,20 +284,25 @@ impl Spool {
 
 #[cfg(test)]
 mod tests {
+    use audit_core::AuditEvent;
+
     use super::*;
 
-    fn events(range: std::ops::Range<usize>) -> Vec<AuditEvent> {
+    fn events(range: std::ops::Range<usize>) -> Vec<EncodedEvent> {
         range
             .map(|n| {
-                let mut event = AuditEvent::by_user(format!("u_{n}"), "dataset", format!("ds_{n}"), "create");
-                event.ensure_id();
-                event
+                EncodedEvent::new(AuditEvent::by_user(
+                    format!("u_{n}"),
+                    "dataset",
+                    format!("ds_{n}"),
+                    "create",
+                ))
             })
             .collect()
     }
 
-    fn ids(events: &[AuditEvent]) -> Vec<Option<uuid::Uuid>> {
-        events.iter().map(|event| event.id).collect()
+    fn ids(events: &[EncodedEvent]) -> Vec<uuid::Uuid> {
+        events.iter().map(EncodedEvent::id).collect()
     }
 
     #[test]

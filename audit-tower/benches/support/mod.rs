@@ -5,7 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use audit_client::Dispatcher;
-use audit_core::AuditEvent;
+use audit_core::EncodedEvent;
+use audit_tower::AuditSink;
 use axum::Router;
 use host_app::Store;
 use serde_json::json;
@@ -49,14 +50,24 @@ pub enum Load {
     Get,
 }
 
-/// A sink that counts and drops events: the layer's own cost, without shipping.
-pub fn discarding_sink(discarded: &Arc<AtomicU64>) -> impl Fn(AuditEvent) -> bool + Send + Sync + 'static {
-    let discarded = discarded.clone();
-    move |event: AuditEvent| {
+/// A sink that counts and drops events (already serialized, as a [`Dispatcher`] queues them):
+/// the layer's own cost, without shipping.
+///
+/// [`Dispatcher`]: audit_client::Dispatcher
+#[derive(Clone)]
+pub struct DiscardingSink(Arc<AtomicU64>);
+
+impl AuditSink for DiscardingSink {
+    fn record(&self, event: EncodedEvent) -> bool {
         std::hint::black_box(event);
-        discarded.fetch_add(1, Ordering::Relaxed);
+        self.0.fetch_add(1, Ordering::Relaxed);
         true
     }
+}
+
+/// A [`DiscardingSink`] counting into `discarded`.
+pub fn discarding_sink(discarded: &Arc<AtomicU64>) -> DiscardingSink {
+    DiscardingSink(discarded.clone())
 }
 
 /// The host app with a layer that has no before-state loader and copies no body (what is

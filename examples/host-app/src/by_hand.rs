@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use audit_core::{ActorType, AuditEvent};
+use audit_core::{ActorType, AuditEvent, EncodedEvent};
 use audit_tower::{Actor, AuditSink};
 use axum::extract::connect_info::ConnectInfo;
 use axum::extract::{Path, State};
@@ -66,6 +66,7 @@ async fn update_prompt(
     event.user_agent = text("user-agent");
     event.request_id = text("x-request-id");
     event.trace_id = text("traceparent").and_then(|tp| tp.split('-').nth(1).map(str::to_owned));
-    sink.record(event);
+    // Serialized here, as `Dispatcher::record` does when it queues an event.
+    sink.record(EncodedEvent::new(event));
     Ok(Json(prompt))
 }

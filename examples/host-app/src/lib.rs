@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
 use audit_core::Role;
-use audit_tower::{Actor, AuditLayer, AuditSink, ResourceRef, Rule};
+use audit_tower::{Actor, AuditLayer, AuditSink, RawJson, ResourceRef, Rule};
 use axum::extract::{Path, Request, State};
 use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
@@ -101,12 +101,18 @@ pub struct Store(Arc<RwLock<Data>>);
 impl Store {
     /// The current state of a resource, as JSON, as the audit layer's before-state loader
     /// reads it.
-    pub fn snapshot(&self, resource_type: &str, project_id: &str, id: &str) -> Option<Value> {
+    pub fn snapshot(&self, resource_type: &str, project_id: &str, id: &str) -> Option<RawJson> {
         let data = self.0.read().ok()?;
         let key = (project_id.to_owned(), id.to_owned());
         match resource_type {
-            "prompt" => data.prompts.get(&key).and_then(|p| serde_json::to_value(p).ok()),
-            "dataset" => data.datasets.get(&key).and_then(|d| serde_json::to_value(d).ok()),
+            "prompt" => data
+                .prompts
+                .get(&key)
+                .and_then(|p| RawJson::from_serialize(p).ok()),
+            "dataset" => data
+                .datasets
+                .get(&key)
+                .and_then(|d| RawJson::from_serialize(d).ok()),
             _ => None,
         }
     }

@@ -39,7 +39,7 @@ async fn call(app: &Router, method: &str, uri: &str, body: Value) -> Value {
 
 /// Creates a prompt, updates it, and returns the update's event as JSON with the prompt's
 /// random id replaced by `ID` and without what only the layer adds (its `metadata`) or what
-/// differs by the clock and by the run (`occurredAt`).
+/// differs by the clock and by the run (`occurredAt`, the event's `id`).
 async fn update_event(app: Router, events: &Events) -> Value {
     let created = call(
         &app,
@@ -56,6 +56,10 @@ async fn update_event(app: Router, events: &Events) -> Value {
     let map = event.as_object_mut().unwrap();
     map.remove("metadata");
     assert!(map.remove("occurredAt").is_some(), "both record when");
+    assert!(
+        map.remove("id").is_some(),
+        "both give the event its idempotency key"
+    );
     serde_json::from_str(&event.to_string().replace(&id, "ID")).unwrap()
 }
 

@@ -1,0 +1,339 @@
+//! Events as JSON text: what a dispatcher queues, spools and sends, and the JSON states a
+//! recorder can keep as text instead of parsing them into trees.
+//!
+//! An [`AuditEvent`] with `before` and `after` as [`serde_json::Value`]s is the convenient
+//! form. A recorder that already holds a state as JSON text (a response body, a row
+//! serialized once) can skip the tree altogether: check the text once ([`RawJson`]), then
+//! write it into the event as it is ([`EncodedEvent::with_raw`]).
+//!
+//! ```
+//! use audit_core::{AuditEvent, EncodedEvent, RawJson};
+//!
+//! let after = RawJson::parse(r#"{"name":"greeting","prompt":"Hello"}"#.to_owned()).unwrap();
+//! let event = AuditEvent::by_user("u_1", "prompt", "pr_9", "update");
+//! let encoded = EncodedEvent::with_raw(event, &[("after", Some(&after))]);
+//! let decoded = encoded.decode().unwrap();
+//! assert_eq!(decoded.after, Some(serde_json::json!({ "name": "greeting", "prompt": "Hello" })));
+//! assert_eq!(decoded.id, Some(encoded.id()));
+//! ```
+
+use std::fmt;
+
+use serde::Serialize;
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::AuditEvent;
+
+/// A JSON value kept as its text, checked to be well-formed JSON when made.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RawJson(String);
+
+impl fmt::Debug for RawJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl RawJson {
+    /// `text` when it is one well-formed JSON value (surrounding whitespace allowed).
+    pub fn parse(text: String) -> Result<Self, serde_json::Error> {
+        RawJson::parse_flagging_keys(text, |_| false).map(|(json, _)| json)
+    }
+
+    /// `text` when it is one well-formed JSON value, and whether any object key in it, at any
+    /// depth, satisfies `flag`: one pass over the text, without building a tree.
+    pub fn parse_flagging_keys(
+        text: String,
+        mut flag: impl FnMut(&str) -> bool,
+    ) -> Result<(Self, bool), serde_json::Error> {
+        let mut walk = Walk {
+            flag: &mut flag,
+            flagged: false,
+        };
+        let mut deserializer = serde_json::Deserializer::from_str(&text);
+        (&mut walk).deserialize(&mut deserializer)?;
+        deserializer.end()?;
+        let flagged = walk.flagged;
+        Ok((RawJson(text), flagged))
+    }
+
+    /// `value` serialized.
+    pub fn from_value(value: &Value) -> Self {
+        RawJson(value.to_string())
+    }
+
+    /// `value` serialized, as `serde_json::to_string` would (e.g. a row a host holds): no tree
+    /// is built on the way.
+    pub fn from_serialize<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
+        // Room for a typical row, so that writing it rarely grows the buffer.
+        let mut text = Vec::with_capacity(256);
+        serde_json::to_writer(&mut text, value)?;
+        // serde_json writes UTF-8.
+        Ok(RawJson(String::from_utf8(text).unwrap_or_default()))
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The text, as a `String`.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
+    /// The length of the text in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the text is empty (never: the shortest JSON value is one byte).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The value as a tree.
+    pub fn to_value(&self) -> Value {
+        // Checked when made, so it parses (but for a depth beyond serde_json's limit of 128,
+        // which `parse` refused too).
+        serde_json::from_str(&self.0).unwrap_or(Value::Null)
+    }
+}
+
+/// Walks a JSON value without keeping it, flagging object keys.
+struct Walk<'f> {
+    flag: &'f mut dyn FnMut(&str) -> bool,
+    flagged: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for &mut Walk<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for &mut Walk<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(&mut *self)?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(flagged) = map.next_key_seed(Key(&mut *self.flag))? {
+            self.flagged |= flagged;
+            map.next_value_seed(&mut *self)?;
+        }
+        Ok(())
+    }
+}
+
+/// An object key, flagged or not, read without allocating when it has no escapes.
+struct Key<'f>(&'f mut dyn FnMut(&str) -> bool);
+
+impl<'de> DeserializeSeed<'de> for Key<'_> {
+    type Value = bool;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E>(self, key: &str) -> Result<bool, E> {
+        Ok((self.0)(key))
+    }
+}
+
+/// Bytes reserved for an event's members but the raw ones: ids, names, roles, request
+/// context (a typical one takes 400–600).
+const EVENT_CAPACITY: usize = 768;
+
+/// An event serialized as the JSON the service takes, with its idempotency `id`: the form in
+/// which a dispatcher queues, spools and sends events.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EncodedEvent {
+    id: Uuid,
+    json: String,
+}
+
+impl fmt::Debug for EncodedEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.json)
+    }
+}
+
+impl EncodedEvent {
+    /// `event` serialized, after giving it its UUIDv7 `id` if it had none.
+    pub fn new(event: AuditEvent) -> Self {
+        EncodedEvent::with_raw(event, &[])
+    }
+
+    /// `event` serialized with the members `raw` adds, each written as its text (`None`s are
+    /// left out), after giving it its UUIDv7 `id` if it had none. The event's own value of a
+    /// member that `raw` names gives way (e.g. `("after", Some(&text))` replaces `event.after`).
+    ///
+    /// # Panics
+    ///
+    /// When a name in `raw` is not a member of [`AuditEvent`] that holds JSON: `before`,
+    /// `after` or `metadata` (a bug of the caller's, caught in its tests).
+    pub fn with_raw(mut event: AuditEvent, raw: &[(&str, Option<&RawJson>)]) -> Self {
+        let id = event.ensure_id();
+        for (name, _) in raw {
+            match *name {
+                "before" => event.before = None,
+                "after" => event.after = None,
+                "metadata" => event.metadata = None,
+                other => panic!("{other:?} is not a JSON member of an audit event"),
+            }
+        }
+        // Room for the event's usual members and the raw ones: written without growing.
+        let raw_len = raw
+            .iter()
+            .filter_map(|(_, value)| value.map(|value| value.len() + 16))
+            .sum::<usize>();
+        let mut json = Vec::with_capacity(EVENT_CAPACITY + raw_len);
+        // Serializing an `AuditEvent` into memory cannot fail: its maps have string keys.
+        let _ = serde_json::to_writer(&mut json, &event);
+        for (name, value) in raw {
+            if let Some(value) = value {
+                // The event serializes as an object of at least its required members: replace
+                // its closing brace with one more member and the brace.
+                json.pop();
+                json.extend_from_slice(b",\"");
+                json.extend_from_slice(name.as_bytes());
+                json.extend_from_slice(b"\":");
+                json.extend_from_slice(value.as_str().trim().as_bytes());
+                json.push(b'}');
+            }
+        }
+        EncodedEvent {
+            id,
+            json: String::from_utf8(json).unwrap_or_default(),
+        }
+    }
+
+    /// An event as JSON text (e.g. read back from a spool), when it is an event with an `id`.
+    pub fn from_json(json: &[u8]) -> Option<Self> {
+        let event: AuditEvent = serde_json::from_slice(json).ok()?;
+        let json = std::str::from_utf8(json).ok()?.trim();
+        Some(EncodedEvent {
+            id: event.id?,
+            json: json.into(),
+        })
+    }
+
+    /// The event's idempotency key.
+    pub fn id(&self) -> Uuid {
+        self.id
+    }
+
+    /// The JSON text.
+    pub fn as_str(&self) -> &str {
+        &self.json
+    }
+
+    /// The event again.
+    pub fn decode(&self) -> Result<AuditEvent, serde_json::Error> {
+        serde_json::from_str(&self.json)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn keys_are_flagged_at_any_depth_and_values_are_not_keys() {
+        let flag = |text: &str| {
+            RawJson::parse_flagging_keys(text.to_owned(), |key| key == "password").map(|(_, flagged)| flagged)
+        };
+        assert!(flag(r#"{"a":[{"b":{"password":1}}]}"#).unwrap());
+        assert!(flag(r#"{"pass\u0077ord":"x"}"#).unwrap());
+        assert!(!flag(r#"{"note":"password","list":["password"]}"#).unwrap());
+        assert!(!flag(r#""password""#).unwrap());
+        assert!(flag("{\"a\":1,").is_err());
+        assert!(flag("{\"a\":1} x").is_err());
+        assert!(flag(" [1, 2.5, null, true] ").is_ok());
+    }
+
+    #[test]
+    fn raw_members_read_back_as_the_event_with_those_values() {
+        let mut event = AuditEvent::by_user("u_1", "prompt", "pr_9", "update");
+        event.after = Some(json!("replaced"));
+        event.ip_address = Some("203.0.113.7".into());
+        let before = RawJson::parse(r#" {"name": "a\"b", "n": [1, 2]} "#.to_owned()).unwrap();
+        let metadata = RawJson::from_value(&json!({ "method": "PATCH" }));
+        let encoded = EncodedEvent::with_raw(
+            event.clone(),
+            &[
+                ("before", Some(&before)),
+                ("after", None),
+                ("metadata", Some(&metadata)),
+            ],
+        );
+
+        let mut expected = event;
+        expected.id = Some(encoded.id());
+        expected.before = Some(json!({ "name": "a\"b", "n": [1, 2] }));
+        expected.after = None;
+        expected.metadata = Some(json!({ "method": "PATCH" }).as_object().unwrap().clone());
+        assert_eq!(encoded.decode().unwrap(), expected);
+        assert_eq!(
+            EncodedEvent::from_json(encoded.as_str().as_bytes()),
+            Some(encoded.clone())
+        );
+        assert_eq!(EncodedEvent::new(expected.clone()).decode().unwrap(), expected);
+    }
+
+    #[test]
+    #[should_panic(expected = "not a JSON member")]
+    fn only_json_members_can_be_raw() {
+        let value = RawJson::from_value(&json!(1));
+        EncodedEvent::with_raw(
+            AuditEvent::by_user("u", "prompt", "p", "update"),
+            &[("userId", Some(&value))],
+        );
+    }
+}
