@@ -24,7 +24,7 @@ use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::AuditEvent;
+use crate::{AuditEvent, json_scan};
 
 /// A JSON value kept as its text, checked to be well-formed JSON when made.
 #[derive(Clone, PartialEq, Eq)]
@@ -48,14 +48,10 @@ impl RawJson {
         text: String,
         mut flag: impl FnMut(&str) -> bool,
     ) -> Result<(Self, bool), serde_json::Error> {
-        let mut walk = Walk {
-            flag: &mut flag,
-            flagged: false,
+        let flagged = match json_scan::scan(&text, &mut flag) {
+            Some(flagged) => flagged,
+            None => walk(&text, &mut flag)?,
         };
-        let mut deserializer = serde_json::Deserializer::from_str(&text);
-        (&mut walk).deserialize(&mut deserializer)?;
-        deserializer.end()?;
-        let flagged = walk.flagged;
         Ok((RawJson(text), flagged))
     }
 
@@ -100,6 +96,16 @@ impl RawJson {
         // which `parse` refused too).
         serde_json::from_str(&self.0).unwrap_or(Value::Null)
     }
+}
+
+/// Whether `text` is one well-formed JSON value and any object key in it satisfies `flag`,
+/// by walking it with serde_json (without keeping it).
+pub(crate) fn walk(text: &str, flag: &mut dyn FnMut(&str) -> bool) -> Result<bool, serde_json::Error> {
+    let mut walk = Walk { flag, flagged: false };
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    (&mut walk).deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    Ok(walk.flagged)
 }
 
 /// Walks a JSON value without keeping it, flagging object keys.

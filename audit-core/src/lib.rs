@@ -33,6 +33,7 @@ mod checkpoint_api;
 mod cursor;
 mod encoded;
 mod event;
+mod json_scan;
 mod organization;
 mod page;
 mod problem;
