@@ -2,6 +2,7 @@
 //!
 //! Put [`AuditLayer`] on an axum `Router` (or any `tower::Service<http::Request<B>>`) and every
 //! successful POST, PUT, PATCH and DELETE becomes an [`AuditEvent`](audit_core::AuditEvent),
+//! serialized once ([`EncodedEvent`], with the states kept as the JSON text they came as) and
 //! handed without waiting to an [`audit_client::Dispatcher`] that ships it in the background:
 //!
 //! - **what**: the resource type, id and project come from the route template

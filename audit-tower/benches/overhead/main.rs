@@ -225,7 +225,7 @@ fn main() {
 
         // The open-loop part first, on a fresh process. BENCH_PACED_ROUNDS=0 skips it.
         let paced_rounds: usize = setting("BENCH_PACED_ROUNDS", 5);
-        if rounds > 0 && paced_rounds > 0 {
+        if rounds > 0 && paced_rounds > 0 && !compared.is_empty() {
             let rate: u32 = setting("BENCH_RATE", 5_000);
             let paced_duration = Duration::from_secs(setting("BENCH_PACED_SECONDS", 10));
             paced::compare(&compared, rate, paced_duration, paced_rounds).await;
