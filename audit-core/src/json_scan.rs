@@ -159,7 +159,12 @@ fn number_end(bytes: &[u8], mut at: usize) -> Option<usize> {
     if bytes.get(at) == Some(&b'-') {
         at += 1;
     }
-    let digits = |from: usize| bytes[from..].iter().take_while(|byte| byte.is_ascii_digit()).count();
+    let digits = |from: usize| {
+        bytes[from..]
+            .iter()
+            .take_while(|byte| byte.is_ascii_digit())
+            .count()
+    };
     let integer = digits(at);
     if integer == 0 || integer > MAX_INTEGER_DIGITS || (integer > 1 && bytes[at] == b'0') {
         return None;
@@ -213,7 +218,14 @@ mod tests {
 
         fn value(&mut self, depth: u32) -> Value {
             const KEYS: [&str; 7] = ["id", "name", "password", "dbPassword", "a b", "é", ""];
-            const TEXTS: [&str; 6] = ["", "plain", "with \"quotes\" and \\", "line\nbreak\t", "é 😀", "password"];
+            const TEXTS: [&str; 6] = [
+                "",
+                "plain",
+                "with \"quotes\" and \\",
+                "line\nbreak\t",
+                "é 😀",
+                "password",
+            ];
             match self.below(if depth == 0 { 5 } else { 7 }) {
                 0 => Value::Null,
                 1 => Value::Bool(self.below(2) == 0),
@@ -280,22 +292,54 @@ mod tests {
     #[test]
     fn what_it_leaves_to_serde_json_and_what_it_refuses() {
         for refused in [
-            "", " ", "01", "-", "1.", ".5", "[1,]", "{\"a\":1,}", "{,}", "[", "]", "{\"a\" 1}", "{\"a\"}",
-            "tru", "nul", "falsey", "\"\t\"", "[] []", "{1:2}", "\"open", "[1 2]", "{\"a\":1 \"b\":2}",
-            "}", "[}", "{]",
+            "",
+            " ",
+            "01",
+            "-",
+            "1.",
+            ".5",
+            "[1,]",
+            "{\"a\":1,}",
+            "{,}",
+            "[",
+            "]",
+            "{\"a\" 1}",
+            "{\"a\"}",
+            "tru",
+            "nul",
+            "falsey",
+            "\"\t\"",
+            "[] []",
+            "{1:2}",
+            "\"open",
+            "[1 2]",
+            "{\"a\":1 \"b\":2}",
+            "}",
+            "[}",
+            "{]",
         ] {
             assert_eq!(quick(refused), None, "{refused:?}");
             assert_eq!(serde(refused), None, "{refused:?}");
         }
         // Well-formed, but left to serde_json.
-        for unsure in ["\"\\u0041\"", "{\"pass\\u0077\":1}", "{\"a\\\"b\":1}", "1e5", "-2.5E-3", "12345678901234567890"] {
+        for unsure in [
+            "\"\\u0041\"",
+            "{\"pass\\u0077\":1}",
+            "{\"a\\\"b\":1}",
+            "1e5",
+            "-2.5E-3",
+            "12345678901234567890",
+        ] {
             assert_eq!(quick(unsure), None, "{unsure:?}");
             assert!(serde(unsure).is_some(), "{unsure:?}");
         }
         let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
         assert_eq!(quick(&deep(100)), Some(false));
         assert_eq!(quick(&deep(101)), None);
-        assert_eq!(quick(r#" {"x": [1, -0.5, true, null, {"passcode": "\n"}]} "#), Some(true));
+        assert_eq!(
+            quick(r#" {"x": [1, -0.5, true, null, {"passcode": "\n"}]} "#),
+            Some(true)
+        );
         // And through `RawJson`, which asks serde_json when unsure.
         let (_, flagged) = RawJson::parse_flagging_keys(r#"{"pass\u0077ord":1}"#.into(), flag).unwrap();
         assert!(flagged);

@@ -55,7 +55,7 @@ pub use catalog::{Catalog, CatalogEntry, CatalogParseError, CatalogResponse, Cat
 pub use chain::{ChainBreak, ChainVerifier, GENESIS_HASH};
 pub use checkpoint_api::{CheckpointPublicKey, SignedCheckpointResponse};
 pub use cursor::{Cursor, InvalidCursor};
-pub use encoded::{EncodedEvent, RawJson};
+pub use encoded::{EncodedEvent, JsonMember, RawJson};
 pub use event::AuditEvent;
 pub use organization::{NewOrganization, Organization, OrganizationList};
 pub use page::AuditLogPage;

@@ -26,7 +26,7 @@ use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
-use audit_core::{ActorType, AuditEvent, EncodedEvent, RawJson};
+use audit_core::{ActorType, AuditEvent, EncodedEvent, JsonMember, RawJson};
 use chrono::{DateTime, Utc};
 use http::request::Parts;
 use http::{HeaderMap, Method, StatusCode, header};
@@ -621,9 +621,9 @@ impl Pending {
         let event = EncodedEvent::with_raw(
             event,
             &[
-                ("before", before.as_ref()),
-                ("after", after.as_ref()),
-                ("metadata", Some(&metadata)),
+                (JsonMember::Before, before.as_ref()),
+                (JsonMember::After, after.as_ref()),
+                (JsonMember::Metadata, Some(&metadata)),
             ],
         );
         if shared.sink.record(event) {
