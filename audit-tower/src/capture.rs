@@ -656,14 +656,14 @@ fn masked(state: Unmasked, redactor: &Redactor, limit: usize) -> Option<RawJson>
         Unmasked::Body(text) => text,
     };
     let (json, sensitive) = RawJson::parse_flagging_keys(text, |key| redactor.is_sensitive(key)).ok()?;
-    let json = if sensitive {
-        let mut value = json.to_value();
-        redactor.redact(&mut value);
-        RawJson::from_value(&value)
-    } else {
-        json
-    };
-    (json.len() <= limit).then_some(json)
+    if !sensitive && json.len() <= limit {
+        return Some(json);
+    }
+    // Masked, or too long as it came: written out again, compact (the limit is on the
+    // serialized value, as the service measures it, not on the whitespace of the text).
+    let mut value = json.to_value();
+    redactor.redact(&mut value);
+    Some(RawJson::from_value(&value)).filter(|json| json.len() <= limit)
 }
 
 /// The layer's own metadata (`method`, `route`, `status`, and `outcome` of a failure) with
@@ -721,6 +721,7 @@ fn id_field(value: &Value, field: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::redact::REDACTED;
 
     fn parts(build: http::request::Builder) -> Parts {
         build.body(()).unwrap().into_parts().0
@@ -792,6 +793,34 @@ mod tests {
         assert!(is_identity_encoded(&headers(Some("Identity"))));
         assert!(!is_identity_encoded(&headers(Some("gzip"))));
         assert!(!is_identity_encoded(&headers(Some("br"))));
+    }
+
+    #[test]
+    fn states_are_masked_and_bounded_as_serialized() {
+        let redactor = Redactor::default();
+        let body = |text: &str| Unmasked::Body(text.to_owned());
+        let pretty = "{\n  \"name\": \"a\",\n  \"apiKey\": \"k\"\n}";
+        let state = masked(body(pretty), &redactor, 1000).unwrap();
+        assert_eq!(
+            state.to_value(),
+            serde_json::json!({ "name": "a", "apiKey": REDACTED })
+        );
+
+        // Nothing to mask: kept as it came, whitespace and all.
+        let spaced = r#"{ "name" : "abc" }"#;
+        assert_eq!(masked(body(spaced), &redactor, 1000).unwrap().as_str(), spaced);
+        // The bound is on the compact form.
+        let compact = r#"{"name":"abc"}"#;
+        assert_eq!(
+            masked(body(spaced), &redactor, compact.len()).unwrap().as_str(),
+            compact
+        );
+        assert!(masked(body(spaced), &redactor, compact.len() - 1).is_none());
+
+        assert!(masked(body("<html>"), &redactor, 1000).is_none());
+        let given = Unmasked::Given(AuditState::Value(serde_json::json!({ "token": 1, "n": 2 })));
+        let state = masked(given, &redactor, 1000).unwrap();
+        assert_eq!(state.to_value(), serde_json::json!({ "token": REDACTED, "n": 2 }));
     }
 
     #[test]
