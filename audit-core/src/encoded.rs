@@ -212,9 +212,32 @@ impl JsonMember {
     }
 }
 
-/// Bytes reserved for an event's members but the raw ones: ids, names, roles, request
-/// context (a typical one takes 400–600).
-const EVENT_CAPACITY: usize = 768;
+/// The bytes an event's fixed members take at most when written (keys, quotes, `id`,
+/// `occurredAt`, `orgId`, `type` and roles), its strings and raw members aside.
+const FIXED_MEMBERS_LEN: usize = 348;
+
+/// How long `event` is when written, for one allocation of the right size: exact but for
+/// strings that need escaping and for its own JSON members (it may then grow once).
+fn estimated_len(event: &AuditEvent) -> usize {
+    let optional = [
+        &event.user_id,
+        &event.api_key_id,
+        &event.project_id,
+        &event.ip_address,
+        &event.user_agent,
+        &event.request_id,
+        &event.trace_id,
+    ];
+    FIXED_MEMBERS_LEN
+        + event.resource_type.len()
+        + event.resource_id.len()
+        + event.action.len()
+        + optional
+            .iter()
+            .filter_map(|text| text.as_ref())
+            .map(String::len)
+            .sum::<usize>()
+}
 
 /// An event serialized as the JSON the service takes, with its idempotency `id`: the form in
 /// which a dispatcher queues, spools and sends events.
@@ -254,7 +277,7 @@ impl EncodedEvent {
             .iter()
             .filter_map(|(_, value)| value.map(|value| value.len() + 16))
             .sum::<usize>();
-        let mut json = Vec::with_capacity(EVENT_CAPACITY + raw_len);
+        let mut json = Vec::with_capacity(estimated_len(&event) + raw_len);
         // Serializing an `AuditEvent` into memory cannot fail: its maps have string keys.
         let _ = serde_json::to_writer(&mut json, &event);
         for (member, value) in raw {
@@ -348,5 +371,24 @@ mod tests {
             Some(encoded.clone())
         );
         assert_eq!(EncodedEvent::new(expected.clone()).decode().unwrap(), expected);
+    }
+
+    #[test]
+    fn the_length_estimate_is_never_short_for_plain_strings() {
+        let mut event = AuditEvent::by_user("u".repeat(256), "prompt", "p".repeat(256), "update");
+        event.id = Some(Uuid::now_v7());
+        event.occurred_at = Some(chrono::Utc::now());
+        event.org_id = Some(Uuid::now_v7());
+        event.api_key_id = Some("k".repeat(256));
+        event.user_org_role = Some(crate::Role::Admin);
+        event.user_project_role = Some(crate::Role::Member);
+        event.project_id = Some("p".repeat(256));
+        event.ip_address = Some("2001:db8::1".into());
+        event.user_agent = Some("a".repeat(1024));
+        event.request_id = Some("r".repeat(256));
+        event.trace_id = Some("t".repeat(32));
+        let written = serde_json::to_string(&event).unwrap().len();
+        assert!(estimated_len(&event) >= written, "{written}");
+        assert!(estimated_len(&event) < written + 64, "{written}");
     }
 }
