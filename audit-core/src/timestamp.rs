@@ -11,8 +11,13 @@ pub fn format(time: &DateTime<Utc>) -> String {
     let mut buffer = [0; FORMATTED_LEN];
     match format_common(time, &mut buffer) {
         Some(text) => text.to_owned(),
-        None => time.to_rfc3339_opts(SecondsFormat::Millis, true),
+        None => format_rare(time),
     }
+}
+
+/// [`format`] by chrono, for the times [`format_common`] leaves to it.
+fn format_rare(time: &DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// The length of `2026-11-25T10:00:00.000Z`.
@@ -52,7 +57,7 @@ fn serialize_time<S: Serializer>(time: &DateTime<Utc>, serializer: S) -> Result<
     let mut buffer = [0; FORMATTED_LEN];
     match format_common(time, &mut buffer) {
         Some(text) => serializer.serialize_str(text),
-        None => serializer.serialize_str(&format(time)),
+        None => serializer.serialize_str(&format_rare(time)),
     }
 }
 

@@ -6,7 +6,7 @@
 #   audit-tower/benches/instructions.sh [requests per variant, default 2000] [Patch|Get]
 #
 # Only the request itself is counted (callgrind collects inside the `block_on` that runs it),
-# not building the request, the server or the runtime. The figures still move by about ±1,500
+# not building the request, the server or the runtime. The figures still move by about ±1,000
 # from run to run: glibc malloc's work depends on the heap's state.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -648,10 +648,7 @@ enum Unmasked {
 /// only then is it parsed into a tree, masked and written out again. Most states hold none.
 fn masked(state: Unmasked, redactor: &Redactor, limit: usize) -> Option<RawJson> {
     let text = match state {
-        Unmasked::Given(AuditState::Value(mut value)) => {
-            redactor.redact(&mut value);
-            return Some(RawJson::from_value(&value)).filter(|json| json.len() <= limit);
-        }
+        Unmasked::Given(AuditState::Value(value)) => return written(value, redactor, limit),
         Unmasked::Given(AuditState::Json(json)) => json.into_string(),
         Unmasked::Body(text) => text,
     };
@@ -659,9 +656,12 @@ fn masked(state: Unmasked, redactor: &Redactor, limit: usize) -> Option<RawJson>
     if !sensitive && json.len() <= limit {
         return Some(json);
     }
-    // Masked, or too long as it came: written out again, compact (the limit is on the
-    // serialized value, as the service measures it, not on the whitespace of the text).
-    let mut value = json.to_value();
+    written(json.to_value(), redactor, limit)
+}
+
+/// `value` masked and written out compact, when that fits in `limit` bytes: the bound is on
+/// the serialized value, as the service measures it, not on the whitespace of a text.
+fn written(mut value: Value, redactor: &Redactor, limit: usize) -> Option<RawJson> {
     redactor.redact(&mut value);
     Some(RawJson::from_value(&value)).filter(|json| json.len() <= limit)
 }
@@ -770,12 +770,14 @@ mod tests {
 
     #[test]
     fn the_tee_gives_up_beyond_its_limit() {
-        let mut tee = Tee::new(8);
-        tee.push(b"{\"a\":");
-        tee.push(b"1}");
-        let mut whole = Tee::new(8);
-        whole.push(b"{\"a\":1}");
-        assert_eq!(whole.text().as_deref(), Some("{\"a\":1}"));
+        let chunks = || {
+            let mut tee = Tee::new(8);
+            tee.push(b"{\"a\":");
+            tee.push(b"1}");
+            tee
+        };
+        assert_eq!(chunks().text().as_deref(), Some("{\"a\":1}"));
+        let mut tee = chunks();
         tee.push(b"too much");
         assert_eq!(tee.text(), None);
     }

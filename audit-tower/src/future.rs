@@ -5,7 +5,6 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use crate::capture::AuditState;
 use http::{Request, Response};
 use http_body::Body;
 use pin_project_lite::pin_project;
@@ -13,7 +12,7 @@ use tokio::time::Sleep;
 use tower::Service;
 
 use crate::body::AuditBody;
-use crate::capture::{BEFORE_LOADER, BoxFuture, Pending};
+use crate::capture::{AuditState, BEFORE_LOADER, BoxFuture, Pending};
 use crate::contain::contained;
 
 pin_project! {

@@ -5,9 +5,9 @@
 //! `cargo bench -p audit-tower --bench overhead` (`BENCH_SECONDS` per run, default 2;
 //! `BENCH_CONCURRENCY`, default 32; `BENCH_ROUNDS`, default 8, 0 for the in-process part
 //! only; `BENCH_THREADS`, tokio worker threads, default one per core; `BENCH_REQUESTS`, requests
-//! per variant in process, default 20000; `BENCH_ONLY`, only the
-//! variants whose name contains this text, or after a `=` is this text; `BENCH_LOAD`, `Patch` or `Get` only). Variants: no layer; no layer with the PATCH
-//! handler recording its event by hand (the yardstick: complete events with nothing
+//! per variant in process, default 20000; `BENCH_ONLY`, only the variants whose name contains
+//! this text, or after a `=` is this text; `BENCH_LOAD`, `Patch` or `Get` only). Variants: no
+//! layer; no layer with the PATCH handler recording its event by hand (the yardstick: complete events with nothing
 //! automatic); a layer that does nothing (what axum charges any layer);
 //! the layer with a sink that discards (the layer's own cost), with and without its
 //! before-state loader and body copy; the layer with a `Dispatcher` shipping to a real audit
