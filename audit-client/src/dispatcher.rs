@@ -69,7 +69,8 @@ pub enum OverflowPolicy {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct RejectedEvent {
-    /// The event as it was sent (with its id).
+    /// The event as it was sent (with its id); a state nested too deep to read back (over 128
+    /// levels, which the service refuses) is left out.
     pub event: AuditEvent,
     /// Why the service refused it.
     pub problem: Problem,

@@ -12,7 +12,7 @@ use futures::TryStreamExt;
 use uuid::Uuid;
 
 use audit_server::testing::Backend;
-use common::{World, dataset_event};
+use common::{World, dataset_event, unreadable_event};
 
 fn fast_backoff() -> RetryPolicy {
     RetryPolicy::default().with_backoff(Duration::from_millis(20), Duration::from_millis(250))
@@ -346,6 +346,45 @@ async fn batches_too_large_for_the_server_are_split_not_lost() {
         "{stats:?}"
     );
     assert_eq!(stored_dataset_ids(&world).await.len(), 400);
+}
+
+#[tokio::test]
+async fn an_event_the_server_cannot_read_does_not_take_its_batch_with_it() {
+    let world = World::start().await;
+    let rejected = Arc::new(Mutex::new(Vec::new()));
+    let config = DispatcherConfig::default().with_max_batch_size(100).on_rejected({
+        let rejected = rejected.clone();
+        move |refused| {
+            let event = refused.event;
+            rejected
+                .lock()
+                .unwrap()
+                .push((event.resource_id, event.after, refused.problem.status))
+        }
+    });
+    let dispatcher = Dispatcher::spawn(world.client.clone(), config);
+    for n in 0..50 {
+        let event = if n == 17 {
+            unreadable_event(n)
+        } else {
+            dataset_event(n)
+        };
+        assert!(dispatcher.record(event));
+    }
+    dispatcher.flush().await.unwrap();
+    let stats = dispatcher.stats();
+    assert_eq!(
+        (stats.sent, stats.rejected, stats.dropped),
+        (49, 1, 0),
+        "{stats:?}"
+    );
+    assert_eq!(stored_dataset_ids(&world).await.len(), 49);
+    let rejected = rejected.lock().unwrap();
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    let (resource_id, after, status) = &rejected[0];
+    assert_eq!(*resource_id, dataset_event(17).resource_id);
+    assert_eq!(*after, None, "reported without the state it could not read back");
+    assert!(matches!(status, 400 | 422), "{rejected:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,7 +13,7 @@ use audit_client::{
 };
 use audit_core::VerifyParams;
 use audit_server::testing::Backend;
-use common::{World, client_for, dataset_event};
+use common::{World, client_for, dataset_event, unreadable_event};
 use futures::TryStreamExt;
 use uuid::Uuid;
 
@@ -129,6 +129,44 @@ async fn outage_through_the_spool(world: World) {
     assert_eq!(ids, recorded, "every event once, in the order recorded");
     assert_chain_valid(&world.client).await;
     assert_eq!(segments(spool.path()), 0, "delivered segments are removed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_event_in_the_spool_is_rejected_alone() {
+    const TOTAL: usize = 300;
+    let world = World::start().await;
+    let spool = tempfile::tempdir().unwrap();
+    let dispatcher = Dispatcher::spawn(world.client.clone(), config(spool.path()));
+    world.server.stop().await;
+    let mut recorded = Vec::with_capacity(TOTAL);
+    for n in 0..TOTAL {
+        let mut event = if n == 150 {
+            unreadable_event(n)
+        } else {
+            dataset_event(n)
+        };
+        let id = event.ensure_id();
+        if n != 150 {
+            recorded.push(id);
+        }
+        assert!(dispatcher.record(event));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(dispatcher.stats().spooled > 0, "{:?}", dispatcher.stats());
+    world.server.restart().await;
+
+    let stats = flush(&dispatcher).await;
+    assert_eq!(
+        (stats.sent, stats.rejected, stats.spool_corrupt, stats.abandoned),
+        (TOTAL as u64 - 1, 1, 0, 0),
+        "{stats:?}"
+    );
+    let ids: Vec<Uuid> = stored(&world.client)
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(ids, recorded, "every other event once, in the order recorded");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,11 +17,13 @@
 //! assert_eq!(decoded.id, Some(encoded.id()));
 //! ```
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use uuid::Uuid;
 
 use crate::{AuditEvent, json_scan};
@@ -37,13 +39,20 @@ impl fmt::Debug for RawJson {
 }
 
 impl RawJson {
-    /// `text` when it is one well-formed JSON value (surrounding whitespace allowed).
+    /// The deepest nesting of arrays and objects accepted, so that an event holding the value,
+    /// and a batch holding the event, stay within what JSON readers take (serde_json, the
+    /// service's, stops at 128 levels).
+    pub const MAX_DEPTH: u32 = json_scan::MAX_DEPTH;
+
+    /// `text` when it is one well-formed JSON value, nested at most [`RawJson::MAX_DEPTH`]
+    /// levels (surrounding whitespace allowed).
     pub fn parse(text: String) -> Result<Self, serde_json::Error> {
         RawJson::parse_flagging_keys(text, |_| false).map(|(json, _)| json)
     }
 
-    /// `text` when it is one well-formed JSON value, and whether any object key in it, at any
-    /// depth, satisfies `flag`: one pass over the text, without building a tree.
+    /// `text` when it is one well-formed JSON value nested at most [`RawJson::MAX_DEPTH`]
+    /// levels, and whether any object key in it, at any depth, satisfies `flag`: one pass over
+    /// the text, without building a tree.
     pub fn parse_flagging_keys(
         text: String,
         mut flag: impl FnMut(&str) -> bool,
@@ -55,7 +64,8 @@ impl RawJson {
         Ok((RawJson(text), flagged))
     }
 
-    /// `value` serialized.
+    /// `value` serialized (unchecked: [`RawJson::parse`] its text where the value may be
+    /// nested deeper than [`RawJson::MAX_DEPTH`]).
     pub fn from_value(value: &Value) -> Self {
         RawJson(value.to_string())
     }
@@ -101,17 +111,36 @@ impl RawJson {
 /// Whether `text` is one well-formed JSON value and any object key in it satisfies `flag`,
 /// by walking it with serde_json (without keeping it).
 pub(crate) fn walk(text: &str, flag: &mut dyn FnMut(&str) -> bool) -> Result<bool, serde_json::Error> {
-    let mut walk = Walk { flag, flagged: false };
+    let mut walk = Walk {
+        flag,
+        flagged: false,
+        depth: 0,
+    };
     let mut deserializer = serde_json::Deserializer::from_str(text);
     (&mut walk).deserialize(&mut deserializer)?;
     deserializer.end()?;
     Ok(walk.flagged)
 }
 
-/// Walks a JSON value without keeping it, flagging object keys.
+/// Walks a JSON value without keeping it, flagging object keys and refusing nesting deeper
+/// than [`RawJson::MAX_DEPTH`].
 struct Walk<'f> {
     flag: &'f mut dyn FnMut(&str) -> bool,
     flagged: bool,
+    depth: u32,
+}
+
+impl Walk<'_> {
+    fn enter<E: serde::de::Error>(&mut self) -> Result<(), E> {
+        self.depth += 1;
+        if self.depth > RawJson::MAX_DEPTH {
+            return Err(E::custom(format_args!(
+                "nested deeper than {} levels",
+                RawJson::MAX_DEPTH
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl<'de> DeserializeSeed<'de> for &mut Walk<'_> {
@@ -154,15 +183,19 @@ impl<'de> Visitor<'de> for &mut Walk<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        self.enter()?;
         while seq.next_element_seed(&mut *self)?.is_some() {}
+        self.depth -= 1;
         Ok(())
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        self.enter()?;
         while let Some(flagged) = map.next_key_seed(Key(&mut *self.flag))? {
             self.flagged |= flagged;
             map.next_value_seed(&mut *self)?;
         }
+        self.depth -= 1;
         Ok(())
     }
 }
@@ -300,8 +333,8 @@ impl EncodedEvent {
 
     /// An event as JSON text (e.g. read back from a spool), when it is an event with an `id`.
     pub fn from_json(json: &[u8]) -> Option<Self> {
-        let event: AuditEvent = serde_json::from_slice(json).ok()?;
         let json = std::str::from_utf8(json).ok()?.trim();
+        let event = decode_readable(json).ok()?;
         Some(EncodedEvent {
             id: event.id?,
             json: json.into(),
@@ -322,6 +355,29 @@ impl EncodedEvent {
     pub fn decode(&self) -> Result<AuditEvent, serde_json::Error> {
         serde_json::from_str(&self.json)
     }
+
+    /// The event again, without any member nested too deep to be read back (serde_json, like
+    /// the service's reader, stops at 128 levels; writing has no such limit): to report an
+    /// event that the service refused for such a state.
+    pub fn decode_readable(&self) -> Result<AuditEvent, serde_json::Error> {
+        decode_readable(&self.json)
+    }
+}
+
+fn decode_readable(json: &str) -> Result<AuditEvent, serde_json::Error> {
+    let error = match serde_json::from_str(json) {
+        Ok(event) => return Ok(event),
+        Err(error) => error,
+    };
+    // Skipping over a value has no depth limit, reading it into a tree has.
+    let Ok(members) = serde_json::from_str::<BTreeMap<String, Box<RawValue>>>(json) else {
+        return Err(error);
+    };
+    let readable = members
+        .into_iter()
+        .filter_map(|(name, value)| Some((name, serde_json::from_str(value.get()).ok()?)))
+        .collect();
+    serde_json::from_value(Value::Object(readable)).map_err(|_| error)
 }
 
 #[cfg(test)]
@@ -342,6 +398,56 @@ mod tests {
         assert!(flag("{\"a\":1,").is_err());
         assert!(flag("{\"a\":1} x").is_err());
         assert!(flag(" [1, 2.5, null, true] ").is_ok());
+    }
+
+    #[test]
+    fn text_nested_deeper_than_an_event_can_carry_is_refused() {
+        let nested = |depth: u32| format!("{}{}", "[".repeat(depth as usize), "]".repeat(depth as usize));
+        let object = |depth: u32| {
+            format!(
+                "{}1{}",
+                r#"{"a":"#.repeat(depth as usize),
+                "}".repeat(depth as usize)
+            )
+        };
+        for text in [nested(RawJson::MAX_DEPTH), object(RawJson::MAX_DEPTH)] {
+            let json = RawJson::parse(text).expect("the deepest accepted");
+            let event = EncodedEvent::with_raw(
+                AuditEvent::by_user("u_1", "prompt", "pr_9", "update"),
+                &[(JsonMember::After, Some(&json))],
+            );
+            let batch = format!(r#"{{"events":[{}]}}"#, event.as_str());
+            assert!(
+                serde_json::from_str::<Value>(&batch).is_ok(),
+                "a batch holding it reads back"
+            );
+        }
+        for text in [nested(RawJson::MAX_DEPTH + 1), object(RawJson::MAX_DEPTH + 1)] {
+            let error = RawJson::parse(text).unwrap_err();
+            assert!(
+                error.to_string().contains("nested deeper than 100 levels"),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_state_too_deep_to_read_back_is_left_out_rather_than_the_event() {
+        let mut deep = json!("bottom");
+        for _ in 0..200 {
+            deep = json!([deep]);
+        }
+        let mut event = AuditEvent::by_user("u_1", "prompt", "pr_9", "update");
+        event.before = Some(json!({ "name": "kept" }));
+        event.after = Some(deep);
+        let encoded = EncodedEvent::new(event);
+        assert!(encoded.decode().is_err(), "serde_json reads at most 128 levels");
+        let readable = encoded.decode_readable().unwrap();
+        assert_eq!((readable.id, readable.after), (Some(encoded.id()), None));
+        assert_eq!(readable.before, Some(json!({ "name": "kept" })));
+        let spooled = EncodedEvent::from_json(encoded.as_str().as_bytes()).expect("still an event");
+        assert_eq!(spooled.as_str(), encoded.as_str());
+        assert!(EncodedEvent::from_json(br#"{"id":"not a uuid"}"#).is_none());
     }
 
     #[test]

@@ -8,8 +8,8 @@
 //! [`MAX_DEPTH`], and of course anything malformed. So it never calls text JSON that serde_json
 //! would refuse, which is what matters: the service parses every event with serde_json.
 
-/// Deeper nesting is left to serde_json (its own limit is 128).
-const MAX_DEPTH: u32 = 100;
+/// Deeper nesting is left to serde_json, and refused there (see [`RawJson::MAX_DEPTH`](crate::RawJson::MAX_DEPTH)).
+pub(crate) const MAX_DEPTH: u32 = 100;
 
 /// Integer parts longer than this are left to serde_json.
 const MAX_INTEGER_DIGITS: usize = 18;

@@ -659,11 +659,13 @@ fn masked(state: Unmasked, redactor: &Redactor, limit: usize) -> Option<RawJson>
     written(json.to_value(), redactor, limit)
 }
 
-/// `value` masked and written out compact, when that fits in `limit` bytes: the bound is on
-/// the serialized value, as the service measures it, not on the whitespace of a text.
+/// `value` masked and written out compact, when that fits in `limit` bytes (the bound is on
+/// the serialized value, as the service measures it, not on the whitespace of a text) and is
+/// nested no deeper than an event can carry.
 fn written(mut value: Value, redactor: &Redactor, limit: usize) -> Option<RawJson> {
     redactor.redact(&mut value);
-    Some(RawJson::from_value(&value)).filter(|json| json.len() <= limit)
+    let json = RawJson::parse(value.to_string()).ok()?;
+    (json.len() <= limit).then_some(json)
 }
 
 /// The layer's own metadata (`method`, `route`, `status`, and `outcome` of a failure) with
@@ -689,9 +691,10 @@ fn metadata(
         status: status.as_u16(),
         outcome: (!status.is_success()).then_some("failure"),
     };
+    // Written out directly: the common case builds no map.
+    let own_only = || RawJson::from_serialize(&own).unwrap_or_else(|_| RawJson::from_value(&Value::Null));
     match extra {
-        // Written out directly: the common case builds no map.
-        None => RawJson::from_serialize(&own).unwrap_or_else(|_| RawJson::from_value(&Value::Null)),
+        None => own_only(),
         Some(mut extra) => {
             // The layer's own entries need no masking; the handler's may.
             redactor.redact_map(&mut extra);
@@ -700,7 +703,8 @@ fn metadata(
                 _ => Map::new(),
             };
             merged.extend(extra);
-            RawJson::from_value(&Value::Object(merged))
+            // Checked: entries nested deeper than an event can carry are not recorded.
+            RawJson::parse(Value::Object(merged).to_string()).unwrap_or_else(|_| own_only())
         }
     }
 }

@@ -302,6 +302,75 @@ async fn failures_and_anonymous_requests_follow_the_configuration() {
     assert_eq!((skipping.stats().recorded, skipping.stats().skipped), (0, 1));
 }
 
+/// `[[...["bottom"]...]]`, `depth` arrays deep.
+fn nested(depth: usize) -> Value {
+    (0..depth).fold(json!("bottom"), |inner, _| json!([inner]))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn states_nested_deeper_than_an_event_can_carry_are_left_out_not_the_event() {
+    let world = World::start().await;
+    let app = Router::new()
+        .route(
+            "/api/projects/{projectId}/datasets/{datasetId}",
+            // Deep, but within what serde_json reads: the host's own client takes it.
+            patch(|| async {
+                let mut metadata = Map::new();
+                metadata.insert("tree".into(), nested(120));
+                (
+                    Extension(AuditBefore(nested(120))),
+                    Extension(AuditMetadata(metadata)),
+                    Json(nested(110)),
+                )
+            }),
+        )
+        .route(
+            "/api/projects/{projectId}/prompts/{promptId}",
+            patch(|| async { Json(json!({ "id": "pr_1", "tree": nested(99) })) }),
+        )
+        .layer(AuditLayer::new(world.dispatcher.clone()))
+        .layer(axum::middleware::map_request(authenticate))
+        .layer(MockConnectInfo(peer()));
+    let (status, body) = send(
+        &app,
+        json_request(Method::PATCH, "/api/projects/p_1/datasets/ds_1", json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).unwrap(),
+        nested(110),
+        "the response is untouched"
+    );
+    let (status, _) = send(
+        &app,
+        json_request(Method::PATCH, "/api/projects/p_1/prompts/pr_1", json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // `records` also checks that the dispatcher had nothing rejected.
+    let records = world.records().await;
+    assert_eq!(records.len(), 2);
+    let dataset = &records[0];
+    assert_eq!(
+        (dataset.resource_id.as_str(), &dataset.before, &dataset.after),
+        ("ds_1", &None, &None)
+    );
+    assert_eq!(
+        dataset.metadata.clone().map(Value::Object),
+        Some(
+            json!({ "method": "PATCH", "route": "/api/projects/{projectId}/datasets/{datasetId}", "status": 200 })
+        ),
+        "the handler's too-deep entries are left out, the layer's kept"
+    );
+    assert_eq!(
+        records[1].after,
+        Some(json!({ "id": "pr_1", "tree": nested(99) })),
+        "100 levels are carried"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plain_tower_service_is_audited_through_rules() {
     let world = World::start().await;

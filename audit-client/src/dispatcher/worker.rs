@@ -260,7 +260,7 @@ impl Worker {
                 }
                 Err(error) => error,
             };
-            if error.status() == Some(StatusCode::PAYLOAD_TOO_LARGE) && events.len() > 1 {
+            if refused_for_its_content(&error) && events.len() > 1 {
                 let mut first = events;
                 let second = first.split_off(first.len() / 2);
                 return Delivery::Split(first, second);
@@ -328,7 +328,7 @@ impl Worker {
                 }
                 Some(Err(error)) => error,
             };
-            if error.status() == Some(StatusCode::PAYLOAD_TOO_LARGE) && events.len() > 1 {
+            if refused_for_its_content(&error) && events.len() > 1 {
                 batch_size = events.len() / 2;
                 self.put_back(events);
                 continue;
@@ -508,8 +508,9 @@ impl Worker {
 
     fn report(&self, event: EncodedEvent, problem: Problem) {
         Counters::add(&self.counters.rejected, 1);
-        // Queued events were serialized from events, so they read back as events.
-        let Ok(event) = event.decode() else {
+        // Queued events were serialized from events, so they read back as events (but for a
+        // state nested too deep to read, which may be what the service refused).
+        let Ok(event) = event.decode_readable() else {
             tracing::warn!(id = %event.id(), status = problem.status, detail = %problem.detail,
                 "audit event rejected by the service");
             return;
@@ -539,4 +540,14 @@ impl Worker {
             "audit dispatcher shutdown deadline passed: events abandoned"
         );
     }
+}
+
+/// Whether the service refused a batch for what it holds (too large, or unreadable because of
+/// one event in it) rather than for who sent it: then halves are tried, so that only the events
+/// at fault are rejected and the rest of the batch is still delivered.
+fn refused_for_its_content(error: &Error) -> bool {
+    matches!(
+        error.status(),
+        Some(StatusCode::BAD_REQUEST | StatusCode::PAYLOAD_TOO_LARGE | StatusCode::UNPROCESSABLE_ENTITY)
+    )
 }

@@ -77,3 +77,15 @@ pub fn dataset_event(n: usize) -> AuditEvent {
     event.after = Some(serde_json::json!({ "items": n + 1 }));
     event
 }
+
+/// [`dataset_event`] with an `after` nested deeper than the server's JSON reader goes (128
+/// levels): a batch holding it is unreadable as a whole.
+pub fn unreadable_event(n: usize) -> AuditEvent {
+    let mut deep = serde_json::json!("bottom");
+    for _ in 0..200 {
+        deep = serde_json::json!([deep]);
+    }
+    let mut event = dataset_event(n);
+    event.after = Some(deep);
+    event
+}
