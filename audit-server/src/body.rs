@@ -5,6 +5,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 
 use audit_core::FieldError;
 
@@ -55,15 +56,14 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let field = error.path().to_string();
         let inner = error.into_inner();
         let message = strip_position(&inner.to_string());
-        let field = field_at_fault(&field, &message);
         match inner.classify() {
             serde_json::error::Category::Data => ApiError::unprocessable(
                 format!("invalid value: {message}"),
-                vec![FieldError::new(field, message)],
+                vec![field_error(field, message)],
             ),
             _ => ApiError::bad_request(
                 format!("malformed JSON: {message}"),
-                vec![FieldError::new(field, message)],
+                vec![field_error(field, message)],
             ),
         }
     })?;
@@ -76,13 +76,24 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-/// Parses a JSON value into `T`, naming the field at fault (for items of a batch).
-pub fn parse_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, FieldError> {
-    serde_path_to_error::deserialize(value).map_err(|error| {
+/// Parses one item of a batch, kept as text, into `T`, naming the field at fault: a wrong type
+/// or a member nested deeper than JSON readers go (128 levels) rejects this item alone.
+pub fn parse_item<T: DeserializeOwned>(item: &RawValue) -> Result<T, FieldError> {
+    let deserializer = &mut serde_json::Deserializer::from_str(item.get());
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let field = error.path().to_string();
-        let message = error.into_inner().to_string();
-        FieldError::new(field_at_fault(&field, &message), message)
+        let message = strip_position(&error.into_inner().to_string());
+        field_error(field, message)
     })
+}
+
+/// The error of the field at `path`, saying `message`.
+fn field_error(mut path: String, message: String) -> FieldError {
+    if message.starts_with("recursion limit exceeded") {
+        // The path is as deep as the value: name the member that holds it.
+        path.truncate(path.find(['.', '[']).unwrap_or(path.len()));
+    }
+    FieldError::new(field_at_fault(&path, &message), message)
 }
 
 /// The path of the field at fault: serde reports a missing field at its parent object.

@@ -8,12 +8,13 @@ use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::body::{ApiPath, JsonBody, parse_value, query_pairs, uuid_param};
+use crate::body::{ApiPath, JsonBody, parse_item, query_pairs, uuid_param};
 use crate::error::ApiError;
 use crate::ingest::{CatalogCheck, prepare};
 use crate::store::append::{AppendOutcome, append};
@@ -99,8 +100,23 @@ async fn record_one(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawBatch {
-    /// The events, not yet parsed.
-    pub events: Vec<serde_json::Value>,
+    /// The events as their text: checked to be JSON, not yet read (reading skips over a
+    /// value at any depth, so an event nested too deep is refused alone, not the batch).
+    pub events: Vec<Box<RawValue>>,
+}
+
+/// The `id` of a batch item, when it has a readable one.
+#[derive(Deserialize)]
+struct SentId {
+    id: Option<serde_json::Value>,
+}
+
+impl SentId {
+    /// Echoed for a rejected event, so that senders can match it.
+    fn of(item: &RawValue) -> Option<uuid::Uuid> {
+        let sent: SentId = serde_json::from_str(item.get()).ok()?;
+        uuid::Uuid::parse_str(sent.id?.as_str()?).ok()
+    }
 }
 
 /// Records up to 1,000 events.
@@ -144,14 +160,9 @@ pub async fn record_audit_log_batch(
     let mut results: Vec<Option<BatchItemResult>> = Vec::with_capacity(batch.events.len());
     let mut accepted = Vec::new();
     let mut accepted_indexes = Vec::new();
-    for (index, value) in batch.events.into_iter().enumerate() {
+    for (index, item) in batch.events.iter().enumerate() {
         let prefix = format!("events[{index}]");
-        // A rejected event's id is echoed when it has a readable one, so senders can match it.
-        let sent_id = value
-            .get("id")
-            .and_then(|id| id.as_str())
-            .and_then(|id| uuid::Uuid::parse_str(id).ok());
-        let prepared = match parse_value::<AuditEvent>(value) {
+        let prepared = match parse_item::<AuditEvent>(item) {
             Err(error) => Err(ApiError::unprocessable(
                 "the event is invalid",
                 vec![error.nested(&prefix)],
@@ -175,7 +186,7 @@ pub async fn record_audit_log_batch(
             Err(error) if error.status().is_server_error() => return Err(error),
             Err(error) => results.push(Some(BatchItemResult {
                 index,
-                id: sent_id,
+                id: SentId::of(item),
                 status: BatchItemStatus::Rejected,
                 error: Some(error.to_problem()),
             })),

@@ -112,6 +112,13 @@ async fn recording_refuses_bad_events(server: TestServer) {
         );
         rejected(&answer, answer.status.as_u16(), None);
     }
+    // Too deep to read: the member is named, not the path down to where reading stopped.
+    let too_deep = with_member(&format!(r#""after": {nested}"#));
+    rejected(
+        &post_raw(&server, path, token, "application/json", too_deep).await,
+        400,
+        Some("after"),
+    );
     let valid = valid.into_bytes();
     rejected(
         &post_raw(&server, path, token, "text/plain", valid.clone()).await,
@@ -304,6 +311,10 @@ async fn a_batch_refuses_bad_bodies_and_rejects_bad_events_alone(server: TestSer
     too_long["userId"] = json!("u".repeat(257));
     let mut too_large = event("prompt", "pr_bad", "update");
     too_large["after"] = json!({ "blob": "x".repeat(300 * 1024) });
+    // Nested deeper than a JSON reader goes (128 levels): this event cannot be read, the
+    // batch around it can.
+    let mut too_deep = event("prompt", "pr_bad", "update");
+    too_deep["after"] = (0..200).fold(json!("bottom"), |inner, _| json!([inner]));
     let events = json!({ "events": [
         event("prompt", "pr_ok_0", "create"),
         wrong_type,
@@ -313,14 +324,16 @@ async fn a_batch_refuses_bad_bodies_and_rejects_bad_events_alone(server: TestSer
         { "type": "ROBOT" },
         too_large,
         event("prompt", "pr_ok_7", "delete"),
+        too_deep,
     ] });
     let answer = post(&server, path, token, &events).await;
     let results = answer.ok(200)["results"].as_array().expect("results").clone();
-    assert_eq!(results.len(), 8, "{results:?}");
+    assert_eq!(results.len(), 9, "{results:?}");
     let rejections = [
         (1, 422, "events[1].userId"),
         (2, 422, "events[2].action"),
         (4, 422, "events[4].userId"),
+        (8, 422, "events[8].after"),
     ];
     for (index, status, field) in rejections {
         let result = &results[index];
