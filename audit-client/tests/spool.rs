@@ -45,6 +45,11 @@ async fn stored(client: &AuditClient) -> Vec<(Uuid, String)> {
         .collect()
 }
 
+/// The ids of the stored dataset records, in `seq` order.
+async fn stored_ids(client: &AuditClient) -> Vec<Uuid> {
+    stored(client).await.into_iter().map(|(id, _)| id).collect()
+}
+
 /// The resource ids of the stored dataset records, in `seq` order.
 async fn stored_resources(client: &AuditClient) -> Vec<String> {
     stored(client)
@@ -121,11 +126,7 @@ async fn outage_through_the_spool(world: World) {
         "{stats:?}"
     );
     assert!(stats.replayed > 0 && stats.replayed <= stats.spooled, "{stats:?}");
-    let ids: Vec<Uuid> = stored(&world.client)
-        .await
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect();
+    let ids = stored_ids(&world.client).await;
     assert_eq!(ids, recorded, "every event once, in the order recorded");
     assert_chain_valid(&world.client).await;
     assert_eq!(segments(spool.path()), 0, "delivered segments are removed");
@@ -161,11 +162,7 @@ async fn an_unreadable_event_in_the_spool_is_rejected_alone() {
         (TOTAL as u64 - 1, 1, 0, 0),
         "{stats:?}"
     );
-    let ids: Vec<Uuid> = stored(&world.client)
-        .await
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect();
+    let ids = stored_ids(&world.client).await;
     assert_eq!(ids, recorded, "every other event once, in the order recorded");
 }
 
