@@ -59,7 +59,7 @@ pub use encoded::{EncodedEvent, JsonMember, RawJson};
 pub use event::AuditEvent;
 pub use organization::{NewOrganization, Organization, OrganizationList};
 pub use page::AuditLogPage;
-pub use problem::{FieldError, Problem};
+pub use problem::{FieldError, MAX_DISPLAY_NAME_CHARS, Problem, check_display_name};
 pub use query::{
     AuditLogFilter, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageParams, ParsedQuery, QueryError, parse_query,
 };

@@ -12,6 +12,22 @@ pub struct FieldError {
     pub message: String,
 }
 
+/// The longest display name (of an organization, a key, a stream) accepted.
+pub const MAX_DISPLAY_NAME_CHARS: usize = 256;
+
+/// Checks a display name: 1 to [`MAX_DISPLAY_NAME_CHARS`] characters, not only whitespace, no
+/// control characters.
+pub fn check_display_name(field: &str, name: &str) -> Result<(), FieldError> {
+    let chars = name.chars().count();
+    if name.trim().is_empty() || chars > MAX_DISPLAY_NAME_CHARS || name.chars().any(char::is_control) {
+        return Err(FieldError::new(
+            field,
+            "must be 1 to 256 characters without control characters",
+        ));
+    }
+    Ok(())
+}
+
 impl FieldError {
     /// A field error.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {

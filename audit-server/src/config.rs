@@ -136,32 +136,18 @@ pub enum ConfigError {
 
 impl Config {
     /// A configuration for `database_url` with every default, listening on a free port.
+    ///
+    /// The defaults are the flags' own (written once, on the fields above), read from a command
+    /// line without flags and without looking at the environment.
     pub fn new(database_url: impl Into<String>) -> Self {
-        Config {
-            database_url: database_url.into(),
-            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-            admin_token: None,
-            max_body_bytes: 1024 * 1024,
-            max_state_bytes: 256 * 1024,
-            catalog_file: None,
-            public_url: None,
-            log_format: "text".to_owned(),
-            tail_max_connections_per_key: 16,
-            streams_poll_ms: 250,
-            streams_batch_size: 500,
-            streams_unhealthy_after: 3,
-            streams_max_backoff_ms: 10_000,
-            streams_file_root: None,
-            streams_allow_private_networks: false,
-            rate_limit_per_second: 1000.0,
-            rate_limit_burst: 2000.0,
-            request_timeout_secs: 30.0,
-            signing_key_file: None,
-            signing_key_name: "audit-log".to_owned(),
-            checkpoint_every_records: 1000,
-            checkpoint_interval_secs: 60,
-            purge_interval_secs: 3600,
-        }
+        use clap::{Args, FromArgMatches};
+        let command =
+            Config::augment_args(clap::Command::new("audit-server")).mut_args(|arg| arg.env(None::<&str>));
+        let matches = command.get_matches_from(["audit-server"]);
+        let mut config = Config::from_arg_matches(&matches).expect("every flag has a default");
+        config.database_url = database_url.into();
+        config.bind = SocketAddr::from(([127, 0, 0, 1], 0));
+        config
     }
 
     /// Checks the settings that cannot be checked by parsing alone.
@@ -187,9 +173,14 @@ impl Config {
         }
     }
 
-    /// The request timeout in force (zero: none).
+    /// The request timeout in force (zero, negative or not finite: none).
     pub fn request_timeout(&self) -> std::time::Duration {
-        crate::timeout::from_secs(self.request_timeout_secs)
+        let seconds = self.request_timeout_secs;
+        if seconds.is_finite() && seconds > 0.0 {
+            std::time::Duration::from_secs_f64(seconds)
+        } else {
+            std::time::Duration::ZERO
+        }
     }
 
     /// The base URL of the viewer.
@@ -208,14 +199,9 @@ impl Config {
         }
     }
 
-    /// The catalog every organization gets: Langfuse's table plus the operator's file.
-    pub fn base_catalog(&self) -> Result<Catalog, ConfigError> {
-        let mut catalog = Catalog::langfuse();
-        // What the service records about itself beyond Langfuse's table.
-        catalog.add("viewerToken", "create");
-        for action in ["create", "update", "pause", "resume", "delete"] {
-            catalog.add(crate::store::streams::RESOURCE_TYPE, action);
-        }
+    /// The operator's own resource/action pairs (`AUDIT_CATALOG_FILE`), if any.
+    pub fn catalog_file(&self) -> Result<Catalog, ConfigError> {
+        let mut catalog = Catalog::new();
         if let Some(path) = &self.catalog_file {
             let fail = |message: String| ConfigError::CatalogFile {
                 path: path.clone(),

@@ -2,32 +2,30 @@
 //!
 //! Records live in SQLite (the embedded default) or PostgreSQL; each organization's records
 //! carry a gap-free `seq` and a SHA-256 hash chain, and the database itself refuses UPDATE and
-//! DELETE on the trail. [`app::Application`] builds and runs the server; [`openapi::document`]
+//! DELETE on the trail. [`Application`] builds and runs the server; [`http::openapi::document`]
 //! is its OpenAPI document.
+//!
+//! The layers, each importing only those below it (and [`config`] and [`state`], which
+//! everything may name):
+//!
+//! | folder | what it holds | may use |
+//! |---|---|---|
+//! | [`keys`] | secrets, signing keys, viewer tokens, sealed stream secrets: pure cryptography | – |
+//! | [`store`] | the database: schema, migrations, the append path, reads | `keys` |
+//! | [`streams`] | log streams: the delivery worker and one module per destination | `store`, `keys` |
+//! | [`tasks`] | background tasks: checkpoint signing, retention purge | `store`, `keys` |
+//! | [`http`] | the HTTP API: router, extractors, problem+json errors, routes | everything |
 
-pub mod app;
-pub mod auth;
-pub mod body;
-pub mod checkpointer;
 pub mod config;
-pub mod connection_limit;
-pub mod error;
-pub mod export;
-pub mod ingest;
-pub mod metrics;
-pub mod openapi;
-pub mod purger;
-pub mod rate_limit;
-pub mod routes;
-pub mod secret;
-pub mod signing_key;
+pub mod http;
+pub mod keys;
+pub mod state;
 pub mod store;
 pub mod streams;
-pub mod tail;
-#[cfg(feature = "testing")]
-pub mod testing;
-pub mod timeout;
-pub mod viewer_token;
+pub mod tasks;
 
-pub use app::{AppState, Application};
 pub use config::Config;
+pub use http::server::{Application, shutdown_signal};
+#[cfg(feature = "testing")]
+pub use http::testing;
+pub use state::AppState;

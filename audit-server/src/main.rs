@@ -1,8 +1,8 @@
 //! `audit-server`: runs the server (default), applies migrations, or prints the OpenAPI document.
 
-use audit_server::app::{Application, shutdown_signal};
 use audit_server::config::Config;
 use audit_server::store::Store;
+use audit_server::{Application, shutdown_signal};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
@@ -44,7 +44,7 @@ async fn main() -> anyhow::Result<()> {
     init_tracing(&cli.config.log_format);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Openapi => {
-            print!("{}", audit_server::openapi::document_json());
+            print!("{}", audit_server::http::openapi::document_json());
         }
         Command::Migrate => {
             let store = Store::connect(&cli.config.database_url).await?;
@@ -55,8 +55,8 @@ async fn main() -> anyhow::Result<()> {
             cli.config.validate()?;
             let store = Store::connect(&cli.config.database_url).await?;
             store.migrate().await?;
-            let signer = audit_server::signing_key::load(&cli.config, &store).await?;
-            for report in audit_server::purger::purge_all(&store, &signer).await? {
+            let signer = audit_server::state::checkpoint_signer(&cli.config, &store).await?;
+            for report in audit_server::tasks::purger::purge_all(&store, &signer).await? {
                 println!("{}", serde_json::to_string(&report)?);
             }
             store.close().await?;

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use audit_core::{Role, Scope};
+use audit_server::keys::viewer_token::{self, ViewerGrant};
 use audit_server::testing::TestServer;
-use audit_server::viewer_token::{self, ViewerGrant};
 use chrono::{SecondsFormat, Utc};
 use driver::{Browser, SKIP_LINE, WAIT, chromedriver_path};
 use fantoccini::key::Key;

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::Store;
 use super::append::{NewRecord, append_in};
 use super::entity::api_key;
-use crate::secret;
+use crate::keys::secret;
 
 /// Who changes a key: another key of the organization, or the operator's admin token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,6 +9,17 @@ use uuid::Uuid;
 use super::Store;
 use super::entity::catalog_entry;
 
+/// What the service records about itself beyond Langfuse's table: viewer tokens and log
+/// streams.
+pub fn service_entries() -> Catalog {
+    let mut catalog = Catalog::new();
+    catalog.add("viewerToken", "create");
+    for action in ["create", "update", "pause", "resume", "delete"] {
+        catalog.add(super::streams::RESOURCE_TYPE, action);
+    }
+    catalog
+}
+
 /// The pairs an organization added.
 pub async fn extension(store: &Store, org_id: Uuid) -> Result<Catalog, DbErr> {
     let rows = catalog_entry::Entity::find()

@@ -19,7 +19,7 @@ use super::Store;
 use super::append::{NewRecord, append_in};
 use super::entity::{audit_log, chain_head, log_stream, organization};
 use super::reads::{ReadScope, filtered};
-use crate::streams::sealed;
+use crate::keys::sealed;
 
 /// The resource type of stream changes in the trail.
 pub const RESOURCE_TYPE: &str = "logStream";

@@ -10,7 +10,6 @@ pub mod destination;
 pub mod file;
 pub mod metrics;
 pub mod network;
-pub mod sealed;
 pub mod signature;
 pub mod splunk;
 pub mod validate;

@@ -2,11 +2,11 @@
 
 use std::path::{Component, Path};
 
-use audit_core::{FieldError, LogStreamUpdate, NewLogStream, StreamDestination, StreamFilter};
+use audit_core::{
+    FieldError, LogStreamUpdate, NewLogStream, StreamDestination, StreamFilter, check_display_name,
+};
 
 use super::network;
-use crate::body::check_display_name;
-use crate::error::ApiError;
 use crate::store::streams::{StreamChange, StreamSpec};
 
 /// The longest URL accepted.
@@ -18,14 +18,11 @@ pub const MIN_WEBHOOK_SECRET_CHARS: usize = 16;
 /// The most resource types or actions in a filter.
 pub const MAX_FILTER_ITEMS: usize = 100;
 
-fn invalid(field: &str, message: &str) -> ApiError {
-    ApiError::unprocessable(
-        format!("`{field}` {message}"),
-        vec![FieldError::new(field, message)],
-    )
+fn invalid(field: &str, message: &str) -> FieldError {
+    FieldError::new(field, message)
 }
 
-fn check_url(field: &str, url: &str, allow_private: bool) -> Result<(), ApiError> {
+fn check_url(field: &str, url: &str, allow_private: bool) -> Result<(), FieldError> {
     if url.chars().count() > MAX_URL_CHARS {
         return Err(invalid(field, "must be at most 2048 characters"));
     }
@@ -46,7 +43,7 @@ fn check_url(field: &str, url: &str, allow_private: bool) -> Result<(), ApiError
     Ok(())
 }
 
-fn check_optional_name(field: &str, value: &Option<String>) -> Result<(), ApiError> {
+fn check_optional_name(field: &str, value: &Option<String>) -> Result<(), FieldError> {
     match value {
         Some(value) => check_display_name(field, value),
         None => Ok(()),
@@ -73,7 +70,7 @@ impl Allowed {
 }
 
 /// Checks a destination against what the operator allows.
-pub fn destination(destination: &StreamDestination, allowed: Allowed) -> Result<(), ApiError> {
+pub fn destination(destination: &StreamDestination, allowed: Allowed) -> Result<(), FieldError> {
     let files_enabled = allowed.files;
     let private = allowed.private_networks;
     match destination {
@@ -140,7 +137,7 @@ pub fn destination(destination: &StreamDestination, allowed: Allowed) -> Result<
 }
 
 /// Checks the secret a destination needs (and refuses one a file does not).
-pub fn secret(destination: &StreamDestination, secret: &Option<String>) -> Result<(), ApiError> {
+pub fn secret(destination: &StreamDestination, secret: &Option<String>) -> Result<(), FieldError> {
     match (destination.needs_secret(), secret) {
         (true, None) => Err(invalid(
             "secret",
@@ -167,7 +164,7 @@ pub fn secret(destination: &StreamDestination, secret: &Option<String>) -> Resul
 }
 
 /// Checks a filter.
-pub fn filter(filter: &StreamFilter) -> Result<(), ApiError> {
+pub fn filter(filter: &StreamFilter) -> Result<(), FieldError> {
     check_optional_name("filter.projectId", &filter.project_id)?;
     for (field, items) in [
         ("filter.resourceTypes", &filter.resource_types),
@@ -184,7 +181,7 @@ pub fn filter(filter: &StreamFilter) -> Result<(), ApiError> {
 }
 
 /// Checks a new stream; `head` is the organization's current head `seq`.
-pub fn new_stream(body: NewLogStream, head: i64, allowed: Allowed) -> Result<StreamSpec, ApiError> {
+pub fn new_stream(body: NewLogStream, head: i64, allowed: Allowed) -> Result<StreamSpec, FieldError> {
     check_display_name("name", &body.name)?;
     destination(&body.destination, allowed)?;
     secret(&body.destination, &body.secret)?;
@@ -215,7 +212,7 @@ pub fn update(
     current: &StreamDestination,
     has_secret: bool,
     allowed: Allowed,
-) -> Result<StreamChange, ApiError> {
+) -> Result<StreamChange, FieldError> {
     if let Some(name) = &body.name {
         check_display_name("name", name)?;
     }

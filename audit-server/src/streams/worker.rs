@@ -14,10 +14,10 @@ use uuid::Uuid;
 
 use super::destination::{DeliveryError, Destination};
 use super::network::PublicOnly;
-use super::sealed;
 use crate::config::Config;
-use crate::metrics::Metrics;
+use crate::keys::sealed;
 use crate::store::{Store, streams};
+use crate::streams::metrics::StreamCounters;
 
 /// How the worker behaves.
 #[derive(Debug, Clone)]
@@ -64,7 +64,7 @@ impl WorkerSettings {
 struct Context {
     store: Store,
     key: Arc<[u8; 32]>,
-    metrics: Arc<Metrics>,
+    counters: Arc<StreamCounters>,
     settings: WorkerSettings,
     http: reqwest::Client,
     /// This process, as the lease owner.
@@ -80,7 +80,12 @@ pub struct Worker {
 
 impl Worker {
     /// Starts delivering.
-    pub fn start(store: Store, key: Arc<[u8; 32]>, metrics: Arc<Metrics>, settings: WorkerSettings) -> Self {
+    pub fn start(
+        store: Store,
+        key: Arc<[u8; 32]>,
+        counters: Arc<StreamCounters>,
+        settings: WorkerSettings,
+    ) -> Self {
         let mut http = reqwest::Client::builder()
             .timeout(settings.request_timeout)
             .redirect(reqwest::redirect::Policy::none())
@@ -92,7 +97,7 @@ impl Worker {
         let context = Arc::new(Context {
             store,
             key,
-            metrics,
+            counters,
             settings,
             http,
             owner: Uuid::now_v7(),
@@ -286,7 +291,7 @@ async fn deliver(context: Arc<Context>, id: Uuid, mut stop: watch::Receiver<bool
         match sent {
             Ok(()) => {
                 let count = records.len() as i64;
-                context.metrics.streams.delivered(id, count as u64);
+                context.counters.delivered(id, count as u64);
                 failures = Some(0);
                 match streams::advance(&context.store, id, context.owner, cursor, count, lease_until).await {
                     Ok(true) => {}
@@ -319,7 +324,7 @@ async fn fail(
     lease_until: chrono::DateTime<Utc>,
 ) {
     tracing::warn!(stream = %id, failures, error = %error, "log stream: delivery failed");
-    context.metrics.streams.failed(id);
+    context.counters.failed(id);
     let recorded = streams::record_failure(
         &context.store,
         id,

@@ -1,6 +1,9 @@
 //! Bad input: malformed JSON, wrong types, missing fields, unknown enums, oversized bodies,
 //! inverted ranges, garbage cursors and over-long strings each get their 4xx problem, never a
 //! 5xx, and the stored data is unchanged.
+//!
+//! The tests are registered by the `on_both_backends!` call in this file (see `helpers.rs`):
+//! each named `async fn` runs as `sqlite::<name>` and `postgres::<name>`.
 
 use serde_json::{Value, json};
 

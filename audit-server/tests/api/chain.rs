@@ -1,5 +1,8 @@
 //! Tamper evidence: records changed or removed behind the server's back are found by verify,
 //! and the database itself refuses UPDATE and DELETE on the trail.
+//!
+//! The tests are registered by the `on_both_backends!` call in this file (see `helpers.rs`):
+//! each named `async fn` runs as `sqlite::<name>` and `postgres::<name>`.
 
 use audit_server::testing::Backend;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};

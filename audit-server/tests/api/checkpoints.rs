@@ -1,5 +1,8 @@
 //! Signed checkpoints: one appears after N records, its note verifies under the key the public
 //! key endpoint serves, and each organization sees only its own.
+//!
+//! The tests are registered by the `on_both_backends!` call in this file (see `helpers.rs`):
+//! each named `async fn` runs as `sqlite::<name>` and `postgres::<name>`.
 
 use std::time::{Duration, Instant};
 

@@ -1,5 +1,8 @@
 //! Concurrent writers: one record per idempotency key, and gap-free chains, also with two
 //! server processes on one database.
+//!
+//! The tests are registered by the `on_both_backends!` call in this file (see `helpers.rs`):
+//! each named `async fn` runs as `sqlite::<name>` and `postgres::<name>`.
 
 use std::sync::Arc;
 

@@ -1,6 +1,9 @@
 //! Tenant isolation: another organization's key, a key of another project, a key without the
 //! scope, the admin token and revoked or unknown credentials are refused on every endpoint, and
 //! nothing of the other tenant leaks into an answer.
+//!
+//! The tests are registered by the `on_both_backends!` call in this file (see `helpers.rs`):
+//! each named `async fn` runs as `sqlite::<name>` and `postgres::<name>`.
 
 use audit_core::Scope;
 use serde_json::{Value, json};

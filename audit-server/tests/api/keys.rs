@@ -1,5 +1,8 @@
 //! Organizations and API keys: secrets shown once and stored hashed, revocation at once, and
 //! key changes recorded in the trail.
+//!
+//! The tests are registered by the `on_both_backends!` call in this file (see `helpers.rs`):
+//! each named `async fn` runs as `sqlite::<name>` and `postgres::<name>`.
 
 use audit_core::Scope;
 use sea_orm::{ConnectionTrait, Database, Statement};

@@ -1,6 +1,9 @@
 //! Operations limits: per-credential rate limits (429 with `Retry-After`, other keys
 //! unaffected, counted in `/metrics`) and request timeouts (503 problem, streaming answers
 //! exempt). Each test runs a second server with the limit on the first one's database.
+//!
+//! The tests are registered by the `on_both_backends!` call in this file (see `helpers.rs`):
+//! each named `async fn` runs as `sqlite::<name>` and `postgres::<name>`.
 
 use std::time::Duration;
 

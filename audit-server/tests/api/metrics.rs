@@ -1,4 +1,7 @@
 //! `GET /metrics`: Prometheus text with requests, latency, events and the database pool.
+//!
+//! The tests are registered by the `on_both_backends!` call in this file (see `helpers.rs`):
+//! each named `async fn` runs as `sqlite::<name>` and `postgres::<name>`.
 
 use serde_json::json;
 

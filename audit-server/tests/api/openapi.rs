@@ -14,7 +14,7 @@ fn checked_in() -> String {
 #[test]
 fn the_checked_in_document_is_the_generated_one() {
     assert!(
-        checked_in() == audit_server::openapi::document_json(),
+        checked_in() == audit_server::http::openapi::document_json(),
         "openapi/openapi.json differs from the code; regenerate it with `{REGENERATE}`"
     );
 }
@@ -44,7 +44,7 @@ fn the_document_is_valid_openapi_3_1() {
 
 #[test]
 fn every_operation_is_documented_completely() {
-    let document: Value = serde_json::from_str(&audit_server::openapi::document_json()).unwrap();
+    let document: Value = serde_json::from_str(&audit_server::http::openapi::document_json()).unwrap();
     assert_eq!(document["openapi"], "3.1.0");
     assert_eq!(
         document["components"]["securitySchemes"]["bearer"]["scheme"],
@@ -145,7 +145,7 @@ fn component<'a>(document: &'a Value, reference: &Value) -> Option<&'a Value> {
 
 #[test]
 fn schemas_are_described_named_and_illustrated() {
-    let document: Value = serde_json::from_str(&audit_server::openapi::document_json()).unwrap();
+    let document: Value = serde_json::from_str(&audit_server::http::openapi::document_json()).unwrap();
 
     // Every reference resolves.
     let mut refs = Vec::new();
@@ -257,7 +257,7 @@ async fn the_server_serves_the_document_and_swagger_ui() {
         .json()
         .await
         .unwrap();
-    let generated: Value = serde_json::from_str(&audit_server::openapi::document_json()).unwrap();
+    let generated: Value = serde_json::from_str(&audit_server::http::openapi::document_json()).unwrap();
     assert_eq!(served, generated);
     let docs = server.http().get(server.url("/docs/")).send().await.unwrap();
     assert_eq!(docs.status(), 200);

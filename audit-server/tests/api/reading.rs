@@ -1,4 +1,7 @@
 //! Reading: every filter, keyset pagination newest first, and single records.
+//!
+//! The tests are registered by the `on_both_backends!` call in this file (see `helpers.rs`):
+//! each named `async fn` runs as `sqlite::<name>` and `postgres::<name>`.
 
 use serde_json::{Value, json};
 

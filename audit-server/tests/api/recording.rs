@@ -1,4 +1,7 @@
 //! Recording: single events, batches, idempotency, the catalog and durability.
+//!
+//! The tests are registered by the `on_both_backends!` call in this file (see `helpers.rs`):
+//! each named `async fn` runs as `sqlite::<name>` and `postgres::<name>`.
 
 use audit_core::Catalog;
 use serde_json::{Value, json};

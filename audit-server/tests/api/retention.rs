@@ -1,6 +1,9 @@
 //! Retention: a manager sets the period, the purge removes the oldest records through the one
 //! sanctioned path, records itself, and leaves the chain verifiable from its new anchor under
 //! a signed checkpoint; plain DELETE and UPDATE stay refused.
+//!
+//! The tests are registered by the `on_both_backends!` call in this file (see `helpers.rs`):
+//! each named `async fn` runs as `sqlite::<name>` and `postgres::<name>`.
 
 use std::time::{Duration, Instant};
 

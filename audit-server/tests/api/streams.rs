@@ -1,5 +1,8 @@
 //! Log stream management: create, list, get, update, pause, resume, delete; each change in the
 //! trail; secrets never shown; tenant isolation; bad input named.
+//!
+//! The tests are registered by the `on_both_backends!` call in this file (see `helpers.rs`):
+//! each named `async fn` runs as `sqlite::<name>` and `postgres::<name>`.
 
 use audit_core::Scope;
 use serde_json::{Value, json};

@@ -1,6 +1,9 @@
 //! Log stream delivery to real receivers on loopback: all records, in `seq` order, signed;
 //! through receiver outages, server restarts and two server processes; Splunk HEC and Datadog
 //! payloads in those products' documented shapes; NDJSON files that rotate.
+//!
+//! The tests are registered by the `on_both_backends!` call in this file (see `helpers.rs`):
+//! each named `async fn` runs as `sqlite::<name>` and `postgres::<name>`.
 
 use std::sync::atomic::Ordering;
 

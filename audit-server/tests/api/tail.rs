@@ -1,6 +1,9 @@
 //! The live tail (`GET /api/v1/audit-logs/stream`): new records arrive within a second, a
 //! reconnection with `Last-Event-ID` resumes without gap or duplicate, filters, tenants and
 //! projects are respected, and records by another server process on the same database arrive.
+//!
+//! The tests are registered by the `on_both_backends!` call in this file (see `helpers.rs`):
+//! each named `async fn` runs as `sqlite::<name>` and `postgres::<name>`.
 
 use std::time::{Duration, Instant};
 

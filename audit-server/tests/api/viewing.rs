@@ -1,7 +1,10 @@
 //! Viewer tokens (Langfuse's role rule at both levels, scope, expiry, tampering) and exports.
+//!
+//! The tests are registered by the `on_both_backends!` call in this file (see `helpers.rs`):
+//! each named `async fn` runs as `sqlite::<name>` and `postgres::<name>`.
 
 use audit_core::Role;
-use audit_server::viewer_token::{self, ViewerGrant};
+use audit_server::keys::viewer_token::{self, ViewerGrant};
 use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{Value, json};
 

@@ -1,0 +1,339 @@
+//! The benchmark run: raw limit, then the server as a child process over real HTTP, then the
+//! report.
+use anyhow::Context;
+use audit_core::timestamp;
+use chrono::Utc;
+use sea_orm::ConnectionTrait;
+
+use crate::data::{EXPORT_RESOURCE_TYPE, Generator, HOST_API_KEYS, PROJECTS, RESOURCES_PER_TYPE, Rng, USERS};
+use crate::db::{Backend, Place};
+use crate::load::{Api, FilterCase};
+use crate::report::{PhaseMemory, Report};
+use crate::server::{Sampler, ServerProcess};
+use crate::{explain, load, raw, report, server};
+
+/// What one run does.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// `--database-url` as given.
+    pub database_url: String,
+    /// Records to seed.
+    pub records: usize,
+    /// Rows for the raw limit.
+    pub raw_rows: usize,
+    /// Single events sent by the concurrent clients.
+    pub single_events: usize,
+    /// Concurrent single-event clients.
+    pub clients: usize,
+    /// First-page requests per filter.
+    pub query_requests: usize,
+    /// Events per concurrency probe of the batch ingest.
+    pub probe_events: usize,
+    /// The deep page to reach.
+    pub deep_page: usize,
+    /// Keep the databases.
+    pub keep: bool,
+    /// The command line, for the report.
+    pub command: String,
+    /// Seed of the generator.
+    pub seed: u64,
+}
+
+/// Runs every measurement and answers the report.
+pub async fn run(plan: Plan) -> anyhow::Result<Report> {
+    let mut place = Place::new(&plan.database_url, plan.keep)?;
+    let backend = place.backend;
+    let result = run_in(&plan, &mut place).await;
+    place.clean_up().await;
+    let mut report = result?;
+    report.backend = backend;
+    report.load_at_end = report::load_average();
+    Ok(report)
+}
+
+async fn run_in(plan: &Plan, place: &mut Place) -> anyhow::Result<Report> {
+    let backend = place.backend;
+    let mut report = Report::new(backend, plan);
+
+    eprintln!("[1/8] raw limit on {}: {} rows", backend.name(), plan.raw_rows);
+    let raw_url = place.fresh("raw").await?;
+    let raw = raw::measure(backend, &raw_url, plan.raw_rows, plan.seed ^ 0x5eed).await?;
+    eprintln!(
+        "  {} rows in {:.1} s: {:.0} rows/s ({:.0} bytes per row)",
+        raw.rows,
+        raw.elapsed.as_secs_f64(),
+        raw.rate(),
+        raw.avg_row_bytes
+    );
+    report.raw = Some(raw);
+    place.discard("raw").await;
+
+    let trail_url = place.fresh("trail").await?;
+    let work_dir = std::env::temp_dir();
+    let server = ServerProcess::start(&trail_url, &work_dir).await?;
+    let sampler = Sampler::start(server.pid);
+    report.memory_at_start_kib = server.memory().map_or(0, |memory| memory.rss_kib);
+    eprintln!("  server pid {} at {}", server.pid, server.base_url);
+    let outcome = measure_server(plan, backend, &trail_url, &server, &sampler, &mut report).await;
+    report.peak_kib = server.memory().map_or(0, |memory| memory.hwm_kib);
+    sampler.stop();
+    server.stop().await?;
+    outcome?;
+    Ok(report)
+}
+
+async fn measure_server(
+    plan: &Plan,
+    backend: Backend,
+    trail_url: &str,
+    server: &ServerProcess,
+    sampler: &Sampler,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let api = Api::set_up(&server.base_url).await?;
+    let mut generator = Generator::new(plan.seed);
+    let cpu_before = std::cell::Cell::new(server::cpu_seconds_of(server.pid).unwrap_or_default());
+    let phase = |report: &mut Report, name: &str| {
+        let memory = server.memory().unwrap_or_default();
+        let cpu = server::cpu_seconds_of(server.pid).unwrap_or_default();
+        report.phases.push(PhaseMemory {
+            name: name.to_owned(),
+            max_rss_kib: sampler.take_window_max().max(memory.rss_kib),
+            hwm_kib: memory.hwm_kib,
+            cpu_seconds: cpu - cpu_before.replace(cpu),
+        });
+    };
+    sampler.take_window_max();
+
+    eprintln!("[2/8] batch ingest: seeding {} records", plan.records);
+    let seed_start = Utc::now();
+    // A PostgreSQL without autovacuum never gathers statistics, and the planner then reads the
+    // whole organization for the append's idempotency lookup; stand in for the daemon.
+    let analyze = match backend {
+        Backend::Postgres => {
+            let db = sea_orm::Database::connect(trail_url).await?;
+            let autovacuum = db
+                .query_one_raw(sea_orm::Statement::from_string(
+                    sea_orm::DbBackend::Postgres,
+                    "SHOW autovacuum",
+                ))
+                .await?
+                .and_then(|row| row.try_get::<String>("", "autovacuum").ok());
+            if autovacuum.as_deref() == Some("off") {
+                eprintln!("  autovacuum is off: ANALYZE audit_logs after each 100,000 events (not timed)");
+                report.notes.push(
+                    "autovacuum is off on this PostgreSQL server, so the benchmark runs `ANALYZE audit_logs` \
+                     after each seeding probe and each 100,000 events (not timed), as the autovacuum daemon would"
+                        .to_owned(),
+                );
+                Some(db)
+            } else {
+                None
+            }
+        }
+        Backend::Sqlite => None,
+    };
+    let batch = load::seed(
+        &api,
+        &mut generator,
+        plan.records,
+        plan.probe_events,
+        100_000,
+        analyze.as_ref(),
+    )
+    .await?;
+    let seed_end = Utc::now();
+    eprintln!(
+        "  {} events in {:.1} s: {:.0} events/s with {} connection(s)",
+        batch.events,
+        batch.elapsed.as_secs_f64(),
+        batch.rate(),
+        batch.concurrency
+    );
+    report.batch = Some(batch);
+    phase(report, "batch ingest (seeding)");
+
+    eprintln!(
+        "[3/8] single-event ingest: {} events from {} clients",
+        plan.single_events, plan.clients
+    );
+    let single = load::single_events(&api, &mut generator, plan.single_events, plan.clients).await?;
+    eprintln!(
+        "  {:.0} events/s, p50 {:.1} ms, p99 {:.1} ms",
+        single.rate(),
+        single.latency.p50_ms,
+        single.latency.p99_ms
+    );
+    report.single = Some(single);
+    phase(report, "single-event ingest");
+    report.records = generator.made();
+
+    eprintln!(
+        "[4/8] first page under each filter ({} requests each)",
+        plan.query_requests
+    );
+    let cases = filter_cases(plan.seed, seed_start, seed_end);
+    report.filters = load::first_pages(&api, &cases, plan.query_requests).await?;
+    phase(report, "first pages");
+
+    let deep_target = plan
+        .deep_page
+        .min((generator.made() as usize / 50).saturating_sub(2))
+        .max(2);
+    eprintln!("[5/8] page 1 versus page {deep_target}, following cursors");
+    let deep = load::deep_page(&api, deep_target, plan.query_requests).await?;
+    eprintln!(
+        "  walked {} pages in {:.1} s; page 1 p50 {:.2} ms, page {} p50 {:.2} ms",
+        deep.page,
+        deep.walk.as_secs_f64(),
+        deep.first.p50_ms,
+        deep.page,
+        deep.deep.p50_ms
+    );
+    let deep_before_seq = deep.deep_before_seq;
+    report.deep = Some(deep);
+    phase(report, "deep pages");
+
+    eprintln!("[6/8] exports");
+    let subset = vec![("resourceType".to_owned(), EXPORT_RESOURCE_TYPE.to_owned())];
+    let expected = generator.count_of(EXPORT_RESOURCE_TYPE);
+    let exports = [
+        ("all records", "jsonl", Vec::new(), None),
+        ("all records", "csv", Vec::new(), None),
+        ("resourceType=prompt", "jsonl", subset.clone(), Some(expected)),
+        ("resourceType=prompt", "csv", subset, Some(expected)),
+    ];
+    for (label, format, filter, expected) in exports {
+        let export = load::export(&api, server, sampler, label, format, &filter, expected).await?;
+        eprintln!(
+            "  {label} as {format}: {} rows in {:.1} s = {:.0} rows/s; RSS before {:.1} MiB, max during {:.1} MiB, after {:.1} MiB",
+            export.rows,
+            export.elapsed.as_secs_f64(),
+            export.rate(),
+            export.rss_before_kib as f64 / 1024.0,
+            export.rss_during_max_kib as f64 / 1024.0,
+            export.rss_after_kib as f64 / 1024.0
+        );
+        if let Some(expected) = expected
+            && export.rows != expected
+        {
+            eprintln!("  MISMATCH: expected exactly {expected} rows");
+        }
+        report.exports.push(export);
+        phase(report, &format!("export {label} {format}"));
+    }
+
+    eprintln!("[7/8] verify");
+    let verify = load::verify(&api).await?;
+    eprintln!(
+        "  {} records in {:.1} s = {:.0} rows/s",
+        verify.report.checked,
+        verify.elapsed.as_secs_f64(),
+        verify.rate()
+    );
+    report.verify = Some(verify);
+    phase(report, "verify");
+
+    eprintln!("[8/8] query plans");
+    let plan_cases: Vec<(String, Vec<(String, String)>)> = cases
+        .iter()
+        .map(|case| (case.name.to_owned(), case.queries[0].clone()))
+        .collect();
+    report.plans = explain::plans(backend, trail_url, api.org.id, &plan_cases, Some(deep_before_seq))
+        .await
+        .context("query plans")?;
+    Ok(())
+}
+
+/// The filters of the read endpoint, each with varied values.
+fn filter_cases(
+    seed: u64,
+    seed_start: chrono::DateTime<Utc>,
+    seed_end: chrono::DateTime<Utc>,
+) -> Vec<FilterCase> {
+    let mut rng = Rng::new(seed ^ 0xf11e);
+    let pair = |name: &str, value: String| vec![(name.to_owned(), value)];
+    let mut cases = vec![FilterCase {
+        name: "none",
+        queries: vec![Vec::new()],
+    }];
+    cases.push(FilterCase {
+        name: "projectId",
+        queries: (0..PROJECTS)
+            .map(|p| pair("projectId", format!("proj_{p:02}")))
+            .collect(),
+    });
+    cases.push(FilterCase {
+        name: "type",
+        queries: ["USER", "API_KEY", "SYSTEM"]
+            .iter()
+            .map(|t| pair("type", (*t).to_owned()))
+            .collect(),
+    });
+    cases.push(FilterCase {
+        name: "userId",
+        queries: (0..50)
+            .map(|_| pair("userId", format!("user_{:04}", rng.below(USERS))))
+            .collect(),
+    });
+    cases.push(FilterCase {
+        name: "apiKeyId",
+        queries: (0..HOST_API_KEYS)
+            .map(|k| pair("apiKeyId", format!("pk-lf-{:08x}", k * 0x0101_0101)))
+            .collect(),
+    });
+    let types = [
+        "prompt",
+        "datasetItem",
+        "score",
+        "dataset",
+        "trace",
+        "annotationQueueItem",
+        "evalTemplate",
+        "model",
+        "project",
+    ];
+    cases.push(FilterCase {
+        name: "resourceType",
+        queries: types
+            .iter()
+            .map(|t| pair("resourceType", (*t).to_owned()))
+            .collect(),
+    });
+    let prefixes = ["pr", "di", "sc", "ds", "tr", "aq", "et", "md", "pj"];
+    cases.push(FilterCase {
+        name: "resourceId",
+        queries: (0..50)
+            .map(|_| {
+                let prefix = rng.pick(&prefixes);
+                pair(
+                    "resourceId",
+                    format!("{prefix}_{:05}", rng.below(RESOURCES_PER_TYPE)),
+                )
+            })
+            .collect(),
+    });
+    cases.push(FilterCase {
+        name: "action",
+        queries: ["update", "create", "delete", "setLabel", "complete", "bookmark"]
+            .iter()
+            .map(|a| pair("action", (*a).to_owned()))
+            .collect(),
+    });
+    let span = (seed_end - seed_start).num_milliseconds().max(10);
+    cases.push(FilterCase {
+        name: "from/to (10% of the trail's time span)",
+        queries: (0..50)
+            .map(|_| {
+                let offset = rng.below((span * 9 / 10) as u64) as i64;
+                let from = seed_start + chrono::Duration::milliseconds(offset);
+                let to = from + chrono::Duration::milliseconds(span / 10);
+                vec![
+                    ("from".to_owned(), timestamp::format(&from)),
+                    ("to".to_owned(), timestamp::format(&to)),
+                ]
+            })
+            .collect(),
+    });
+    cases
+}

@@ -1,0 +1,125 @@
+//! Signed checkpoints and the key that verifies them.
+
+use audit_core::{CheckpointPublicKey, FieldError, Problem, SignedCheckpointResponse};
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::http::auth::Caller;
+use crate::http::body::query_pairs;
+use crate::http::error::ApiError;
+use crate::state::AppState;
+use crate::store::checkpoints;
+use crate::store::entity::checkpoint;
+
+/// The checkpoint routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(latest_checkpoint))
+        .routes(routes!(checkpoint_public_key))
+}
+
+/// Which checkpoint to fetch.
+#[derive(Debug, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CheckpointParams {
+    /// The newest checkpoint at or below this `seq` instead of the newest of all (for example
+    /// the last `seq` of an export).
+    #[param(minimum = 1)]
+    pub seq: Option<i64>,
+}
+
+/// The organization's latest signed checkpoint.
+#[utoipa::path(
+    get,
+    path = "/api/v1/checkpoints/latest",
+    operation_id = "getLatestCheckpoint",
+    tag = "checkpoints",
+    description = "The newest signed checkpoint of the caller's organization (or the newest at or below `seq`): \
+                   the server's Ed25519 signature over `(orgId, seq, headHash, time)` as a C2SP signed note. The \
+                   server signs one for every organization whose head moved, every `AUDIT_CHECKPOINT_EVERY_RECORDS` \
+                   records or `AUDIT_CHECKPOINT_INTERVAL_SECS` seconds. Give the `note` to `audit-verify \
+                   --checkpoint` with the key of `GET /api/v1/checkpoints/public-key`. Needs `auditLogs:read` of \
+                   the whole organization (an organization-level key or viewer token).",
+    params(CheckpointParams),
+    responses(
+        (status = 200, description = "The checkpoint.", body = SignedCheckpointResponse),
+        (status = 400, description = "Malformed or unknown parameters.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, unknown or expired credentials.", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Missing scope, or a project-restricted credential.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No checkpoint (at or below `seq`) yet.", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`seq` below 1.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unavailable; try again.", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn latest_checkpoint(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Json<SignedCheckpointResponse>, ApiError> {
+    let scope = caller.read_scope(None)?;
+    if scope.project_id.is_some() {
+        return Err(ApiError::forbidden(
+            "a checkpoint covers the whole organization; use an organization-level credential",
+        ));
+    }
+    let mut seq = None;
+    for (name, value) in query_pairs(query.as_deref())? {
+        if name != "seq" {
+            return Err(ApiError::bad_request(
+                "unknown query parameter",
+                vec![FieldError::new(name, "is not a known parameter")],
+            ));
+        }
+        let parsed = value.parse::<i64>().map_err(|_| {
+            ApiError::bad_request(
+                "malformed query parameters",
+                vec![FieldError::new("seq", "must be a whole number")],
+            )
+        })?;
+        if parsed < 1 {
+            return Err(ApiError::unprocessable(
+                "invalid seq",
+                vec![FieldError::new("seq", "must be at least 1")],
+            ));
+        }
+        seq = Some(parsed);
+    }
+    let found = checkpoints::latest(&state.store, scope.org_id, seq)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no checkpoint has been signed yet"))?;
+    Ok(Json(to_wire(found)))
+}
+
+/// The checkpoint verifier key.
+#[utoipa::path(
+    get,
+    path = "/api/v1/checkpoints/public-key",
+    operation_id = "getCheckpointPublicKey",
+    tag = "checkpoints",
+    description = "The Ed25519 key that verifies every checkpoint of this server, as a signed-note verifier key \
+                   (`vkey`, what `audit-verify --public-key` reads) and as raw base64. No credentials needed: \
+                   fetch it once and keep it apart from the exports it will check.",
+    responses(
+        (status = 200, description = "The key.", body = CheckpointPublicKey),
+    ),
+)]
+pub async fn checkpoint_public_key(State(state): State<AppState>) -> Json<CheckpointPublicKey> {
+    Json(CheckpointPublicKey::from(&state.checkpoint_signer.verifier()))
+}
+
+fn to_wire(row: checkpoint::Model) -> SignedCheckpointResponse {
+    SignedCheckpointResponse {
+        org_id: row.org_id,
+        seq: row.seq,
+        head_hash: row.head_hash,
+        time: row.created_at,
+        key_name: row.key_name,
+        key_id: row.key_id,
+        signature: row.signature,
+        note: row.note,
+    }
+}

@@ -1,0 +1,64 @@
+//! Liveness and readiness, without credentials.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::http::error::ApiError;
+use crate::state::AppState;
+
+/// The answer of the health endpoints.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthStatus {
+    /// `ok` when healthy.
+    #[schema(example = "ok")]
+    pub status: String,
+}
+
+/// The health routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(ready))
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(
+    get,
+    path = "/health",
+    operation_id = "getHealth",
+    tag = "operations",
+    description = "Liveness: answers 200 while the process runs. Needs no credentials.",
+    responses((status = 200, description = "The server is alive.", body = HealthStatus)),
+)]
+pub async fn health() -> Json<HealthStatus> {
+    Json(HealthStatus {
+        status: "ok".to_owned(),
+    })
+}
+
+/// Readiness: the database answers.
+#[utoipa::path(
+    get,
+    path = "/ready",
+    operation_id = "getReadiness",
+    tag = "operations",
+    description = "Readiness: answers 200 when the database is reachable, 503 otherwise. Needs no credentials.",
+    responses(
+        (status = 200, description = "The server can serve requests.", body = HealthStatus),
+        (status = 503, description = "The database is unreachable.", body = audit_core::Problem, content_type = "application/problem+json"),
+    ),
+)]
+pub async fn ready(State(state): State<AppState>) -> Result<Json<HealthStatus>, ApiError> {
+    state
+        .store
+        .ping()
+        .await
+        .map_err(|_| ApiError::unavailable("the database is unreachable"))?;
+    Ok(Json(HealthStatus {
+        status: "ok".to_owned(),
+    }))
+}

@@ -1,0 +1,36 @@
+//! The HTTP API, one module per feature, each contributing documented routes.
+
+pub mod api_keys;
+pub mod audit_logs;
+pub mod catalog;
+pub mod checkpoints;
+pub mod export;
+pub mod health;
+pub mod organizations;
+pub mod retention;
+pub mod streams;
+pub mod tail;
+pub mod verify;
+pub mod viewer;
+pub mod viewer_tokens;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::state::AppState;
+
+/// Every documented route.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(health::router())
+        .merge(organizations::router())
+        .merge(api_keys::router())
+        .merge(audit_logs::router())
+        .merge(verify::router())
+        .merge(catalog::router())
+        .merge(export::router())
+        .merge(tail::router())
+        .merge(viewer_tokens::router())
+        .merge(streams::router())
+        .merge(checkpoints::router())
+        .merge(retention::router())
+}
