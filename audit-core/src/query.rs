@@ -84,41 +84,58 @@ impl QueryError {
     }
 }
 
-const FILTER_NAMES: [&str; 9] = [
-    "from",
-    "to",
-    "projectId",
-    "type",
-    "userId",
-    "apiKeyId",
-    "resourceType",
-    "resourceId",
-    "action",
-];
 const MAX_VALUE_CHARS: usize = 256;
+
+/// The time and actor-type filters' parameter names (the text filters' are in
+/// `text_filters!` call).
+const FROM: &str = "from";
+const TO: &str = "to";
+const ACTOR_TYPE: &str = "type";
+
+/// Writes, from one list of `"parameterName" => field`, the filter's text fields by name, for
+/// reading and for writing, so each parameter name is spelled once.
+macro_rules! text_filters {
+    ($($name:literal => $field:ident),* $(,)?) => {
+        impl AuditLogFilter {
+            /// The text filters: each parameter name and its value.
+            fn text_fields(&self) -> impl Iterator<Item = (&'static str, &Option<String>)> {
+                [$(($name, &self.$field)),*].into_iter()
+            }
+
+            /// The text filter called `name`, to set.
+            fn text_field_mut(&mut self, name: &str) -> Option<&mut Option<String>> {
+                match name {
+                    $($name => Some(&mut self.$field),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+text_filters! {
+    "projectId" => project_id,
+    "userId" => user_id,
+    "apiKeyId" => api_key_id,
+    "resourceType" => resource_type,
+    "resourceId" => resource_id,
+    "action" => action,
+}
 
 impl AuditLogFilter {
     /// The filter as query-string pairs (for clients).
     pub fn to_query_pairs(&self) -> Vec<(&'static str, String)> {
         let mut pairs = Vec::new();
-        let times = [("from", self.from), ("to", self.to)];
+        let times = [(FROM, self.from), (TO, self.to)];
         for (name, time) in times {
             if let Some(time) = time {
                 pairs.push((name, timestamp::format(&time)));
             }
         }
         if let Some(actor_type) = self.actor_type {
-            pairs.push(("type", actor_type.as_str().to_owned()));
+            pairs.push((ACTOR_TYPE, actor_type.as_str().to_owned()));
         }
-        let texts = [
-            ("projectId", &self.project_id),
-            ("userId", &self.user_id),
-            ("apiKeyId", &self.api_key_id),
-            ("resourceType", &self.resource_type),
-            ("resourceId", &self.resource_id),
-            ("action", &self.action),
-        ];
-        for (name, value) in texts {
+        for (name, value) in self.text_fields() {
             if let Some(value) = value {
                 pairs.push((name, value.clone()));
             }
@@ -126,34 +143,24 @@ impl AuditLogFilter {
         pairs
     }
 
-    fn set(&mut self, name: &str, value: &str) -> Result<(), FieldError> {
-        let text = Some(value.to_owned());
-        match name {
-            "from" | "to" => {
-                let time = timestamp::parse(value).map_err(|_| {
-                    FieldError::new(name, "must be an RFC 3339 time, e.g. 2026-11-25T10:00:00Z")
-                })?;
-                if name == "from" {
-                    self.from = Some(time);
-                } else {
-                    self.to = Some(time);
-                }
+    /// Sets the filter called `name`; `None` if there is none of that name.
+    fn set(&mut self, name: &str, value: &str) -> Option<Result<(), FieldError>> {
+        let time = || {
+            timestamp::parse(value)
+                .map_err(|_| FieldError::new(name, "must be an RFC 3339 time, e.g. 2026-11-25T10:00:00Z"))
+        };
+        let result = match name {
+            FROM => time().map(|time| self.from = Some(time)),
+            TO => time().map(|time| self.to = Some(time)),
+            ACTOR_TYPE => ActorType::parse(value)
+                .map(|actor_type| self.actor_type = Some(actor_type))
+                .ok_or_else(|| FieldError::new(name, "must be one of USER, API_KEY, SYSTEM")),
+            _ => {
+                *self.text_field_mut(name)? = Some(value.to_owned());
+                Ok(())
             }
-            "type" => {
-                self.actor_type = Some(
-                    ActorType::parse(value)
-                        .ok_or_else(|| FieldError::new(name, "must be one of USER, API_KEY, SYSTEM"))?,
-                );
-            }
-            "projectId" => self.project_id = text,
-            "userId" => self.user_id = text,
-            "apiKeyId" => self.api_key_id = text,
-            "resourceType" => self.resource_type = text,
-            "resourceId" => self.resource_id = text,
-            "action" => self.action = text,
-            _ => return Err(FieldError::new(name, "is not a known parameter")),
-        }
-        Ok(())
+        };
+        Some(result)
     }
 
     fn check(&self) -> Vec<FieldError> {
@@ -161,7 +168,7 @@ impl AuditLogFilter {
         if let (Some(from), Some(to)) = (self.from, self.to)
             && from > to
         {
-            errors.push(FieldError::new("to", "must not be before `from`"));
+            errors.push(FieldError::new(TO, "must not be before `from`"));
         }
         for (name, value) in self.to_query_pairs() {
             if value.chars().count() > MAX_VALUE_CHARS {
@@ -219,8 +226,8 @@ pub fn parse_query<'a>(pairs: &'a [(String, String)], extra: &[&str]) -> Result<
             continue;
         }
         seen.push(name);
-        if FILTER_NAMES.contains(&name.as_str()) {
-            if let Err(error) = filter.set(name, value) {
+        if let Some(set) = filter.set(name, value) {
+            if let Err(error) = set {
                 malformed.push(error);
             }
         } else if name == "limit" {

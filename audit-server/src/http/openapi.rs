@@ -5,6 +5,8 @@ use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 
+use crate::http::error::PROBLEM_JSON;
+
 /// The parts of the document not written on the routes.
 #[derive(OpenApi)]
 #[openapi(
@@ -98,6 +100,46 @@ impl Modify for TaggedDestinations {
     }
 }
 
+/// Problem answers are `application/problem+json` (RFC 9457). The routes' annotations say
+/// `body = Problem` only; this gives every answer whose body is a [`audit_core::Problem`] its
+/// media type, so it is written once.
+struct ProblemMediaType;
+
+impl Modify for ProblemMediaType {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{Ref, RefOr};
+        let problem = Ref::from_schema_name("Problem").ref_location;
+        let is_problem = |content: &RefOr<utoipa::openapi::Content>| {
+            matches!(content, RefOr::T(content)
+                if matches!(&content.schema, Some(RefOr::Ref(schema)) if schema.ref_location == problem))
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+                &mut item.head,
+                &mut item.options,
+            ];
+            for operation in operations.into_iter().flatten() {
+                for response in operation.responses.responses.values_mut() {
+                    if let RefOr::T(response) = response {
+                        response.content = std::mem::take(&mut response.content)
+                            .into_iter()
+                            .map(|(media_type, content)| match is_problem(&content) {
+                                true => (PROBLEM_JSON.to_owned(), content),
+                                false => (media_type, content),
+                            })
+                            .collect();
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The whole document, as `/openapi.json` serves it.
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut document = crate::http::router::documented_routes().split_for_parts().1;
@@ -108,6 +150,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
 /// What can only be written once the routes' schemas are in the document.
 pub fn finish(document: &mut utoipa::openapi::OpenApi) {
     TaggedDestinations.modify(document);
+    ProblemMediaType.modify(document);
 }
 
 /// The document as pretty JSON with a trailing newline, as checked in at `openapi/openapi.json`.

@@ -29,8 +29,8 @@ pub fn router() -> OpenApiRouter<AppState> {
                    additions and, for an API key, its organization's additions. Any valid credential may read it.",
     responses(
         (status = 200, description = "The catalog.", body = CatalogResponse),
-        (status = 401, description = "Missing or unknown credentials.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable; try again.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or unknown credentials.", body = Problem),
+        (status = 503, description = "The database is unavailable; try again.", body = Problem),
     ),
     security(("bearer" = [])),
 )]
@@ -58,14 +58,14 @@ pub async fn get_catalog(
     request_body(content = CatalogEntry, description = "The resource type and its actions."),
     responses(
         (status = 200, description = "The organization's catalog now.", body = CatalogResponse),
-        (status = 400, description = "Malformed JSON or path.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or unknown credentials.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not allowed to manage this organization.", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such organization.", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid names.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable; try again.", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON or path.", body = Problem),
+        (status = 401, description = "Missing or unknown credentials.", body = Problem),
+        (status = 403, description = "Not allowed to manage this organization.", body = Problem),
+        (status = 404, description = "No such organization.", body = Problem),
+        (status = 413, description = "The body is too large.", body = Problem),
+        (status = 415, description = "The body is not JSON.", body = Problem),
+        (status = 422, description = "Invalid names.", body = Problem),
+        (status = 503, description = "The database is unavailable; try again.", body = Problem),
     ),
     security(("bearer" = [])),
 )]

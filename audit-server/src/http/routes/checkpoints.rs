@@ -46,12 +46,12 @@ pub struct CheckpointParams {
     params(CheckpointParams),
     responses(
         (status = 200, description = "The checkpoint.", body = SignedCheckpointResponse),
-        (status = 400, description = "Malformed or unknown parameters.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, unknown or expired credentials.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Missing scope, or a project-restricted credential.", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No checkpoint (at or below `seq`) yet.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`seq` below 1.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable; try again.", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed or unknown parameters.", body = Problem),
+        (status = 401, description = "Missing, unknown or expired credentials.", body = Problem),
+        (status = 403, description = "Missing scope, or a project-restricted credential.", body = Problem),
+        (status = 404, description = "No checkpoint (at or below `seq`) yet.", body = Problem),
+        (status = 422, description = "`seq` below 1.", body = Problem),
+        (status = 503, description = "The database is unavailable; try again.", body = Problem),
     ),
     security(("bearer" = [])),
 )]

@@ -49,7 +49,7 @@ pub async fn health() -> Json<HealthStatus> {
     description = "Readiness: answers 200 when the database is reachable, 503 otherwise. Needs no credentials.",
     responses(
         (status = 200, description = "The server can serve requests.", body = HealthStatus),
-        (status = 503, description = "The database is unreachable.", body = audit_core::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is unreachable.", body = audit_core::Problem),
     ),
 )]
 pub async fn ready(State(state): State<AppState>) -> Result<Json<HealthStatus>, ApiError> {

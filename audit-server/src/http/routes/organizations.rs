@@ -28,13 +28,13 @@ pub fn router() -> OpenApiRouter<AppState> {
     request_body(content = NewOrganization, description = "The organization's name."),
     responses(
         (status = 201, description = "The organization was created.", body = Organization),
-        (status = 400, description = "Malformed JSON.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or unknown credentials.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the admin token.", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is too large.", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not JSON.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The name is invalid.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable; try again.", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed JSON.", body = Problem),
+        (status = 401, description = "Missing or unknown credentials.", body = Problem),
+        (status = 403, description = "Not the admin token.", body = Problem),
+        (status = 413, description = "The body is too large.", body = Problem),
+        (status = 415, description = "The body is not JSON.", body = Problem),
+        (status = 422, description = "The name is invalid.", body = Problem),
+        (status = 503, description = "The database is unavailable; try again.", body = Problem),
     ),
     security(("bearer" = [])),
 )]
@@ -58,9 +58,9 @@ pub async fn create_organization(
     description = "Lists every organization, oldest first. Admin token only.",
     responses(
         (status = 200, description = "The organizations.", body = OrganizationList),
-        (status = 401, description = "Missing or unknown credentials.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the admin token.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable; try again.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or unknown credentials.", body = Problem),
+        (status = 403, description = "Not the admin token.", body = Problem),
+        (status = 503, description = "The database is unavailable; try again.", body = Problem),
     ),
     security(("bearer" = [])),
 )]

@@ -30,11 +30,11 @@ pub fn router() -> OpenApiRouter<AppState> {
     params(VerifyParams),
     responses(
         (status = 200, description = "The verdict.", body = VerifyReport),
-        (status = 400, description = "Malformed parameters.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or unknown credentials.", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Missing scope, or a project-restricted key.", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "An inverted or non-positive range.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The database is unavailable; try again.", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Malformed parameters.", body = Problem),
+        (status = 401, description = "Missing or unknown credentials.", body = Problem),
+        (status = 403, description = "Missing scope, or a project-restricted key.", body = Problem),
+        (status = 422, description = "An inverted or non-positive range.", body = Problem),
+        (status = 503, description = "The database is unavailable; try again.", body = Problem),
     ),
     security(("bearer" = [])),
 )]
