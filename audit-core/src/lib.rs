@@ -34,6 +34,7 @@ mod cursor;
 mod encoded;
 mod event;
 mod json_scan;
+pub mod merkle;
 mod organization;
 mod page;
 mod problem;
