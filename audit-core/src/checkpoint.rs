@@ -1,18 +1,22 @@
-//! Signed checkpoints: the server's Ed25519 signature over `(orgId, seq, headHash, time)`,
-//! written as a [C2SP signed note](https://github.com/C2SP/C2SP/blob/main/signed-note.md) whose
-//! body follows [tlog-checkpoint](https://github.com/C2SP/C2SP/blob/main/tlog-checkpoint.md):
+//! Signed checkpoints: the server's Ed25519 signature over `(orgId, size, Merkle root, head
+//! hash, time)`, written as a [C2SP signed note](https://github.com/C2SP/C2SP/blob/main/signed-note.md)
+//! whose body is a [tlog-checkpoint](https://github.com/C2SP/C2SP/blob/main/tlog-checkpoint.md):
 //!
 //! ```text
 //! audit-log/019ab9a0-1f2e-7c3d-8a4b-5c6d7e8f9a0b
 //! 42
+//! rra8/idLcKFPsGel5VeCZNsPqbUa9eC6FZFY8yngbnc=
 //! n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=
 //! 2026-11-25T10:00:00.120Z
 //!
 //! — audit-log Ab3x...base64(keyId || signature)...
 //! ```
 //!
-//! The origin line is `<key name>/<orgId>`, then the organization's head `seq`, its head hash
-//! (base64 of the 32 bytes) and the signing time. The server and the offline verifier share
+//! The origin line is `<key name>/<orgId>`, then the tree size (the organization's head `seq`),
+//! the RFC 6962 root of its Merkle tree ([`crate::merkle`]), and two extension lines: the head
+//! record's chain hash and the signing time (hashes are base64 of the 32 bytes). Checkpoints
+//! signed before trees were kept have no root line (origin, seq, head hash, time) and still
+//! verify. The server and the offline verifier share
 //! this one implementation.
 //!
 //! ```
@@ -84,6 +88,9 @@ pub struct Checkpoint {
     pub seq: i64,
     /// That record's hash, lowercase hex.
     pub head_hash: String,
+    /// The root of the organization's Merkle tree of `seq` leaves, lowercase hex; `None` in
+    /// checkpoints signed before trees were kept, and for a trail without a tree.
+    pub root_hash: Option<String>,
     /// When the server signed it.
     pub time: DateTime<Utc>,
 }
@@ -96,18 +103,31 @@ impl Checkpoint {
             org_id,
             seq,
             head_hash: head_hash.to_ascii_lowercase(),
+            root_hash: None,
             time: timestamp::truncate(time),
         }
     }
 
-    /// The note body: origin, seq, base64 head hash and time, one per line.
+    /// The same checkpoint stating `root` as the Merkle tree's root at `seq` leaves.
+    pub fn with_root(mut self, root: &[u8; 32]) -> Self {
+        self.root_hash = Some(hex::encode(root));
+        self
+    }
+
+    /// The note body. With a Merkle root it is a c2sp.org/tlog-checkpoint: origin, tree size
+    /// (`seq`), base64 root, then two extension lines, the base64 head hash and the time.
+    /// Without one (the form before trees were kept): origin, seq, base64 head hash, time.
     pub fn body(&self) -> String {
-        let hash = hex::decode(&self.head_hash).unwrap_or_default();
+        let base64 = |hex_text: &str| STANDARD.encode(hex::decode(hex_text).unwrap_or_default());
+        let root_line = match &self.root_hash {
+            Some(root) => format!("{}\n", base64(root)),
+            None => String::new(),
+        };
         format!(
-            "{}\n{}\n{}\n{}\n",
+            "{}\n{}\n{root_line}{}\n{}\n",
             self.origin,
             self.seq,
-            STANDARD.encode(hash),
+            base64(&self.head_hash),
             timestamp::format(&self.time)
         )
     }
@@ -119,8 +139,22 @@ impl Checkpoint {
             .strip_suffix('\n')
             .ok_or_else(|| bad("does not end with a newline"))?;
         let lines: Vec<&str> = text.split('\n').collect();
-        let [origin, seq, hash, time] = lines[..] else {
-            return Err(bad("expected 4 lines: origin, seq, head hash, time"));
+        let (origin, seq, root, hash, time) = match lines[..] {
+            [origin, seq, root, hash, time] => (origin, seq, Some(root), hash, time),
+            [origin, seq, hash, time] => (origin, seq, None, hash, time),
+            _ => {
+                return Err(bad(
+                    "expected origin, size, root, head hash and time lines (or origin, seq, head hash, time)",
+                ));
+            }
+        };
+        let hash_line = |line: &str, what: &str| {
+            STANDARD
+                .decode(line)
+                .ok()
+                .filter(|bytes| bytes.len() == 32)
+                .map(hex::encode)
+                .ok_or_else(|| bad(&format!("the {what} line is not a base64 SHA-256 hash")))
         };
         let org_id = origin
             .rsplit_once('/')
@@ -131,17 +165,15 @@ impl Checkpoint {
             .ok()
             .filter(|seq| *seq >= 0)
             .ok_or_else(|| bad("the second line is not a seq"))?;
-        let hash = STANDARD
-            .decode(hash)
-            .ok()
-            .filter(|bytes| bytes.len() == 32)
-            .ok_or_else(|| bad("the third line is not a base64 SHA-256 hash"))?;
-        let time = timestamp::parse(time).map_err(|_| bad("the fourth line is not an RFC 3339 time"))?;
+        let root_hash = root.map(|root| hash_line(root, "root")).transpose()?;
+        let head_hash = hash_line(hash, "head hash")?;
+        let time = timestamp::parse(time).map_err(|_| bad("the last line is not an RFC 3339 time"))?;
         Ok(Checkpoint {
             origin: origin.to_owned(),
             org_id,
             seq,
-            head_hash: hex::encode(hash),
+            head_hash,
+            root_hash,
             time,
         })
     }
@@ -369,6 +401,21 @@ impl CheckpointVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rooted_checkpoint_is_a_tlog_checkpoint_and_reads_back() {
+        let time = timestamp::parse("2026-12-06T10:00:00Z").unwrap();
+        let checkpoint = Checkpoint::new("audit-log", Uuid::nil(), 5, &"ab".repeat(32), time).with_root(&[7; 32]);
+        let body = checkpoint.body();
+        let lines: Vec<&str> = body.lines().collect();
+        assert_eq!(lines[1], "5");
+        assert_eq!(lines[2], STANDARD.encode([7; 32]));
+        assert_eq!(lines.len(), 5);
+        assert_eq!(Checkpoint::parse_body(&body).unwrap(), checkpoint);
+        let legacy = Checkpoint::new("audit-log", Uuid::nil(), 5, &"ab".repeat(32), time);
+        assert_eq!(legacy.body().lines().count(), 4);
+        assert_eq!(Checkpoint::parse_body(&legacy.body()).unwrap(), legacy);
+    }
 
     fn checkpoint() -> Checkpoint {
         Checkpoint::new(

@@ -4,7 +4,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::checkpoint::{CheckpointVerifier, SignedCheckpoint};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::checkpoint::{Checkpoint, CheckpointVerifier, SignedCheckpoint};
 use crate::timestamp;
 
 /// A signed checkpoint of an organization's chain: the signed note and the fields it states.
@@ -14,11 +17,12 @@ use crate::timestamp;
     "orgId": "019ab9a0-1f2e-7c3d-8a4b-5c6d7e8f9a0b",
     "seq": 1000,
     "headHash": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "rootHash": "rra8/idLcKFPsGel5VeCZNsPqbUa9eC6FZFY8yngbnc=",
     "time": "2026-11-25T10:00:00.120Z",
     "keyName": "audit-log",
     "keyId": "1a2b3c4d",
     "signature": "GiszTQ...",
-    "note": "audit-log/019ab9a0-1f2e-7c3d-8a4b-5c6d7e8f9a0b\n1000\nn4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=\n2026-11-25T10:00:00.120Z\n\n\u{2014} audit-log GiszTQ...\n"
+    "note": "audit-log/019ab9a0-1f2e-7c3d-8a4b-5c6d7e8f9a0b\n1000\nrra8/idLcKFPsGel5VeCZNsPqbUa9eC6FZFY8yngbnc=\nn4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=\n2026-11-25T10:00:00.120Z\n\n\u{2014} audit-log GiszTQ...\n"
 })))]
 #[serde(rename_all = "camelCase")]
 pub struct SignedCheckpointResponse {
@@ -28,6 +32,10 @@ pub struct SignedCheckpointResponse {
     pub seq: i64,
     /// That record's hash, hex.
     pub head_hash: String,
+    /// The root of the organization's RFC 6962 Merkle tree of `seq` leaves, base64, as on the
+    /// note's third line; absent in checkpoints signed before trees were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_hash: Option<String>,
     /// When the server signed it.
     #[serde(with = "timestamp::required")]
     #[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime))]
@@ -38,9 +46,22 @@ pub struct SignedCheckpointResponse {
     pub key_id: String,
     /// `base64(keyId || Ed25519 signature)` of the note's body.
     pub signature: String,
-    /// The C2SP signed note: origin, seq, base64 head hash and time lines, a blank line and the
-    /// signature line. `audit-verify --checkpoint` reads this text.
+    /// The C2SP signed note: a tlog-checkpoint (origin, tree size, base64 root) with the base64
+    /// head hash and the time as extension lines, a blank line and the signature line. `audit-verify --checkpoint` reads this text.
     pub note: String,
+}
+
+/// A hex root as the wire carries it: base64.
+fn root_base64(hex_root: &str) -> String {
+    STANDARD.encode(hex::decode(hex_root).unwrap_or_default())
+}
+
+impl SignedCheckpointResponse {
+    /// The root stated by a stored note's body (base64), if it states one.
+    pub fn root_of_note(note: &str) -> Option<String> {
+        let body = note.split_once("\n\n").map(|(body, _)| format!("{body}\n"))?;
+        Checkpoint::parse_body(&body).ok()?.root_hash.as_deref().map(root_base64)
+    }
 }
 
 impl From<SignedCheckpoint> for SignedCheckpointResponse {
@@ -49,6 +70,7 @@ impl From<SignedCheckpoint> for SignedCheckpointResponse {
             org_id: signed.checkpoint.org_id,
             seq: signed.checkpoint.seq,
             head_hash: signed.checkpoint.head_hash,
+            root_hash: signed.checkpoint.root_hash.as_deref().map(root_base64),
             time: signed.checkpoint.time,
             key_name: signed.key_name,
             key_id: signed.key_id,

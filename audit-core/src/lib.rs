@@ -38,6 +38,7 @@ pub mod merkle;
 mod organization;
 mod page;
 mod problem;
+mod proof_api;
 mod query;
 mod record;
 mod retention;
@@ -61,6 +62,7 @@ pub use event::AuditEvent;
 pub use organization::{NewOrganization, Organization, OrganizationList};
 pub use page::AuditLogPage;
 pub use problem::{FieldError, MAX_DISPLAY_NAME_CHARS, Problem, check_display_name};
+pub use proof_api::{ConsistencyProof, InclusionProof, decode_hash, encode_hash};
 pub use query::{
     AuditLogFilter, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageParams, ParsedQuery, QueryError, parse_query,
 };

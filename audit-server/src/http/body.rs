@@ -124,6 +124,40 @@ pub fn query_pairs(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiError>
     })
 }
 
+/// The query's whole-number parameters `names`, each at least 1 when given: 400 for an
+/// unknown or repeated parameter or one that is not a whole number, 422 for one below 1.
+pub fn positive_integer_params<const N: usize>(
+    raw: Option<&str>,
+    names: [&str; N],
+) -> Result<[Option<u64>; N], ApiError> {
+    let mut values = [None; N];
+    for (name, value) in query_pairs(raw)? {
+        let Some(slot) = names.iter().position(|known| *known == name) else {
+            return Err(ApiError::bad_request(
+                "unknown query parameter",
+                vec![FieldError::new(name, "is not a known parameter")],
+            ));
+        };
+        if values[slot].is_some() {
+            return Err(ApiError::bad_request(
+                "repeated query parameter",
+                vec![FieldError::new(name, "is given more than once")],
+            ));
+        }
+        let parsed = value.parse::<u64>().map_err(|_| {
+            ApiError::bad_request(
+                "malformed query parameters",
+                vec![FieldError::new(name.clone(), "must be a whole number")],
+            )
+        })?;
+        if parsed < 1 || parsed > i64::MAX as u64 {
+            return Err(FieldError::new(name, "must be at least 1").into());
+        }
+        values[slot] = Some(parsed);
+    }
+    Ok(values)
+}
+
 /// A path segment parsed as a UUID (400 naming the parameter otherwise).
 pub fn uuid_param(name: &str, value: &str) -> Result<uuid::Uuid, ApiError> {
     uuid::Uuid::parse_str(value).map_err(|_| {

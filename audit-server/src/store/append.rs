@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::Store;
 use super::entity::{audit_log, chain_head};
+use super::merkle;
 use super::records::to_active_model;
 
 /// An event ready to be appended: validated, its `id` set, its project filled in.
@@ -190,11 +191,27 @@ pub(crate) async fn append_with(
     if inserted != expected {
         return Ok(None);
     }
+    // The tree grows with the chain, in the same transaction; a trail whose first records were
+    // purged before the tree existed has none (its tree size stays behind its seq).
+    let tree_size = if head.tree_size == head.seq {
+        let leaves = outcomes
+            .iter()
+            .filter_map(|outcome| match outcome {
+                AppendOutcome::Created(record) => Some(merkle::record_leaf(&record.hash)),
+                _ => None,
+            })
+            .collect::<Result<Vec<_>, DbErr>>()?;
+        merkle::extend(txn, org_id, head.seq as u64, &leaves).await?;
+        seq
+    } else {
+        head.tree_size
+    };
     chain_head::ActiveModel {
         org_id: Set(org_id),
         seq: Set(seq),
         hash: Set(prev_hash),
         created_at: Set(created_at),
+        tree_size: Set(tree_size),
     }
     .update(txn)
     .await?;

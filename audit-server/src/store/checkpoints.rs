@@ -8,7 +8,7 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-use super::Store;
+use super::{Store, merkle};
 use super::entity::{chain_head, checkpoint};
 
 /// The newest checkpoint of `org_id`, or the newest at or below `at_or_below` when given.
@@ -58,7 +58,14 @@ pub async fn sign(
     signer: &CheckpointSigner,
     head: &chain_head::Model,
 ) -> Result<checkpoint::Model, DbErr> {
-    let statement = Checkpoint::new(signer.name(), head.org_id, head.seq, &head.hash, timestamp::now());
+    let mut statement = Checkpoint::new(signer.name(), head.org_id, head.seq, &head.hash, timestamp::now());
+    if head.tree_size == head.seq {
+        let size = head.seq as u64;
+        let root = merkle::root(store.connection(), head.org_id, size, size)
+            .await
+            .map_err(|error| DbErr::Custom(error.to_string()))?;
+        statement = statement.with_root(&root);
+    }
     let signed = signer.sign(&statement);
     let row = checkpoint::Model {
         org_id: head.org_id,

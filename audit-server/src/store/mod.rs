@@ -8,6 +8,7 @@ pub mod checkpoints;
 pub mod commits;
 pub mod entity;
 mod group_commit;
+pub mod merkle;
 pub mod migration;
 pub mod organizations;
 pub mod reads;

@@ -28,6 +28,7 @@ pub async fn create(store: &Store, name: &str) -> Result<Organization, DbErr> {
         seq: Set(0),
         hash: Set(GENESIS_HASH.to_owned()),
         created_at: Set(created_at),
+        tree_size: Set(0),
     }
     .insert(&txn)
     .await?;

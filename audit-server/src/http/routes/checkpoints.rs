@@ -38,7 +38,8 @@ pub struct CheckpointParams {
     operation_id = "getLatestCheckpoint",
     tag = "checkpoints",
     description = "The newest signed checkpoint of the caller's organization (or the newest at or below `seq`): \
-                   the server's Ed25519 signature over `(orgId, seq, headHash, time)` as a C2SP signed note. The \
+                   the server's Ed25519 signature over `(orgId, seq, rootHash, headHash, time)` as a C2SP signed \
+                   note whose body is a tlog-checkpoint (origin, tree size, Merkle root). The \
                    server signs one for every organization whose head moved, every `AUDIT_CHECKPOINT_EVERY_RECORDS` \
                    records or `AUDIT_CHECKPOINT_INTERVAL_SECS` seconds. Give the `note` to `audit-verify \
                    --checkpoint` with the key of `GET /api/v1/checkpoints/public-key`. Needs `auditLogs:read` of \
@@ -116,6 +117,7 @@ fn to_wire(row: checkpoint::Model) -> SignedCheckpointResponse {
         org_id: row.org_id,
         seq: row.seq,
         head_hash: row.head_hash,
+        root_hash: SignedCheckpointResponse::root_of_note(&row.note),
         time: row.created_at,
         key_name: row.key_name,
         key_id: row.key_id,

@@ -7,6 +7,7 @@ pub mod checkpoints;
 pub mod export;
 pub mod health;
 pub mod organizations;
+pub mod proofs;
 pub mod retention;
 pub mod streams;
 pub mod tail;
@@ -26,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(api_keys::router())
         .merge(audit_logs::router())
         .merge(verify::router())
+        .merge(proofs::router())
         .merge(catalog::router())
         .merge(export::router())
         .merge(tail::router())

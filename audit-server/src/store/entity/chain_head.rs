@@ -16,6 +16,9 @@ pub struct Model {
     pub hash: String,
     /// The last `createdAt`, so that time never runs backwards along the chain.
     pub created_at: DateTimeUtc,
+    /// Leaves in the organization's Merkle tree: `seq`, except for a trail whose first
+    /// records were purged before the tree existed (then 0, and the tree is not kept).
+    pub tree_size: i64,
 }
 
 /// No relations are navigated through the ORM.

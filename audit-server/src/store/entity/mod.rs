@@ -7,6 +7,7 @@ pub mod chain_anchor;
 pub mod chain_head;
 pub mod checkpoint;
 pub mod log_stream;
+pub mod merkle_tile;
 pub mod organization;
 pub mod purge_authorization;
 pub mod retention_policy;

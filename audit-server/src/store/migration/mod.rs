@@ -8,6 +8,7 @@ mod m20261125_000003_create_server_secrets;
 mod m20261126_000001_create_log_streams;
 mod m20261126_000002_create_checkpoints;
 mod m20261126_000003_allow_sanctioned_purges;
+mod m20261206_000001_add_merkle_trees;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_create_log_streams::Migration),
             Box::new(m20261126_000002_create_checkpoints::Migration),
             Box::new(m20261126_000003_allow_sanctioned_purges::Migration),
+            Box::new(m20261206_000001_add_merkle_trees::Migration),
         ]
     }
 }
