@@ -21,8 +21,8 @@ use super::request_context::{RequestContext, request_context};
 use super::tee::{Tee, is_identity_encoded, is_json};
 use crate::actor::{Actor, MissingActor};
 use crate::contain::contained;
-use crate::layer::ServiceState;
 use crate::rules::{IdPlan, Route, Target};
+use crate::shared::ServiceState;
 
 /// An audited request between its arrival and the end of its response body.
 pub(crate) struct Pending {
