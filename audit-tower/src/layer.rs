@@ -1,14 +1,16 @@
-//! The layer, its builder, and where events go.
+//! The layer and its builder: [`AuditLayer`], a cheap clonable handle on one configuration
+//! that wraps services in [`Audit`], and [`AuditLayerBuilder`], which sets that configuration
+//! up once (the defaults are here).
+//!
+//! The configuration is fixed when the layer is built; the layer's clones and every service
+//! it builds share it, and its counters, through one `Arc`.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use audit_client::Dispatcher;
-use audit_core::{AuditEvent, EncodedEvent};
 use tower::Layer;
 
 use crate::actor::{DefaultActorExtractor, ExtractActor, MissingActor};
@@ -16,99 +18,12 @@ use crate::capture::{LoadBefore, TrustedProxies};
 use crate::redact::Redactor;
 use crate::rules::{RouteSlot, Rule, Rules};
 use crate::service::Audit;
+use crate::shared::{ServiceState, Shared};
+use crate::sink::AuditSink;
+use crate::stats::{AuditStats, Counters};
 
 /// The default body limit: response bodies up to 64 KiB are kept as the `after` state.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
-
-/// Where audit events go, as [`EncodedEvent`]s (serialized once, by the layer). It must not
-/// wait: [`Dispatcher::record_encoded`] queues and returns. Implemented for [`Dispatcher`]
-/// and, for tests and tools, for closures `Fn(AuditEvent) -> bool` (each event is read back
-/// from its text for them).
-pub trait AuditSink: Send + Sync + 'static {
-    /// Takes the event without blocking; returns whether it was accepted.
-    fn record(&self, event: EncodedEvent) -> bool;
-}
-
-impl AuditSink for Dispatcher {
-    fn record(&self, event: EncodedEvent) -> bool {
-        self.record_encoded(event)
-    }
-}
-
-impl<F> AuditSink for F
-where
-    F: Fn(AuditEvent) -> bool + Send + Sync + 'static,
-{
-    fn record(&self, event: EncodedEvent) -> bool {
-        match event.decode() {
-            Ok(event) => self(event),
-            Err(error) => {
-                tracing::error!(%error, "an encoded audit event did not read back");
-                false
-            }
-        }
-    }
-}
-
-/// Counters of a layer, since it was built (shared by its clones and services).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct AuditStats {
-    /// Events the sink accepted.
-    pub recorded: u64,
-    /// Events the sink refused (its queue was full or it had shut down).
-    pub dropped: u64,
-    /// Audited requests not recorded because no actor was found.
-    pub skipped: u64,
-    /// Audited requests whose event was lost because the actor extractor or the sink
-    /// panicked (the request itself is served as usual; a panicking before-state loader only
-    /// costs the event its `before`).
-    pub failed: u64,
-}
-
-#[derive(Default)]
-pub(crate) struct Counter(AtomicU64);
-
-impl Counter {
-    pub(crate) fn add(&self) {
-        self.0.fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
-    }
-}
-
-#[derive(Default)]
-pub(crate) struct Counters {
-    pub(crate) recorded: Counter,
-    pub(crate) dropped: Counter,
-    pub(crate) skipped: Counter,
-    pub(crate) failed: Counter,
-}
-
-/// The configuration every [`Audit`] service of one layer shares.
-pub(crate) struct Shared {
-    pub(crate) sink: Box<dyn AuditSink>,
-    pub(crate) rules: Rules,
-    pub(crate) actor: Box<dyn ExtractActor>,
-    pub(crate) missing_actor: MissingActor,
-    pub(crate) loaders: HashMap<String, Box<dyn LoadBefore>>,
-    pub(crate) before_timeout: Duration,
-    pub(crate) body_limit: usize,
-    pub(crate) max_state_bytes: usize,
-    pub(crate) record_failures: bool,
-    pub(crate) redactor: Redactor,
-    pub(crate) trusted: TrustedProxies,
-    pub(crate) stats: Counters,
-}
-
-/// What one [`Audit`] service and its clones share: the layer's configuration and the route
-/// its requests match.
-pub(crate) struct ServiceState {
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) route: RouteSlot,
-}
 
 /// A [`Layer`] that wraps services in [`Audit`]: a cheap, clonable handle on one configuration.
 ///
@@ -130,7 +45,8 @@ impl fmt::Debug for AuditLayer {
 }
 
 impl AuditLayer {
-    /// A layer with the defaults, sending events to `sink` (usually a [`Dispatcher`]).
+    /// A layer with the defaults, sending events to `sink` (usually a
+    /// [`Dispatcher`](audit_client::Dispatcher)).
     pub fn new(sink: impl AuditSink) -> Self {
         AuditLayer::builder(sink).build()
     }
@@ -157,13 +73,7 @@ impl AuditLayer {
 
     /// The counters so far.
     pub fn stats(&self) -> AuditStats {
-        let stats = &self.shared.stats;
-        AuditStats {
-            recorded: stats.recorded.get(),
-            dropped: stats.dropped.get(),
-            skipped: stats.skipped.get(),
-            failed: stats.failed.get(),
-        }
+        self.shared.stats.snapshot()
     }
 }
 

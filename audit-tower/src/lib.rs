@@ -78,6 +78,9 @@ mod prometheus;
 mod redact;
 pub mod rules;
 mod service;
+mod shared;
+mod sink;
+mod stats;
 
 pub use actor::{Actor, DefaultActorExtractor, ExtractActor, MissingActor};
 pub use audit_core::{EncodedEvent, RawJson};
@@ -86,7 +89,9 @@ pub use capture::{
     AuditAfter, AuditBefore, AuditMetadata, AuditSkip, AuditState, BoxFuture, LoadBefore, ResourceRef,
 };
 pub use future::ResponseFuture;
-pub use layer::{AuditLayer, AuditLayerBuilder, AuditSink, AuditStats, DEFAULT_BODY_LIMIT};
+pub use layer::{AuditLayer, AuditLayerBuilder, DEFAULT_BODY_LIMIT};
 pub use redact::{REDACTED, Redactor};
 pub use rules::{IdSource, Rule};
 pub use service::Audit;
+pub use sink::AuditSink;
+pub use stats::AuditStats;

@@ -10,7 +10,7 @@ use tower::Service;
 use crate::body::{AuditBody, tee_request_body};
 use crate::capture::prepare;
 use crate::future::ResponseFuture;
-use crate::layer::ServiceState;
+use crate::shared::ServiceState;
 
 /// Records the create, update and delete requests that pass through `S` as audit events.
 /// Built by [`AuditLayer`](crate::AuditLayer).
