@@ -405,7 +405,8 @@ mod tests {
     #[test]
     fn a_rooted_checkpoint_is_a_tlog_checkpoint_and_reads_back() {
         let time = timestamp::parse("2026-12-06T10:00:00Z").unwrap();
-        let checkpoint = Checkpoint::new("audit-log", Uuid::nil(), 5, &"ab".repeat(32), time).with_root(&[7; 32]);
+        let checkpoint =
+            Checkpoint::new("audit-log", Uuid::nil(), 5, &"ab".repeat(32), time).with_root(&[7; 32]);
         let body = checkpoint.body();
         let lines: Vec<&str> = body.lines().collect();
         assert_eq!(lines[1], "5");

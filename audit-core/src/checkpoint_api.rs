@@ -60,7 +60,11 @@ impl SignedCheckpointResponse {
     /// The root stated by a stored note's body (base64), if it states one.
     pub fn root_of_note(note: &str) -> Option<String> {
         let body = note.split_once("\n\n").map(|(body, _)| format!("{body}\n"))?;
-        Checkpoint::parse_body(&body).ok()?.root_hash.as_deref().map(root_base64)
+        Checkpoint::parse_body(&body)
+            .ok()?
+            .root_hash
+            .as_deref()
+            .map(root_base64)
     }
 }
 

@@ -75,7 +75,10 @@ pub fn decode_hash(text: &str) -> Option<Hash> {
 }
 
 fn decode_all(texts: &[String]) -> Result<Vec<Hash>, ProofError> {
-    texts.iter().map(|text| decode_hash(text).ok_or(ProofError::RootMismatch)).collect()
+    texts
+        .iter()
+        .map(|text| decode_hash(text).ok_or(ProofError::RootMismatch))
+        .collect()
 }
 
 impl InclusionProof {
@@ -89,7 +92,13 @@ impl InclusionProof {
         }
         let leaf = decode_hash(&self.leaf_hash).ok_or(ProofError::RootMismatch)?;
         let root = decode_hash(&self.root_hash).ok_or(ProofError::RootMismatch)?;
-        verify_inclusion(self.leaf_index, self.tree_size, &leaf, &decode_all(&self.proof)?, &root)
+        verify_inclusion(
+            self.leaf_index,
+            self.tree_size,
+            &leaf,
+            &decode_all(&self.proof)?,
+            &root,
+        )
     }
 }
 
@@ -98,6 +107,12 @@ impl ConsistencyProof {
     pub fn verify(&self) -> Result<(), ProofError> {
         let old_root = decode_hash(&self.old_root_hash).ok_or(ProofError::RootMismatch)?;
         let new_root = decode_hash(&self.new_root_hash).ok_or(ProofError::RootMismatch)?;
-        verify_consistency(self.old_size, self.new_size, &old_root, &new_root, &decode_all(&self.proof)?)
+        verify_consistency(
+            self.old_size,
+            self.new_size,
+            &old_root,
+            &new_root,
+            &decode_all(&self.proof)?,
+        )
     }
 }

@@ -8,8 +8,8 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-use super::{Store, merkle};
 use super::entity::{chain_head, checkpoint};
+use super::{Store, merkle};
 
 /// The newest checkpoint of `org_id`, or the newest at or below `at_or_below` when given.
 pub async fn latest(

@@ -37,14 +37,17 @@ fn to_hashes(bytes: &[u8]) -> Vec<Hash> {
 
 /// The leaf of a record with chain hash `hash` (hex).
 pub(crate) fn record_leaf(hash: &str) -> Result<Hash, DbErr> {
-    audit_core::merkle::record_leaf_hash(hash).ok_or_else(|| DbErr::Custom(format!("{hash:?} is not a chain hash")))
+    audit_core::merkle::record_leaf_hash(hash)
+        .ok_or_else(|| DbErr::Custom(format!("{hash:?} is not a chain hash")))
 }
 
 /// The size of `org_id`'s tree: `None` for an unknown organization or a trail that has no
 /// tree (its first records were purged before trees were kept).
 pub async fn size(db: &impl ConnectionTrait, org_id: Uuid) -> Result<Option<u64>, DbErr> {
     let head = chain_head::Entity::find_by_id(org_id).one(db).await?;
-    Ok(head.filter(|head| head.tree_size == head.seq).map(|head| head.tree_size as u64))
+    Ok(head
+        .filter(|head| head.tree_size == head.seq)
+        .map(|head| head.tree_size as u64))
 }
 
 /// The stored tiles `ids` of `org_id`.
@@ -79,10 +82,18 @@ async fn read_tiles(
 }
 
 /// Adds `leaves` to `org_id`'s tree of `size` leaves, inside the caller's transaction.
-pub(crate) async fn extend(db: &impl ConnectionTrait, org_id: Uuid, size: u64, leaves: &[Hash]) -> Result<(), DbErr> {
+pub(crate) async fn extend(
+    db: &impl ConnectionTrait,
+    org_id: Uuid,
+    size: u64,
+    leaves: &[Hash],
+) -> Result<(), DbErr> {
     let edge = read_tiles(db, org_id, &tiles::edge_tiles(size).into_iter().collect()).await?;
-    let changed = tiles::append(size, &edge, leaves)
-        .ok_or_else(|| DbErr::Custom(format!("the Merkle tree of organization {org_id} is not {size} leaves")))?;
+    let changed = tiles::append(size, &edge, leaves).ok_or_else(|| {
+        DbErr::Custom(format!(
+            "the Merkle tree of organization {org_id} is not {size} leaves"
+        ))
+    })?;
     write_tiles(db, org_id, changed).await
 }
 
@@ -117,9 +128,17 @@ pub(crate) async fn write_tiles(
 }
 
 /// The hashes of `ranges`, each from its complete subtrees, read in one pass over the tiles.
-async fn range_hashes(db: &impl ConnectionTrait, org_id: Uuid, ranges: &[LeafRange]) -> Result<Vec<Hash>, TreeError> {
+async fn range_hashes(
+    db: &impl ConnectionTrait,
+    org_id: Uuid,
+    ranges: &[LeafRange],
+) -> Result<Vec<Hash>, TreeError> {
     let subtrees: Vec<Vec<Subtree>> = ranges.iter().map(LeafRange::subtrees).collect();
-    let needed: BTreeSet<TileId> = subtrees.iter().flatten().map(|subtree| tiles::locate(*subtree).tile).collect();
+    let needed: BTreeSet<TileId> = subtrees
+        .iter()
+        .flatten()
+        .map(|subtree| tiles::locate(*subtree).tile)
+        .collect();
     let stored = read_tiles(db, org_id, &needed).await?;
     let damaged = || TreeError::Damaged(org_id);
     ranges
@@ -139,9 +158,16 @@ async fn range_hashes(db: &impl ConnectionTrait, org_id: Uuid, ranges: &[LeafRan
 }
 
 /// The root of the first `size` leaves of `org_id`'s tree (`tree_size` leaves now).
-pub async fn root(db: &impl ConnectionTrait, org_id: Uuid, tree_size: u64, size: u64) -> Result<Hash, TreeError> {
+pub async fn root(
+    db: &impl ConnectionTrait,
+    org_id: Uuid,
+    tree_size: u64,
+    size: u64,
+) -> Result<Hash, TreeError> {
     if size > tree_size {
-        return Err(TreeError::OutOfRange(format!("the tree has {tree_size} leaves, not {size}")));
+        return Err(TreeError::OutOfRange(format!(
+            "the tree has {tree_size} leaves, not {size}"
+        )));
     }
     if size == 0 {
         return Ok(EMPTY_ROOT);

@@ -128,6 +128,20 @@ pub async fn get(server: &TestServer, path: &str, token: &str) -> Answer {
     .await
 }
 
+/// A PUT of JSON: the status and the body (null when it is not JSON).
+pub async fn put(server: &TestServer, path: &str, token: &str, body: &Value) -> (u16, Value) {
+    let response = server
+        .http()
+        .put(server.url(path))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
 pub async fn post(server: &TestServer, path: &str, token: &str, body: &Value) -> Answer {
     answer(
         server

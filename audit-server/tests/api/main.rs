@@ -12,6 +12,7 @@ mod keys;
 mod limits;
 mod metrics;
 mod openapi;
+mod proofs;
 mod reading;
 mod receiver;
 mod recording;

@@ -16,19 +16,6 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 use crate::on_both_backends;
 
-async fn put(server: &TestServer, path: &str, token: &str, body: &Value) -> (u16, Value) {
-    let response = server
-        .http()
-        .put(server.url(path))
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 async fn a_purge_removes_old_records_and_leaves_the_chain_provable(server: TestServer) {
     let tenant = Tenant::new(&server, "Acme").await; // seq 1: the key's creation
     let other = Tenant::new(&server, "Globex").await;

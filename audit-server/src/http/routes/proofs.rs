@@ -59,9 +59,13 @@ impl From<TreeError> for ApiError {
 
 /// The organization's tree size, or 409 when its trail has no tree.
 async fn tree_size(state: &AppState, org_id: uuid::Uuid) -> Result<u64, ApiError> {
-    merkle::size(state.store.connection(), org_id).await?.ok_or_else(|| {
-        ApiError::conflict("this trail has no Merkle tree: its first records were purged before trees were kept")
-    })
+    merkle::size(state.store.connection(), org_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::conflict(
+                "this trail has no Merkle tree: its first records were purged before trees were kept",
+            )
+        })
 }
 
 /// A record's inclusion proof.
@@ -113,7 +117,8 @@ pub async fn get_inclusion_proof(
     let db = state.store.connection();
     let proof = merkle::inclusion_proof(db, scope.org_id, tree, seq - 1, size).await?;
     let root = merkle::root(db, scope.org_id, tree, size).await?;
-    let leaf = record_leaf_hash(&record.hash).ok_or_else(|| ApiError::internal("a stored record has no chain hash"))?;
+    let leaf = record_leaf_hash(&record.hash)
+        .ok_or_else(|| ApiError::internal("a stored record has no chain hash"))?;
     Ok(Json(InclusionProof {
         id: record.id,
         seq: record.seq,

@@ -76,7 +76,8 @@ async fn build_tree(db: &impl ConnectionTrait, head: &Head) -> Result<bool, DbEr
                 return Ok(false);
             }
             leaves.push(
-                record_leaf_hash(&row.hash).ok_or_else(|| DbErr::Custom(format!("record {} has no chain hash", row.seq)))?,
+                record_leaf_hash(&row.hash)
+                    .ok_or_else(|| DbErr::Custom(format!("record {} has no chain hash", row.seq)))?,
             );
         }
         if leaves.is_empty() {
@@ -86,7 +87,8 @@ async fn build_tree(db: &impl ConnectionTrait, head: &Head) -> Result<bool, DbEr
             .into_iter()
             .filter_map(|tile| tiles.get(&tile).map(|hashes| (tile, hashes.clone())))
             .collect();
-        let changed = tiles::append(size, &edge, &leaves).ok_or_else(|| DbErr::Custom("tree build".to_owned()))?;
+        let changed =
+            tiles::append(size, &edge, &leaves).ok_or_else(|| DbErr::Custom("tree build".to_owned()))?;
         tiles.extend(changed);
         size += leaves.len() as u64;
     }
@@ -124,7 +126,12 @@ impl MigrationTrait for Migration {
             .alter_table(
                 Table::alter()
                     .table(ChainHeads::Table)
-                    .add_column(ColumnDef::new(ChainHeads::TreeSize).big_integer().not_null().default(0))
+                    .add_column(
+                        ColumnDef::new(ChainHeads::TreeSize)
+                            .big_integer()
+                            .not_null()
+                            .default(0),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -134,7 +141,9 @@ impl MigrationTrait for Migration {
             .from(ChainHeads::Table)
             .and_where(Expr::col(ChainHeads::Seq).gt(0))
             .to_owned();
-        let heads = Head::find_by_statement(db.get_database_backend().build(&query)).all(db).await?;
+        let heads = Head::find_by_statement(db.get_database_backend().build(&query))
+            .all(db)
+            .await?;
         for head in heads {
             if !build_tree(db, &head).await? {
                 tracing::warn!(org_id = %head.org_id, "its first records were purged before the Merkle tree existed: it has no tree");
@@ -145,8 +154,15 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .alter_table(Table::alter().table(ChainHeads::Table).drop_column(ChainHeads::TreeSize).to_owned())
+            .alter_table(
+                Table::alter()
+                    .table(ChainHeads::Table)
+                    .drop_column(ChainHeads::TreeSize)
+                    .to_owned(),
+            )
             .await?;
-        manager.drop_table(Table::drop().table(MerkleTiles::Table).to_owned()).await
+        manager
+            .drop_table(Table::drop().table(MerkleTiles::Table).to_owned())
+            .await
     }
 }
