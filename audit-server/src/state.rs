@@ -78,7 +78,14 @@ impl AppState {
 pub async fn checkpoint_signer(config: &Config, store: &Store) -> anyhow::Result<CheckpointSigner> {
     let seed = match &config.signing_key_file {
         Some(path) => signing_key::read_seed_file(path)?,
-        None => secrets::get_or_create(store, secrets::CHECKPOINT_SIGNING_SEED).await?,
+        None => {
+            tracing::warn!(
+                "the checkpoint signing key is kept in the database: whoever can write the database can also \
+                 re-sign a rewritten trail. Keep it outside with AUDIT_SIGNING_KEY_FILE (see the README's \
+                 \"The signing key\")"
+            );
+            secrets::get_or_create(store, secrets::CHECKPOINT_SIGNING_SEED).await?
+        }
     };
     Ok(CheckpointSigner::from_seed(&config.signing_key_name, &seed)?)
 }

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use crate::db::Backend;
 use crate::explain::Plan as QueryPlan;
-use crate::load::{BatchIngest, DeepPage, Export, FilterLatency, SingleIngest, Verify};
+use crate::load::{BatchIngest, DeepPage, Export, FilterLatency, Proofs, SingleIngest, Verify};
 use crate::raw::RawLimit;
 use crate::run::Plan;
 use crate::stats::{mib, thousands};
@@ -49,6 +49,8 @@ pub struct Report {
     pub filters: Vec<FilterLatency>,
     /// Page 1 versus the deep page.
     pub deep: Option<DeepPage>,
+    /// Inclusion and consistency proof latency.
+    pub proofs: Option<Proofs>,
     /// Exports.
     pub exports: Vec<Export>,
     /// Verification.
@@ -119,6 +121,7 @@ impl Report {
             single: None,
             filters: Vec::new(),
             deep: None,
+            proofs: None,
             exports: Vec::new(),
             verify: None,
             phases: Vec::new(),
@@ -246,6 +249,22 @@ impl Report {
                 deep.deep.p99_ms,
                 met(ratio50 <= 1.5 && ratio99 <= 1.5)
             )?;
+        }
+        if let Some(proofs) = &self.proofs {
+            for (name, latency) in [
+                ("inclusion", proofs.inclusion),
+                ("consistency", proofs.consistency),
+            ] {
+                writeln!(
+                    out,
+                    "| {name} proof at {} leaves: p50 / p99 ({} requests) | {:.2} / {:.2} ms | | | p99 ≤ 10 ms | {} |",
+                    thousands(proofs.tree_size as f64),
+                    latency.count,
+                    latency.p50_ms,
+                    latency.p99_ms,
+                    met(latency.p99_ms <= 10.0)
+                )?;
+            }
         }
         for export in &self.exports {
             let exact = match export.expected {

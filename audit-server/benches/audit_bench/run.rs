@@ -223,6 +223,11 @@ async fn measure_server(
         phase(report, &format!("export {label} {format}"));
     }
 
+    eprintln!("[6b/8] inclusion and consistency proofs");
+    let mut rng = crate::data::Rng::new(plan.seed ^ 0x9f00f);
+    report.proofs = Some(load::proofs(&api, plan.query_requests, seed_start, seed_end, &mut rng).await?);
+    phase(report, "proofs");
+
     eprintln!("[7/8] verify");
     let verify = load::verify(&api).await?;
     eprintln!(
