@@ -66,6 +66,20 @@ enum Wake {
     Due,
 }
 
+/// What one attempt at a batch came to ([`Worker::attempt`]).
+enum Attempt {
+    /// Delivered, and accounted.
+    Delivered,
+    /// Refused for good, and reported.
+    Rejected,
+    /// The shutdown deadline passed before an answer: the events, untouched.
+    PastDeadline(Vec<EncodedEvent>),
+    /// Refused for what it holds: the events, to be tried in halves.
+    Split(Vec<EncodedEvent>),
+    /// The service is unavailable: the events, and how long to wait before the next attempt.
+    Unavailable(Vec<EncodedEvent>, Duration),
+}
+
 /// What became of one batch.
 enum Delivery {
     /// Delivered, rejected, spooled or abandoned: nothing left to do here.
@@ -245,41 +259,58 @@ impl Worker {
         self.counters.abandoned.load(Ordering::Relaxed) == abandoned_before
     }
 
-    async fn deliver(&mut self, mut events: Vec<EncodedEvent>) -> Delivery {
+    /// One attempt at `events`: sends them once and settles what the answer settles (accounted
+    /// when delivered, reported when refused for good, counted when the service is away). The
+    /// one place where an answer is classified, for the queue and for the spool alike.
+    async fn attempt(&mut self, events: Vec<EncodedEvent>, retries: &mut u32, from_spool: bool) -> Attempt {
+        let sent = self.client.send_batch(&events, Retry::Never);
+        let error = match before_deadline(&mut self.deadline, sent).await {
+            None => return Attempt::PastDeadline(events),
+            Some(Ok(response)) => {
+                self.available_again(*retries);
+                *retries = 0;
+                self.account(events, response, from_spool);
+                return Attempt::Delivered;
+            }
+            Some(Err(error)) => error,
+        };
+        if refused_for_its_content(&error) && events.len() > 1 {
+            return Attempt::Split(events);
+        }
+        if !should_retry(&error) {
+            self.reject_all(events, &error);
+            return Attempt::Rejected;
+        }
+        self.note_unavailable(&error, events.len());
+        let delay = self
+            .backoff
+            .delay((*retries).min(32), error.retry_after(), &mut self.jitter);
+        *retries = retries.saturating_add(1);
+        Attempt::Unavailable(events, delay)
+    }
+
+    async fn deliver(&mut self, events: Vec<EncodedEvent>) -> Delivery {
         let mut retries = 0u32;
+        let mut events = events;
         loop {
-            let attempt = self.client.send_batch(&events, Retry::Never);
-            let Some(result) = before_deadline(&mut self.deadline, attempt).await else {
-                return self.spool_or_abandon(events);
-            };
-            let error = match result {
-                Ok(response) => {
-                    self.available_again(retries);
-                    self.account(events, response, false);
-                    return Delivery::Done;
+            let delay = match self.attempt(events, &mut retries, false).await {
+                Attempt::Delivered | Attempt::Rejected => return Delivery::Done,
+                Attempt::PastDeadline(kept) => return self.spool_or_abandon(kept),
+                Attempt::Split(mut first) => {
+                    let second = first.split_off(first.len() / 2);
+                    return Delivery::Split(first, second);
                 }
-                Err(error) => error,
+                Attempt::Unavailable(kept, delay) => {
+                    events = kept;
+                    delay
+                }
             };
-            if refused_for_its_content(&error) && events.len() > 1 {
-                let mut first = events;
-                let second = first.split_off(first.len() / 2);
-                return Delivery::Split(first, second);
-            }
-            if !should_retry(&error) {
-                self.reject_all(events, &error);
-                return Delivery::Done;
-            }
-            self.note_unavailable(&error, events.len());
             if self.spool.is_some() {
                 match self.append_to_spool(events) {
                     Ok(()) => return Delivery::Done,
                     Err(kept) => events = kept,
                 }
             }
-            let delay = self
-                .backoff
-                .delay(retries.min(32), error.retry_after(), &mut self.jitter);
-            retries = retries.saturating_add(1);
             if before_deadline(&mut self.deadline, tokio::time::sleep(delay))
                 .await
                 .is_none()
@@ -312,40 +343,26 @@ impl Worker {
                 }
                 return true;
             }
-            let attempt = self.client.send_batch(&events, Retry::Never);
-            let error = match before_deadline(&mut self.deadline, attempt).await {
-                None => {
-                    self.put_back(events);
+            match self.attempt(events, &mut retries, true).await {
+                Attempt::Delivered => {
+                    batch_size = self.max_batch_size;
+                    self.acknowledge();
+                }
+                Attempt::Rejected => self.acknowledge(),
+                Attempt::PastDeadline(kept) => {
+                    self.put_back(kept);
                     return false;
                 }
-                Some(Ok(response)) => {
-                    self.available_again(retries);
-                    retries = 0;
-                    batch_size = self.max_batch_size;
-                    self.account(events, response, true);
-                    self.acknowledge();
-                    continue;
+                Attempt::Split(kept) => {
+                    batch_size = kept.len() / 2;
+                    self.put_back(kept);
                 }
-                Some(Err(error)) => error,
-            };
-            if refused_for_its_content(&error) && events.len() > 1 {
-                batch_size = events.len() / 2;
-                self.put_back(events);
-                continue;
-            }
-            if !should_retry(&error) {
-                self.reject_all(events, &error);
-                self.acknowledge();
-                continue;
-            }
-            self.note_unavailable(&error, events.len());
-            self.put_back(events);
-            let delay = self
-                .backoff
-                .delay(retries.min(32), error.retry_after(), &mut self.jitter);
-            retries = retries.saturating_add(1);
-            if !self.wait_spooling(delay).await {
-                return false;
+                Attempt::Unavailable(kept, delay) => {
+                    self.put_back(kept);
+                    if !self.wait_spooling(delay).await {
+                        return false;
+                    }
+                }
             }
         }
     }
