@@ -162,6 +162,8 @@ async fn an_untouched_export_is_accepted() {
         output.contains("agrees with the checkpoint at seq 10"),
         "{output}"
     );
+    // The checkpoint states the Merkle root, recomputed from the export's first 10 records.
+    assert!(output.contains("Merkle root of 10 leaves matches"), "{output}");
     // Without a checkpoint the chain alone is checked.
     let export = evidence.export(&evidence.lines);
     let (code, output) = run(&[export]);

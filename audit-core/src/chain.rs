@@ -30,11 +30,29 @@ pub fn chain_hash_canonical(prev_hash: &str, canonical_content: &[u8]) -> String
     hex::encode(digest.finalize())
 }
 
+/// What kind of break a chain has, as a reader of records in `seq` order sees it first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakKind {
+    /// The record's content does not match its hash: it was changed.
+    Modified,
+    /// The record's `prevHash` is not the previous record's hash: a record before it was
+    /// removed, inserted or replaced and the rest renumbered.
+    Unlinked,
+    /// The `seq` jumps ahead: the records in between are missing here (removed, or further
+    /// on: reordered).
+    Missing,
+    /// The `seq` is not above the previous one: a duplicate or an out-of-order record.
+    Repeated,
+}
+
 /// Why a chain does not verify.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainBreak {
-    /// The first sequence number at which the chain breaks.
+    /// The first sequence number at which the chain breaks (for [`BreakKind::Missing`], the
+    /// first missing one).
     pub seq: i64,
+    /// Its kind.
+    pub kind: BreakKind,
     /// What is wrong there.
     pub reason: String,
 }
@@ -98,24 +116,34 @@ impl ChainVerifier {
             Some(if seq > self.expected_seq {
                 (
                     self.expected_seq,
+                    BreakKind::Missing,
                     format!("record seq {} is missing", self.expected_seq),
                 )
             } else {
-                (seq, format!("record seq {seq} is out of order or duplicated"))
+                (
+                    seq,
+                    BreakKind::Repeated,
+                    format!("record seq {seq} is out of order or duplicated"),
+                )
             })
         } else if !self.expected_prev_hash.is_empty() && prev_hash != self.expected_prev_hash {
             Some((
                 seq,
+                BreakKind::Unlinked,
                 "prevHash does not match the previous record's hash".to_owned(),
             ))
         } else if computed_hash != hash {
-            Some((seq, "hash does not match the record's content".to_owned()))
+            Some((
+                seq,
+                BreakKind::Modified,
+                "hash does not match the record's content".to_owned(),
+            ))
         } else {
             None
         };
         match problem {
-            Some((seq, reason)) => {
-                self.first_break = Some(ChainBreak { seq, reason });
+            Some((seq, kind, reason)) => {
+                self.first_break = Some(ChainBreak { seq, kind, reason });
                 false
             }
             None => {
@@ -144,5 +172,102 @@ impl ChainVerifier {
     /// The hash of the last record that verified.
     pub fn head_hash(&self) -> &str {
         &self.expected_prev_hash
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::AuditEvent;
+
+    /// A sealed trail of `count` records of one organization.
+    fn trail(count: i64) -> Vec<AuditRecord> {
+        let org_id = uuid::Uuid::nil();
+        let created_at = crate::timestamp::parse("2026-12-06T10:00:00Z").unwrap();
+        let mut prev_hash = GENESIS_HASH.to_owned();
+        (1..=count)
+            .map(|seq| {
+                let event = AuditEvent::by_api_key("k_1", "prompt", format!("pr_{seq}"), "update");
+                let mut record = AuditRecord::from_event(event, org_id, seq, created_at, None);
+                record.seal(&prev_hash);
+                prev_hash.clone_from(&record.hash);
+                record
+            })
+            .collect()
+    }
+
+    /// The first break when `records` are read in this order from genesis.
+    fn first_break(records: &[AuditRecord]) -> Option<(i64, BreakKind)> {
+        let mut verifier = ChainVerifier::from_genesis();
+        records.iter().all(|record| verifier.push(record));
+        verifier.first_break().map(|broken| (broken.seq, broken.kind))
+    }
+
+    #[test]
+    fn an_intact_trail_verifies_to_its_head() {
+        let records = trail(5);
+        let mut verifier = ChainVerifier::from_genesis();
+        assert!(records.iter().all(|record| verifier.push(record)));
+        assert_eq!((verifier.checked(), verifier.head_seq()), (5, 5));
+        assert_eq!(verifier.head_hash(), records[4].hash);
+    }
+
+    #[test]
+    fn a_modified_record_is_named() {
+        let mut records = trail(5);
+        records[2].action = "delete".to_owned();
+        assert_eq!(first_break(&records), Some((3, BreakKind::Modified)));
+    }
+
+    #[test]
+    fn a_removed_record_is_missing_and_a_renumbered_one_unlinked() {
+        let mut records = trail(5);
+        records.remove(2);
+        assert_eq!(first_break(&records), Some((3, BreakKind::Missing)));
+        // Renumbered after the removal (seq made contiguous again, hashes recomputed on top):
+        // the link to the record before is what breaks.
+        let mut renumbered = records.clone();
+        renumbered[2].seq = 3;
+        let prev = renumbered[2].prev_hash.clone();
+        renumbered[2].seal(&prev);
+        assert_eq!(first_break(&renumbered), Some((3, BreakKind::Unlinked)));
+    }
+
+    #[test]
+    fn an_inserted_record_is_repeated_or_unlinked() {
+        let records = trail(5);
+        let mut duplicated = records.clone();
+        duplicated.insert(3, records[2].clone());
+        assert_eq!(first_break(&duplicated), Some((3, BreakKind::Repeated)));
+        let mut forged = records[2].clone();
+        forged.action = "delete".to_owned();
+        forged.seq = 4;
+        forged.seal(&records[2].hash);
+        let mut inserted = records[..3].to_vec();
+        inserted.push(forged);
+        inserted.extend(records[3..].iter().cloned());
+        assert_eq!(first_break(&inserted), Some((4, BreakKind::Repeated)));
+    }
+
+    #[test]
+    fn reordered_records_are_missing_where_the_order_breaks() {
+        let mut records = trail(5);
+        records.swap(1, 2);
+        assert_eq!(first_break(&records), Some((2, BreakKind::Missing)));
+    }
+
+    #[test]
+    fn a_range_can_start_mid_trail_or_after_a_known_head() {
+        let records = trail(5);
+        let mut mid = ChainVerifier::starting_at(3);
+        assert!(records[2..].iter().all(|record| mid.push(record)));
+        let mut after = ChainVerifier::after(2, &records[1].hash);
+        assert!(records[2..].iter().all(|record| after.push(record)));
+        let mut wrong = ChainVerifier::after(2, GENESIS_HASH);
+        assert!(!wrong.push(&records[2]));
+        assert_eq!(
+            wrong.first_break().map(|broken| broken.kind),
+            Some(BreakKind::Unlinked)
+        );
     }
 }

@@ -54,7 +54,7 @@ pub use actor::ActorType;
 pub use api_key::{ApiKey, ApiKeyList, CreatedApiKey, NewApiKey};
 pub use batch::{BatchItemResult, BatchItemStatus, BatchRequest, BatchResponse, MAX_BATCH_EVENTS};
 pub use catalog::{Catalog, CatalogEntry, CatalogParseError, CatalogResponse, CatalogViolation, check_name};
-pub use chain::{ChainBreak, ChainVerifier, GENESIS_HASH};
+pub use chain::{BreakKind, ChainBreak, ChainVerifier, GENESIS_HASH};
 pub use checkpoint_api::{CheckpointPublicKey, SignedCheckpointResponse};
 pub use cursor::{Cursor, InvalidCursor};
 pub use encoded::{EncodedEvent, JsonMember, RawJson};

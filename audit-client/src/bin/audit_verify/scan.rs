@@ -6,7 +6,8 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use audit_core::checkpoint::Checkpoint;
-use audit_core::{AuditRecord, GENESIS_HASH};
+use audit_core::merkle::{Tree, record_leaf_hash};
+use audit_core::{AuditRecord, BreakKind, ChainVerifier, GENESIS_HASH};
 use indicatif::ProgressBar;
 use uuid::Uuid;
 
@@ -95,6 +96,7 @@ fn invalid(kind: Kind, line: Option<usize>, seq: Option<i64>, message: String) -
     })
 }
 
+/// The last record that verified: where the file stands.
 struct Previous {
     line: usize,
     seq: i64,
@@ -111,7 +113,12 @@ pub fn scan(
     let reader = BufReader::new(File::open(path)?);
     let mut org_id: Option<Uuid> = None;
     let mut first_seq = 0;
+    // The chain, checked by the same verifier as the server's: started once the first record's
+    // link to what came before is checked.
+    let mut chain: Option<ChainVerifier> = None;
     let mut previous: Option<Previous> = None;
+    // The Merkle tree of an export from seq 1, up to the checkpoint's size.
+    let mut tree: Option<Tree> = None;
     let mut count = 0u64;
     let mut checkpoint_matched = false;
 
@@ -137,101 +144,37 @@ pub fn scan(
         let at = |kind, message| Ok(invalid(kind, Some(number), Some(seq), message));
         count += 1;
 
-        match &previous {
-            None => {
-                org_id = Some(record.org_id);
-                first_seq = seq;
-                if let Some(checkpoint) = checkpoint
-                    && checkpoint.org_id != record.org_id
-                {
-                    return at(
-                        Kind::Unproven,
-                        format!(
-                            "the checkpoint is of organization {}, the export of {}",
-                            checkpoint.org_id, record.org_id
-                        ),
-                    );
-                }
-                if let Some(outcome) = check_start(&record, number, anchor, checkpoint) {
-                    return Ok(outcome);
-                }
+        if chain.is_none() {
+            org_id = Some(record.org_id);
+            first_seq = seq;
+            if let Some(checkpoint) = checkpoint
+                && checkpoint.org_id != record.org_id
+            {
+                return at(
+                    Kind::Unproven,
+                    format!(
+                        "the checkpoint is of organization {}, the export of {}",
+                        checkpoint.org_id, record.org_id
+                    ),
+                );
             }
-            Some(previous) => {
-                if Some(record.org_id) != org_id {
-                    return at(
-                        Kind::Inserted,
-                        format!("the record belongs to another organization ({})", record.org_id),
-                    );
-                }
-                let expected = previous.seq + 1;
-                if seq < expected {
-                    let message = if seq == previous.seq {
-                        format!(
-                            "a second record with seq {seq}; the first is at line {}",
-                            previous.line
-                        )
-                    } else {
-                        format!("seq {seq} appears again after seq {}", previous.seq)
-                    };
-                    return at(Kind::Inserted, message);
-                }
-                if seq > expected {
-                    let later = lookahead::find(path, number, expected, seq)?;
-                    return Ok(match (later.duplicate_at, later.missing_at) {
-                        (Some(again), _) => invalid(
-                            Kind::Inserted,
-                            Some(number),
-                            Some(seq),
-                            format!(
-                                "a record with seq {seq} comes after seq {} and seq {seq} is at line {again} too",
-                                previous.seq
-                            ),
-                        ),
-                        (None, Some(found)) => invalid(
-                            Kind::Reordered,
-                            Some(found),
-                            Some(expected),
-                            format!(
-                                "record seq {expected} should follow seq {} (line {}) but line {number} holds seq {seq}",
-                                previous.seq, previous.line
-                            ),
-                        ),
-                        (None, None) => invalid(
-                            Kind::Removed,
-                            Some(number),
-                            Some(expected),
-                            if seq == expected + 1 {
-                                format!(
-                                    "record seq {expected} is missing (seq {} is followed by seq {seq})",
-                                    previous.seq
-                                )
-                            } else {
-                                format!(
-                                    "records seq {expected} to {} are missing (seq {} is followed by seq {seq})",
-                                    seq - 1,
-                                    previous.seq
-                                )
-                            },
-                        ),
-                    });
-                }
-                if record.prev_hash != previous.hash {
-                    return at(
-                        Kind::Removed,
-                        format!(
-                            "prevHash does not match the hash of seq {} (line {}): a record before it was \
-                             removed, inserted or replaced and the rest renumbered",
-                            previous.seq, previous.line
-                        ),
-                    );
-                }
+            if let Some(outcome) = check_start(&record, number, anchor, checkpoint) {
+                return Ok(outcome);
             }
-        }
-        if record.compute_hash() != record.hash {
+            chain = Some(ChainVerifier::starting_at(seq));
+            if seq == 1 && checkpoint.is_some_and(|checkpoint| checkpoint.root_hash.is_some()) {
+                tree = Some(Tree::new());
+            }
+        } else if Some(record.org_id) != org_id {
             return at(
-                Kind::Modified,
-                "the record's content does not match its hash".to_owned(),
+                Kind::Inserted,
+                format!("the record belongs to another organization ({})", record.org_id),
             );
+        }
+        let verifier = chain.get_or_insert_with(|| ChainVerifier::starting_at(seq));
+        if !verifier.push(&record) {
+            let broken = verifier.first_break().map(|broken| broken.kind);
+            return explain_break(path, broken, &record, number, previous.as_ref());
         }
         if let Some(checkpoint) = checkpoint
             && checkpoint.seq == seq
@@ -247,6 +190,12 @@ pub fn scan(
                 );
             }
             checkpoint_matched = true;
+        }
+        if let (Some(tree), Some(checkpoint)) = (&mut tree, checkpoint)
+            && seq <= checkpoint.seq
+            && let Some(leaf) = record_leaf_hash(&record.hash)
+        {
+            tree.push(leaf);
         }
         previous = Some(Previous {
             line: number,
@@ -287,6 +236,21 @@ pub fn scan(
                 ),
             ));
         }
+        if let (Some(tree), Some(root)) = (&tree, &checkpoint.root_hash) {
+            let computed: String = tree.root().iter().map(|byte| format!("{byte:02x}")).collect();
+            if computed != *root {
+                return Ok(invalid(
+                    Kind::Modified,
+                    None,
+                    Some(checkpoint.seq),
+                    format!(
+                        "the Merkle root of seq 1 to {} differs from the signed checkpoint's ({root})",
+                        checkpoint.seq
+                    ),
+                ));
+            }
+            summary.push_str(&format!("; Merkle root of {} leaves matches", checkpoint.seq));
+        }
         if checkpoint_matched || checkpoint.seq == first_seq - 1 {
             summary.push_str(&format!(
                 "; agrees with the checkpoint at seq {} signed {}",
@@ -308,6 +272,93 @@ pub fn scan(
         }
     }
     Ok(Outcome::Valid(summary))
+}
+
+/// The finding for the chain's first break, at `record` on line `number`: the core verifier
+/// says what kind of break it is; the file (the previous record, and for a `seq` that jumps
+/// ahead what comes later) says whether a record was removed, inserted or reordered.
+fn explain_break(
+    path: &Path,
+    kind: Option<BreakKind>,
+    record: &AuditRecord,
+    number: usize,
+    previous: Option<&Previous>,
+) -> std::io::Result<Outcome> {
+    let seq = record.seq;
+    let at = |kind, message| Ok(invalid(kind, Some(number), Some(seq), message));
+    let Some(previous) = previous else {
+        // The first record's link was checked before the chain started: only its hash is left.
+        return at(
+            Kind::Modified,
+            "the record's content does not match its hash".to_owned(),
+        );
+    };
+    match kind {
+        Some(BreakKind::Repeated) => {
+            let message = if seq == previous.seq {
+                format!(
+                    "a second record with seq {seq}; the first is at line {}",
+                    previous.line
+                )
+            } else {
+                format!("seq {seq} appears again after seq {}", previous.seq)
+            };
+            at(Kind::Inserted, message)
+        }
+        Some(BreakKind::Missing) => {
+            let expected = previous.seq + 1;
+            let later = lookahead::find(path, number, expected, seq)?;
+            Ok(match (later.duplicate_at, later.missing_at) {
+                (Some(again), _) => invalid(
+                    Kind::Inserted,
+                    Some(number),
+                    Some(seq),
+                    format!(
+                        "a record with seq {seq} comes after seq {} and seq {seq} is at line {again} too",
+                        previous.seq
+                    ),
+                ),
+                (None, Some(found)) => invalid(
+                    Kind::Reordered,
+                    Some(found),
+                    Some(expected),
+                    format!(
+                        "record seq {expected} should follow seq {} (line {}) but line {number} holds seq {seq}",
+                        previous.seq, previous.line
+                    ),
+                ),
+                (None, None) => invalid(
+                    Kind::Removed,
+                    Some(number),
+                    Some(expected),
+                    if seq == expected + 1 {
+                        format!(
+                            "record seq {expected} is missing (seq {} is followed by seq {seq})",
+                            previous.seq
+                        )
+                    } else {
+                        format!(
+                            "records seq {expected} to {} are missing (seq {} is followed by seq {seq})",
+                            seq - 1,
+                            previous.seq
+                        )
+                    },
+                ),
+            })
+        }
+        Some(BreakKind::Unlinked) => at(
+            Kind::Removed,
+            format!(
+                "prevHash does not match the hash of seq {} (line {}): a record before it was \
+                 removed, inserted or replaced and the rest renumbered",
+                previous.seq, previous.line
+            ),
+        ),
+        Some(BreakKind::Modified) | None => at(
+            Kind::Modified,
+            "the record's content does not match its hash".to_owned(),
+        ),
+    }
 }
 
 /// Checks the first record's link to what came before the export: genesis, the anchor, or a
