@@ -53,7 +53,11 @@ impl fmt::Debug for AuditClient {
 }
 
 /// The body of an export, chunk by chunk, as the service streams it.
-pub type ExportStream = BoxStream<'static, Result<Bytes>>;
+pub type ExportBody = BoxStream<'static, Result<Bytes>>;
+
+/// The former name of [`ExportBody`] ("stream" now means log streams only).
+#[deprecated(since = "0.1.0", note = "renamed to ExportBody")]
+pub type ExportStream = ExportBody;
 
 /// Which failures a call may retry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,7 +213,7 @@ impl AuditClient {
     ///
     /// Retries apply until the response headers arrive; the body is then streamed without
     /// the request timeout, however long the export.
-    pub async fn export(&self, filter: &AuditLogFilter, format: ExportFormat) -> Result<ExportStream> {
+    pub async fn export(&self, filter: &AuditLogFilter, format: ExportFormat) -> Result<ExportBody> {
         let mut pairs = filter.to_query_pairs();
         pairs.push(("format", format.as_str().to_owned()));
         let mut call = Call::get("/api/v1/audit-logs/export").query(pairs);

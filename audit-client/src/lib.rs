@@ -70,14 +70,18 @@ mod tail;
 
 pub use audit_core;
 pub use audit_core::ExportFormat;
-pub use client::{AuditClient, ExportStream};
+#[allow(deprecated)]
+pub use client::ExportStream;
+pub use client::{AuditClient, ExportBody};
 pub use config::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT};
 pub use dispatcher::{
     DispatchError, Dispatcher, DispatcherConfig, DispatcherStats, OnRejected, OverflowPolicy, RejectedEvent,
     prometheus_families,
 };
 pub use error::{Error, Result};
-pub use page::{ListRequest, RecordStream};
+#[allow(deprecated)]
+pub use page::RecordStream;
+pub use page::{ListRequest, RecordPages};
 pub use reqwest::StatusCode;
 pub use retry::{Jitter, RetryPolicy, parse_retry_after};
 pub use secret::ApiKeySecret;

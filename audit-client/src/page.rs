@@ -8,7 +8,11 @@ use crate::{AuditClient, Result};
 
 /// A stream of records, newest first, that fetches the next page when the current one is
 /// used up.
-pub type RecordStream = BoxStream<'static, Result<AuditRecord>>;
+pub type RecordPages = BoxStream<'static, Result<AuditRecord>>;
+
+/// The former name of [`RecordPages`] ("stream" now means log streams only).
+#[deprecated(since = "0.1.0", note = "renamed to RecordPages")]
+pub type RecordStream = RecordPages;
 
 /// A filter and a page size, built fluently; pass it to [`AuditClient::list_all`] (or take
 /// its parts for [`AuditClient::list`]).
@@ -150,7 +154,7 @@ impl AuditClient {
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn list_all(&self, request: impl Into<ListRequest>) -> RecordStream {
+    pub fn list_all(&self, request: impl Into<ListRequest>) -> RecordPages {
         let request = request.into();
         let client = self.clone();
         let first = request.first_page();
