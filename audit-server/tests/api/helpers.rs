@@ -142,6 +142,22 @@ pub async fn put(server: &TestServer, path: &str, token: &str, body: &Value) -> 
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// Sets `tenant`'s retention to 1 s and waits 2 s, so that everything recorded so far is past
+/// it; answers the retention path (purge at `{path}/purge`).
+pub async fn age_past_a_one_second_retention(server: &TestServer, tenant: &Tenant) -> String {
+    let retention = format!("/api/v1/organizations/{}/retention", tenant.org.id);
+    let (status, _) = put(
+        server,
+        &retention,
+        tenant.secret(),
+        &json!({"retentionSeconds": 1}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    retention
+}
+
 pub async fn post(server: &TestServer, path: &str, token: &str, body: &Value) -> Answer {
     answer(
         server

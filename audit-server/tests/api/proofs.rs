@@ -184,16 +184,7 @@ async fn proofs_survive_a_purge(server: TestServer) {
     let old = consistency(&server, tenant.secret(), old_size, old_size).await;
 
     // Purge everything older than a second: the tree keeps every leaf.
-    let retention = format!("/api/v1/organizations/{}/retention", tenant.org.id);
-    let (status, _) = put(
-        &server,
-        &retention,
-        tenant.secret(),
-        &json!({"retentionSeconds": 1}),
-    )
-    .await;
-    assert_eq!(status, 200);
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let retention = age_past_a_one_second_retention(&server, &tenant).await;
     let report = post(
         &server,
         &format!("{retention}/purge"),

@@ -267,16 +267,7 @@ async fn the_purge_command_purges_every_organization_with_a_period(server: TestS
     let tenant = Tenant::new(&server, "Acme").await;
     let keeper = Tenant::new(&server, "Globex").await;
     record(&server, tenant.secret(), &event("prompt", "pr_1", "update")).await;
-    let retention = format!("/api/v1/organizations/{}/retention", tenant.org.id);
-    let (status, _) = put(
-        &server,
-        &retention,
-        tenant.secret(),
-        &json!({"retentionSeconds": 1}),
-    )
-    .await;
-    assert_eq!(status, 200);
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    age_past_a_one_second_retention(&server, &tenant).await;
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_audit-server"))
         .arg("purge")
         .env("AUDIT_DATABASE_URL", server.database_url())
