@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use audit_core::{
     ApiKey, ApiKeyList, AuditEvent, AuditLogFilter, AuditLogPage, AuditRecord, BatchResponse, CatalogEntry,
-    CatalogResponse, CreatedApiKey, EncodedEvent, ExportFormat, LogStream, LogStreamList, LogStreamUpdate,
-    MAX_BATCH_EVENTS, NewApiKey, NewLogStream, NewOrganization, Organization, OrganizationList, PageParams,
-    VerifyParams, VerifyReport,
+    CatalogResponse, ConsistencyProof, CreatedApiKey, EncodedEvent, ExportFormat, InclusionProof, LogStream,
+    LogStreamList, LogStreamUpdate, MAX_BATCH_EVENTS, NewApiKey, NewLogStream, NewOrganization, Organization,
+    OrganizationList, PageParams, VerifyParams, VerifyReport,
 };
 use bytes::Bytes;
 use futures::TryStreamExt;
@@ -235,6 +235,28 @@ impl AuditClient {
             pairs.push(("toSeq", to.to_string()));
         }
         self.json(Call::get("/api/v1/audit-logs/verify").query(pairs))
+            .await
+    }
+
+    /// Record `id`'s inclusion proof in the organization's Merkle tree of `tree_size` leaves
+    /// (the whole tree when `None`; `GET /api/v1/audit-logs/{id}/inclusion-proof`). Check it with
+    /// [`InclusionProof::verify`], then that its `root_hash` is a signed checkpoint's.
+    pub async fn inclusion_proof(&self, id: Uuid, tree_size: Option<u64>) -> Result<InclusionProof> {
+        let pairs: Vec<_> = tree_size
+            .map(|size| ("treeSize", size.to_string()))
+            .into_iter()
+            .collect();
+        self.json(Call::get(format!("/api/v1/audit-logs/{id}/inclusion-proof")).query(pairs))
+            .await
+    }
+
+    /// The proof that the organization's tree of `old_size` leaves is the start of its tree of
+    /// `new_size` (the whole tree when `None`; `GET /api/v1/audit-logs/consistency-proof`).
+    /// Check it with [`ConsistencyProof::verify`] and two signed checkpoints' roots.
+    pub async fn consistency_proof(&self, old_size: u64, new_size: Option<u64>) -> Result<ConsistencyProof> {
+        let mut pairs = vec![("oldSize", old_size.to_string())];
+        pairs.extend(new_size.map(|size| ("newSize", size.to_string())));
+        self.json(Call::get("/api/v1/audit-logs/consistency-proof").query(pairs))
             .await
     }
 

@@ -226,6 +226,41 @@ async fn verify_reports_an_intact_chain() {
 }
 
 #[tokio::test]
+async fn proofs_of_inclusion_and_consistency_verify() {
+    let world = World::start().await;
+    let response = world
+        .client
+        .record_batch((0..20).map(dataset_event).collect())
+        .await
+        .unwrap();
+    let size = world
+        .client
+        .verify(VerifyParams::default())
+        .await
+        .unwrap()
+        .head_seq as u64;
+    for result in &response.results {
+        let record = world.client.get(result.id.unwrap()).await.unwrap();
+        let proof = world.client.inclusion_proof(record.id, None).await.unwrap();
+        assert_eq!((proof.seq, proof.tree_size), (record.seq, size));
+        proof.verify().unwrap();
+        let at_its_seq = world
+            .client
+            .inclusion_proof(record.id, Some(record.seq as u64))
+            .await
+            .unwrap();
+        at_its_seq.verify().unwrap();
+    }
+    for old_size in 1..=size {
+        let proof = world.client.consistency_proof(old_size, None).await.unwrap();
+        assert_eq!((proof.old_size, proof.new_size), (old_size, size));
+        proof.verify().unwrap();
+    }
+    let error = world.client.consistency_proof(size + 1, None).await.unwrap_err();
+    assert_eq!(error.status(), Some(StatusCode::UNPROCESSABLE_ENTITY), "{error}");
+}
+
+#[tokio::test]
 async fn the_catalog_is_read_and_extended() {
     let world = World::start().await;
     let catalog = world.client.catalog().await.unwrap();
