@@ -247,7 +247,7 @@ async fn a_checkpoint_signed_by_another_key_is_rejected() {
         "--public-key".as_ref(),
         evidence.vkey.as_ref(),
     ]);
-    assert_invalid(outcome, "no signature by key audit-log+");
+    assert_invalid(outcome, "no signature by key audit-log/");
     // And the impostor's own key does not make the genuine note pass.
     let outcome = run(&[
         export.as_os_str(),

@@ -9,15 +9,16 @@
 //! n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=
 //! 2026-11-25T10:00:00.120Z
 //!
-//! — audit-log Ab3x...base64(keyId || signature)...
+//! — audit-log/019ab9a0-1f2e-7c3d-8a4b-5c6d7e8f9a0b Ab3x...base64(keyId || signature)...
 //! ```
 //!
-//! The origin line is `<key name>/<orgId>`, then the tree size (the organization's head `seq`),
+//! The origin line is `<log name>/<orgId>`, then the tree size (the organization's head `seq`),
 //! the RFC 6962 root of its Merkle tree ([`crate::merkle`]), and two extension lines: the head
-//! record's chain hash and the signing time (hashes are base64 of the 32 bytes). Checkpoints
-//! signed before trees were kept have no root line (origin, seq, head hash, time) and still
-//! verify. The server and the offline verifier share
-//! this one implementation.
+//! record's chain hash and the signing time (hashes are base64 of the 32 bytes). The signature
+//! line's key name is the origin. Checkpoints signed before trees were kept have no root line
+//! (origin, seq, head hash, time), those signed before key names were origins carry the log
+//! name alone; both still verify. The server and the offline verifier share this one
+//! implementation.
 //!
 //! ```
 //! use audit_core::checkpoint::{Checkpoint, CheckpointSigner, CheckpointVerifier};
@@ -39,16 +40,11 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+pub use crate::note::SIGNATURE_PREFIX;
+use crate::note::{ED25519_NOTE, Note, NoteSignature, check_key_name, format_vkey, key_id, parse_vkey};
 use crate::timestamp;
-
-/// What starts every signature line of a note: an em dash and a space.
-pub const SIGNATURE_PREFIX: &str = "\u{2014} ";
-
-/// The signature type byte of Ed25519 in signed notes.
-const ED25519: u8 = 0x01;
 
 /// Why a checkpoint, a note or a key is not acceptable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -194,30 +190,14 @@ pub struct SignedCheckpoint {
     pub signature: String,
 }
 
-/// The 4-byte key id of an Ed25519 key: `SHA-256(name || "\n" || 0x01 || key)[..4]`.
-fn key_id(name: &str, key: &VerifyingKey) -> [u8; 4] {
-    let mut digest = Sha256::new();
-    digest.update(name.as_bytes());
-    digest.update(b"\n");
-    digest.update([ED25519]);
-    digest.update(key.as_bytes());
-    let hash = digest.finalize();
-    [hash[0], hash[1], hash[2], hash[3]]
-}
-
-fn check_name(name: &str) -> Result<(), CheckpointError> {
-    if name.is_empty() || name.contains('+') || name.chars().any(char::is_whitespace) {
-        return Err(CheckpointError::BadKeyName(name.to_owned()));
-    }
-    Ok(())
-}
-
-/// Signs checkpoints with an Ed25519 key.
+/// Signs checkpoints with an Ed25519 key. Each organization's log is its own origin,
+/// `<log name>/<orgId>`, and per c2sp.org/tlog-checkpoint the key name on its signature line
+/// is that origin: one Ed25519 key, one verifier key per organization
+/// ([`CheckpointVerifier::for_origin`]).
 #[derive(Clone)]
 pub struct CheckpointSigner {
     name: String,
     key: SigningKey,
-    key_id: [u8; 4],
 }
 
 impl std::fmt::Debug for CheckpointSigner {
@@ -225,21 +205,18 @@ impl std::fmt::Debug for CheckpointSigner {
         formatter
             .debug_struct("CheckpointSigner")
             .field("name", &self.name)
-            .field("key_id", &hex::encode(self.key_id))
+            .field("key_id", &self.verifier().key_id())
             .finish_non_exhaustive()
     }
 }
 
 impl CheckpointSigner {
-    /// The signer named `name` whose private key is the 32-byte `seed`.
+    /// The signer of the logs named `<name>/<orgId>` whose private key is the 32-byte `seed`.
     pub fn from_seed(name: &str, seed: &[u8; 32]) -> Result<Self, CheckpointError> {
-        check_name(name)?;
-        let key = SigningKey::from_bytes(seed);
-        let key_id = key_id(name, &key.verifying_key());
+        check_key_name(name)?;
         Ok(CheckpointSigner {
             name: name.to_owned(),
-            key,
-            key_id,
+            key: SigningKey::from_bytes(seed),
         })
     }
 
@@ -257,83 +234,69 @@ impl CheckpointSigner {
             .ok_or(CheckpointError::BadSeed)
     }
 
-    /// The key's name.
+    /// The log name, the first part of every origin.
     pub fn name(&self) -> &str {
         &self.name
     }
 
-    /// The verifier of this signer's signatures.
+    /// The verifier of every origin this signer signs (named by the log name).
     pub fn verifier(&self) -> CheckpointVerifier {
         CheckpointVerifier {
             name: self.name.clone(),
             key: self.key.verifying_key(),
-            key_id: self.key_id,
         }
     }
 
-    /// Signs `checkpoint` into a note.
+    /// Signs `checkpoint` into a note whose key name is the checkpoint's origin.
     pub fn sign(&self, checkpoint: &Checkpoint) -> SignedCheckpoint {
         let body = checkpoint.body();
-        let signature = self.key.sign(body.as_bytes());
-        let mut bytes = self.key_id.to_vec();
-        bytes.extend_from_slice(&signature.to_bytes());
-        let signature = STANDARD.encode(bytes);
+        let key_id = key_id(&checkpoint.origin, ED25519_NOTE, &self.key.verifying_key());
+        let line = NoteSignature {
+            name: checkpoint.origin.clone(),
+            key_id,
+            signature: self.key.sign(body.as_bytes()).to_bytes().to_vec(),
+        };
+        let mut signature_bytes = key_id.to_vec();
+        signature_bytes.extend_from_slice(&line.signature);
         SignedCheckpoint {
             checkpoint: checkpoint.clone(),
-            note: format!("{body}\n{SIGNATURE_PREFIX}{} {signature}\n", self.name),
-            key_name: self.name.clone(),
-            key_id: hex::encode(self.key_id),
-            signature,
+            note: format!("{body}\n{}\n", line.line()),
+            key_name: checkpoint.origin.clone(),
+            key_id: hex::encode(key_id),
+            signature: STANDARD.encode(signature_bytes),
         }
     }
 }
 
-/// Checks notes against one public key.
+/// Checks notes against one public key. Named by an origin (`<log name>/<orgId>`, the form of
+/// a tlog-policy `log` line) it accepts that origin's checkpoints; named by the log name
+/// alone it accepts every `<log name>/<orgId>` origin, and also checkpoints signed before key
+/// names were origins (signature lines named by the log name).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckpointVerifier {
     name: String,
     key: VerifyingKey,
-    key_id: [u8; 4],
 }
 
 impl CheckpointVerifier {
     /// Reads a verifier key `<name>+<hex key id>+<base64(0x01 || 32-byte key)>`.
     pub fn from_vkey(vkey: &str) -> Result<Self, CheckpointError> {
-        let bad = |message: &str| CheckpointError::BadVerifierKey(message.to_owned());
-        let mut parts = vkey.trim().splitn(3, '+');
-        let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(bad("expected <name>+<key id>+<key>"));
-        };
-        check_name(name).map_err(|error| bad(&error.to_string()))?;
-        let key = STANDARD.decode(key).map_err(|_| bad("the key is not base64"))?;
-        let key = match key.split_first() {
-            Some((&ED25519, rest)) => {
-                <[u8; 32]>::try_from(rest).map_err(|_| bad("the key is not 32 bytes"))?
-            }
-            _ => return Err(bad("not an Ed25519 key (type byte 0x01)")),
-        };
-        let key = VerifyingKey::from_bytes(&key).map_err(|_| bad("not a valid Ed25519 point"))?;
-        let key_id = key_id(name, &key);
-        if !id.eq_ignore_ascii_case(&hex::encode(key_id)) {
-            return Err(bad("the key id does not match the name and key"));
-        }
+        let (name, key) = parse_vkey(vkey, ED25519_NOTE)?;
+        Ok(CheckpointVerifier { name, key })
+    }
+
+    /// The same key named by `origin`: the verifier key of one organization's log.
+    pub fn for_origin(&self, origin: &str) -> Result<Self, CheckpointError> {
+        check_key_name(origin)?;
         Ok(CheckpointVerifier {
-            name: name.to_owned(),
-            key,
-            key_id,
+            name: origin.to_owned(),
+            key: self.key,
         })
     }
 
     /// The verifier key in note format.
     pub fn vkey(&self) -> String {
-        let mut bytes = vec![ED25519];
-        bytes.extend_from_slice(self.key.as_bytes());
-        format!(
-            "{}+{}+{}",
-            self.name,
-            hex::encode(self.key_id),
-            STANDARD.encode(bytes)
-        )
+        format_vkey(&self.name, ED25519_NOTE, &self.key)
     }
 
     /// The key's name.
@@ -343,7 +306,7 @@ impl CheckpointVerifier {
 
     /// The key id, 8 hex digits.
     pub fn key_id(&self) -> String {
-        hex::encode(self.key_id)
+        hex::encode(key_id(&self.name, ED25519_NOTE, &self.key))
     }
 
     /// The raw 32-byte public key, base64.
@@ -352,47 +315,44 @@ impl CheckpointVerifier {
     }
 
     /// Checks that `note` is signed by this key and returns the checkpoint it states.
-    /// Signatures by other keys are ignored; one valid signature by this key is required.
+    /// Signatures by other keys (a witness's cosignatures among them) are ignored; one valid
+    /// signature by this key is required.
     pub fn verify(&self, note: &str) -> Result<Checkpoint, CheckpointError> {
-        let bad = |message: &str| CheckpointError::BadNote(message.to_owned());
-        let split = note
-            .find("\n\n")
-            .ok_or_else(|| bad("no blank line before the signatures"))?;
-        let (body, signatures) = (&note[..split + 1], &note[split + 2..]);
-        let signatures = signatures
-            .strip_suffix('\n')
-            .ok_or_else(|| bad("does not end with a newline"))?;
-        let who = format!("{}+{}", self.name, self.key_id());
+        let parsed = Note::parse(note)?;
+        let checkpoint = Checkpoint::parse_body(&parsed.body)?;
+        let names: Vec<&str> = if checkpoint.origin == self.name {
+            vec![&self.name]
+        } else if checkpoint.origin == format!("{}/{}", self.name, checkpoint.org_id) {
+            vec![&checkpoint.origin, &self.name]
+        } else {
+            return Err(CheckpointError::BadBody(format!(
+                "the origin {:?} is not one this key ({}) signs",
+                checkpoint.origin, self.name
+            )));
+        };
+        let who = format!(
+            "{}+{}",
+            checkpoint.origin,
+            hex::encode(key_id(&checkpoint.origin, ED25519_NOTE, &self.key))
+        );
         let mut found = false;
-        for line in signatures.split('\n') {
-            let rest = line
-                .strip_prefix(SIGNATURE_PREFIX)
-                .ok_or_else(|| bad("a signature line does not start with an em dash"))?;
-            let (name, signature) = rest
-                .split_once(' ')
-                .ok_or_else(|| bad("a signature line lacks a key name"))?;
-            let bytes = STANDARD
-                .decode(signature)
-                .map_err(|_| bad("a signature is not base64"))?;
-            if name != self.name || bytes.len() < 4 || bytes[..4] != self.key_id {
+        for line in &parsed.signatures {
+            let ours = names
+                .iter()
+                .any(|name| line.name == *name && line.key_id == key_id(name, ED25519_NOTE, &self.key));
+            if !ours {
                 continue;
             }
             found = true;
-            let signature = <[u8; 64]>::try_from(&bytes[4..])
+            let signature = <[u8; 64]>::try_from(line.signature.as_slice())
                 .map(|bytes| Signature::from_bytes(&bytes))
                 .map_err(|_| CheckpointError::BadSignature(who.clone()))?;
             self.key
-                .verify_strict(body.as_bytes(), &signature)
+                .verify_strict(parsed.body.as_bytes(), &signature)
                 .map_err(|_| CheckpointError::BadSignature(who.clone()))?;
         }
         if !found {
             return Err(CheckpointError::NotSignedByKey(who));
-        }
-        let checkpoint = Checkpoint::parse_body(body)?;
-        if checkpoint.origin != format!("{}/{}", self.name, checkpoint.org_id) {
-            return Err(CheckpointError::BadBody(
-                "the origin is not `<key name>/<orgId>`".to_owned(),
-            ));
         }
         Ok(checkpoint)
     }
@@ -437,7 +397,11 @@ mod tests {
                 .note
                 .starts_with(&format!("audit-log/{}\n7\n", Uuid::from_u128(42)))
         );
-        assert!(signed.note.contains("\n\n\u{2014} audit-log "));
+        assert!(
+            signed
+                .note
+                .contains(&format!("\n\n— audit-log/{} ", Uuid::from_u128(42)))
+        );
         let verifier = CheckpointVerifier::from_vkey(&signer.verifier().vkey()).unwrap();
         assert_eq!(verifier, signer.verifier());
         assert_eq!(verifier.verify(&signed.note).unwrap(), checkpoint());

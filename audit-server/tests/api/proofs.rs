@@ -111,7 +111,8 @@ async fn every_record_is_proved_against_a_signed_tlog_checkpoint(mut server: Tes
     // it, and its signature verifies with signed_note under the served key.
     let checkpoint = wait_for_checkpoint(&server, &tenant, size).await;
     let note_text = checkpoint["note"].as_str().unwrap();
-    let key = get(&server, "/api/v1/checkpoints/public-key", tenant.secret()).await;
+    let key_path = format!("/api/v1/checkpoints/public-key?orgId={}", tenant.org.id);
+    let key = get(&server, &key_path, tenant.secret()).await;
     let verifier = StandardVerifier::new(key.ok(200)["vkey"].as_str().unwrap()).unwrap();
     let note = Note::from_bytes(note_text.as_bytes()).unwrap();
     let (verified, _) = note.verify(&VerifierList::new(vec![Box::new(verifier)])).unwrap();

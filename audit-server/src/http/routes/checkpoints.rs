@@ -95,6 +95,16 @@ pub async fn latest_checkpoint(
     Ok(Json(to_wire(found)))
 }
 
+/// Whose log the verifier key is named for.
+#[derive(Debug, Default, IntoParams)]
+#[into_params(parameter_in = Query, rename_all = "camelCase")]
+pub struct PublicKeyParams {
+    /// Name the key by this organization's origin (`<log name>/<orgId>`), the verifier key a
+    /// C2SP tlog-policy `log` line and standard signed-note tools take for that log.
+    #[param(value_type = Option<String>, format = Uuid)]
+    pub org_id: Option<uuid::Uuid>,
+}
+
 /// The checkpoint verifier key.
 #[utoipa::path(
     get,
@@ -103,13 +113,46 @@ pub async fn latest_checkpoint(
     tag = "checkpoints",
     description = "The Ed25519 key that verifies every checkpoint of this server, as a signed-note verifier key \
                    (`vkey`, what `audit-verify --public-key` reads) and as raw base64. No credentials needed: \
-                   fetch it once and keep it apart from the exports it will check.",
+                   fetch it once and keep it apart from the exports it will check. Named by the log name it \
+                   verifies every organization's checkpoints with `audit-verify`; with `orgId` it is named by that \
+                   organization's origin, the key name on its checkpoints' signature lines, as standard \
+                   signed-note verifiers and tlog-policy files want it.",
+    params(PublicKeyParams),
     responses(
         (status = 200, description = "The key.", body = CheckpointPublicKey),
+        (status = 400, description = "Malformed or unknown parameters.", body = Problem),
     ),
 )]
-pub async fn checkpoint_public_key(State(state): State<AppState>) -> Json<CheckpointPublicKey> {
-    Json(CheckpointPublicKey::from(&state.checkpoint_signer.verifier()))
+pub async fn checkpoint_public_key(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<CheckpointPublicKey>, ApiError> {
+    let verifier = state.checkpoint_signer.verifier();
+    let mut named = None;
+    for (name, value) in query_pairs(query.as_deref())? {
+        if name != "orgId" || named.is_some() {
+            return Err(ApiError::bad_request(
+                "unknown or repeated query parameter",
+                vec![FieldError::new(name, "is not a known parameter, or is repeated")],
+            ));
+        }
+        let org_id = uuid::Uuid::parse_str(&value).map_err(|_| {
+            ApiError::bad_request(
+                "malformed query parameters",
+                vec![FieldError::new("orgId", "must be a UUID")],
+            )
+        })?;
+        let origin = format!("{}/{org_id}", verifier.name());
+        named = Some(verifier.for_origin(&origin).map_err(|error| {
+            ApiError::bad_request(
+                "malformed query parameters",
+                vec![FieldError::new("orgId", error.to_string())],
+            )
+        })?);
+    }
+    Ok(Json(CheckpointPublicKey::from(
+        named.as_ref().unwrap_or(&verifier),
+    )))
 }
 
 fn to_wire(row: checkpoint::Model) -> SignedCheckpointResponse {
