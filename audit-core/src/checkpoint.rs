@@ -294,6 +294,16 @@ impl CheckpointVerifier {
         })
     }
 
+    /// Whether this key signs the checkpoints of `origin`: the origin it is named by or, named
+    /// by a log name, every `<log name>/<orgId>` (the orgId a lowercase hyphenated UUID).
+    pub fn covers(&self, origin: &str) -> bool {
+        let org_id = origin
+            .strip_prefix(self.name.as_str())
+            .and_then(|rest| rest.strip_prefix('/'));
+        origin == self.name
+            || org_id.is_some_and(|id| Uuid::parse_str(id).is_ok_and(|uuid| uuid.to_string() == id))
+    }
+
     /// The verifier key in note format.
     pub fn vkey(&self) -> String {
         format_vkey(&self.name, ED25519_NOTE, &self.key)
@@ -429,6 +439,22 @@ mod tests {
         let text = format!("{}\n", STANDARD.encode([4; 32]));
         assert_eq!(CheckpointSigner::parse_seed(text.as_bytes()).unwrap(), [4; 32]);
         assert!(CheckpointSigner::parse_seed(b"short").is_err());
+    }
+
+    #[test]
+    fn a_log_name_covers_its_organizations_and_an_origin_only_itself() {
+        let log = CheckpointSigner::from_seed("audit-log", &[1; 32])
+            .unwrap()
+            .verifier();
+        let origin = format!("audit-log/{}", Uuid::from_u128(42));
+        assert!(log.covers(&origin));
+        assert!(log.covers("audit-log"));
+        assert!(!log.covers("audit-log/not-a-uuid"));
+        assert!(!log.covers(&origin.to_uppercase().replace("AUDIT-LOG", "audit-log")));
+        assert!(!log.covers(&format!("audit-logs/{}", Uuid::from_u128(42))));
+        let one = log.for_origin(&origin).unwrap();
+        assert!(one.covers(&origin));
+        assert!(!one.covers(&format!("audit-log/{}", Uuid::from_u128(43))));
     }
 
     #[test]
