@@ -15,6 +15,7 @@
 //! | [`streams`] | log streams: the delivery worker and one module per destination | `store`, `keys` |
 //! | [`tasks`] | background tasks: checkpoint signing, retention purge | `store`, `keys` |
 //! | [`http`] | the HTTP API: router, extractors, problem+json errors, routes | everything |
+//! | [`witness`] | `audit-witness`, a tlog-witness cosigning checkpoints: independent of the server | – |
 
 pub mod config;
 pub mod http;
@@ -23,6 +24,7 @@ pub mod state;
 pub mod store;
 pub mod streams;
 pub mod tasks;
+pub mod witness;
 
 pub use config::Config;
 pub use http::server::{Application, shutdown_signal};
