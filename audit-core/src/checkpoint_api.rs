@@ -19,10 +19,16 @@ use crate::timestamp;
     "headHash": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
     "rootHash": "rra8/idLcKFPsGel5VeCZNsPqbUa9eC6FZFY8yngbnc=",
     "time": "2026-11-25T10:00:00.120Z",
-    "keyName": "audit-log",
+    "keyName": "audit-log/019ab9a0-1f2e-7c3d-8a4b-5c6d7e8f9a0b",
     "keyId": "1a2b3c4d",
     "signature": "GiszTQ...",
-    "note": "audit-log/019ab9a0-1f2e-7c3d-8a4b-5c6d7e8f9a0b\n1000\nrra8/idLcKFPsGel5VeCZNsPqbUa9eC6FZFY8yngbnc=\nn4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=\n2026-11-25T10:00:00.120Z\n\n\u{2014} audit-log GiszTQ...\n"
+    "note": "audit-log/019ab9a0-1f2e-7c3d-8a4b-5c6d7e8f9a0b\n1000\nrra8/idLcKFPsGel5VeCZNsPqbUa9eC6FZFY8yngbnc=\nn4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=\n2026-11-25T10:00:00.120Z\n\n\u{2014} audit-log/019ab9a0-1f2e-7c3d-8a4b-5c6d7e8f9a0b GiszTQ...\n\u{2014} witness.example.com 5Xb2Aw...\n",
+    "cosignatures": [{
+        "witness": "witness.example.com",
+        "keyId": "e575f603",
+        "time": "2026-11-25T10:00:01Z",
+        "line": "\u{2014} witness.example.com 5Xb2Aw..."
+    }]
 })))]
 #[serde(rename_all = "camelCase")]
 pub struct SignedCheckpointResponse {
@@ -47,8 +53,29 @@ pub struct SignedCheckpointResponse {
     /// `base64(keyId || Ed25519 signature)` of the note's body.
     pub signature: String,
     /// The C2SP signed note: a tlog-checkpoint (origin, tree size, base64 root) with the base64
-    /// head hash and the time as extension lines, a blank line and the signature line. `audit-verify --checkpoint` reads this text.
+    /// head hash and the time as extension lines, a blank line, the server's signature line and
+    /// the witnesses' tlog-cosignature/v1 lines. `audit-verify --checkpoint` reads this text.
     pub note: String,
+    /// The witnesses' cosignatures of this checkpoint, also on the note's last lines.
+    #[serde(default)]
+    pub cosignatures: Vec<CheckpointCosignature>,
+}
+
+/// A witness's tlog-cosignature/v1 of a checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct CheckpointCosignature {
+    /// The witness's key name.
+    pub witness: String,
+    /// The witness's key id, 8 hex digits.
+    pub key_id: String,
+    /// The time the witness states it cosigned.
+    #[serde(with = "timestamp::required")]
+    #[cfg_attr(feature = "utoipa", schema(value_type = String, format = DateTime))]
+    pub time: DateTime<Utc>,
+    /// The signature line, `— <witness> <base64(keyId || time || signature)>`.
+    pub line: String,
 }
 
 /// A hex root as the wire carries it: base64.
@@ -80,6 +107,7 @@ impl From<SignedCheckpoint> for SignedCheckpointResponse {
             key_id: signed.key_id,
             signature: signed.signature,
             note: signed.note,
+            cosignatures: Vec::new(),
         }
     }
 }

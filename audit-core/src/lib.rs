@@ -58,7 +58,7 @@ pub use api_key::{ApiKey, ApiKeyList, CreatedApiKey, NewApiKey};
 pub use batch::{BatchItemResult, BatchItemStatus, BatchRequest, BatchResponse, MAX_BATCH_EVENTS};
 pub use catalog::{Catalog, CatalogEntry, CatalogParseError, CatalogResponse, CatalogViolation, check_name};
 pub use chain::{BreakKind, ChainBreak, ChainVerifier, GENESIS_HASH};
-pub use checkpoint_api::{CheckpointPublicKey, SignedCheckpointResponse};
+pub use checkpoint_api::{CheckpointCosignature, CheckpointPublicKey, SignedCheckpointResponse};
 pub use cursor::{Cursor, InvalidCursor};
 pub use encoded::{EncodedEvent, JsonMember, RawJson};
 pub use event::AuditEvent;

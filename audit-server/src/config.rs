@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use audit_core::cosignature::CosignatureVerifier;
 use audit_core::{Catalog, EventLimits};
 
 /// The default database: an SQLite file in the working directory, created on first start.
@@ -110,6 +111,42 @@ pub struct Config {
     /// How often the retention purge runs, in seconds.
     #[arg(long, env = "AUDIT_PURGE_INTERVAL_SECS", default_value_t = 3600)]
     pub purge_interval_secs: u64,
+
+    /// A witness every checkpoint is submitted to: its cosignature verifier key and the URL its
+    /// C2SP tlog-witness API answers at, `"<vkey> <url>"` (repeat the flag, or separate with
+    /// commas in the environment variable).
+    #[arg(long = "witness", env = "AUDIT_WITNESSES", value_delimiter = ',', value_parser = parse_witness)]
+    pub witnesses: Vec<WitnessEndpoint>,
+
+    /// How many of the configured witnesses must cosign a checkpoint for the verification
+    /// policy the server publishes (default: all of them).
+    #[arg(long, env = "AUDIT_WITNESS_QUORUM")]
+    pub witness_quorum: Option<usize>,
+}
+
+/// A witness the server submits checkpoints to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WitnessEndpoint {
+    /// The key its cosignatures verify with; its name is the witness's name.
+    pub verifier: CosignatureVerifier,
+    /// Where its tlog-witness API answers (`<url>/add-checkpoint`).
+    pub url: String,
+}
+
+fn parse_witness(text: &str) -> Result<WitnessEndpoint, String> {
+    let (vkey, url) = text
+        .trim()
+        .split_once(char::is_whitespace)
+        .ok_or("expected \"<vkey> <url>\"")?;
+    let verifier = CosignatureVerifier::from_vkey(vkey).map_err(|error| error.to_string())?;
+    let url = url.trim().trim_end_matches('/');
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(format!("the witness URL {url:?} is not http(s)"));
+    }
+    Ok(WitnessEndpoint {
+        verifier,
+        url: url.to_owned(),
+    })
 }
 
 /// A configuration the server refuses to start with.
@@ -124,6 +161,12 @@ pub enum ConfigError {
     /// The signing key's name is not usable in a signed note.
     #[error("AUDIT_SIGNING_KEY_NAME must be non-empty without whitespace or '+'")]
     BadSigningKeyName,
+    /// The witness quorum asks for more witnesses than are configured (or for none).
+    #[error("AUDIT_WITNESS_QUORUM must be between 1 and the number of AUDIT_WITNESSES ({0})")]
+    BadWitnessQuorum(usize),
+    /// Two witnesses share a name.
+    #[error("two AUDIT_WITNESSES are named {0}")]
+    DuplicateWitness(String),
     /// The catalog file cannot be read.
     #[error("cannot read AUDIT_CATALOG_FILE {path}: {message}")]
     CatalogFile {
@@ -164,6 +207,17 @@ impl Config {
         let name = &self.signing_key_name;
         if name.is_empty() || name.contains('+') || name.chars().any(char::is_whitespace) {
             return Err(ConfigError::BadSigningKeyName);
+        }
+        if let Some(quorum) = self.witness_quorum
+            && (quorum == 0 || quorum > self.witnesses.len())
+        {
+            return Err(ConfigError::BadWitnessQuorum(self.witnesses.len()));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for witness in &self.witnesses {
+            if !names.insert(witness.verifier.name()) {
+                return Err(ConfigError::DuplicateWitness(witness.verifier.name().to_owned()));
+            }
         }
         match &self.admin_token {
             Some(token) if token.chars().count() < MIN_ADMIN_TOKEN_CHARS => {

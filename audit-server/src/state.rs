@@ -14,6 +14,7 @@ use crate::http::rate_limit::RateLimiter;
 use crate::keys::sealed::STREAM_SECRET_KEY;
 use crate::keys::signing_key;
 use crate::store::{self, Store, secrets};
+use crate::tasks::witness_board::WitnessBoard;
 
 /// What every handler shares.
 #[derive(Clone, Debug)]
@@ -39,6 +40,8 @@ pub struct AppState {
     pub stream_key: Arc<[u8; 32]>,
     /// The key that signs checkpoints.
     pub checkpoint_signer: Arc<CheckpointSigner>,
+    /// What the witness client knows of each configured witness.
+    pub witness_board: Arc<WitnessBoard>,
 }
 
 impl AppState {
@@ -67,6 +70,9 @@ impl AppState {
             shutting_down,
             stream_key: Arc::new(stream_key),
             checkpoint_signer: Arc::new(checkpoint_signer),
+            witness_board: Arc::new(WitnessBoard::new(
+                config.witnesses.iter().map(|witness| witness.verifier.name()),
+            )),
             config: Arc::new(config),
         })
     }

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use sea_orm::{DatabaseConnection, DbBackend};
 
 use crate::state::AppState;
+use crate::tasks::witness_board::WitnessStanding;
 
 /// Upper bounds of the latency histogram, in seconds.
 const BUCKETS: [f64; 12] = [
@@ -169,6 +170,39 @@ impl Metrics {
     }
 }
 
+/// The Prometheus text exposition of the witnesses' standings.
+pub fn render_witnesses(standings: &[WitnessStanding]) -> String {
+    let mut out = String::new();
+    out.push_str(
+            "# HELP audit_checkpoints_unwitnessed Organizations whose newest checkpoint a witness has not cosigned.\n",
+        );
+    out.push_str("# TYPE audit_checkpoints_unwitnessed gauge\n");
+    for standing in standings {
+        let _ = writeln!(
+            out,
+            "audit_checkpoints_unwitnessed{{witness=\"{}\"}} {}",
+            escape(&standing.name),
+            standing.unwitnessed
+        );
+    }
+    out.push_str("# HELP audit_witness_submissions_total Checkpoint submissions to witnesses, by outcome.\n");
+    out.push_str("# TYPE audit_witness_submissions_total counter\n");
+    for standing in standings {
+        for (outcome, count) in [
+            ("cosigned", standing.cosigned),
+            ("refused", standing.refused),
+            ("unreachable", standing.unreachable),
+        ] {
+            let _ = writeln!(
+                out,
+                "audit_witness_submissions_total{{witness=\"{}\",outcome=\"{outcome}\"}} {count}",
+                escape(&standing.name)
+            );
+        }
+    }
+    out
+}
+
 fn escape(label: &str) -> String {
     label
         .replace('\\', "\\\\")
@@ -203,6 +237,8 @@ pub async fn serve(State(state): State<AppState>) -> impl IntoResponse {
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(state.store.connection()) + &state.metrics.streams.render(&state.store).await,
+        state.metrics.render(state.store.connection())
+            + &state.metrics.streams.render(&state.store).await
+            + &render_witnesses(&state.witness_board.standings()),
     )
 }

@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::http::router::router;
 use crate::state::AppState;
 use crate::streams::worker::{Worker, WorkerSettings};
-use crate::tasks::{checkpointer, purger};
+use crate::tasks::{checkpointer, purger, witnesser};
 
 /// A server bound to its address, ready to run.
 pub struct Application {
@@ -52,7 +52,7 @@ impl Application {
             every_records: i64::try_from(self.state.config.checkpoint_every_records).unwrap_or(i64::MAX),
             interval: Duration::from_secs(self.state.config.checkpoint_interval_secs),
         };
-        let tasks = [
+        let mut tasks = vec![
             tokio::spawn(checkpointer::run(
                 self.state.store.clone(),
                 self.state.checkpoint_signer.clone(),
@@ -63,9 +63,17 @@ impl Application {
                 self.state.store.clone(),
                 self.state.checkpoint_signer.clone(),
                 Duration::from_secs(self.state.config.purge_interval_secs),
-                stopped,
+                stopped.clone(),
             )),
         ];
+        for witness in &self.state.config.witnesses {
+            tasks.push(tokio::spawn(witnesser::run(
+                self.state.store.clone(),
+                witness.clone(),
+                self.state.witness_board.clone(),
+                stopped.clone(),
+            )));
+        }
         let worker = Worker::start(
             self.state.store.clone(),
             self.state.stream_key.clone(),

@@ -5,7 +5,7 @@ use audit_core::checkpoint::{Checkpoint, CheckpointSigner};
 use audit_core::timestamp;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use super::entity::{chain_head, checkpoint};
@@ -24,6 +24,18 @@ pub async fn latest(
     query
         .order_by_desc(checkpoint::Column::Seq)
         .one(store.connection())
+        .await
+}
+
+/// Every organization's newest checkpoint `seq`.
+pub async fn newest_per_org(store: &Store) -> Result<Vec<(Uuid, i64)>, DbErr> {
+    checkpoint::Entity::find()
+        .select_only()
+        .column(checkpoint::Column::OrgId)
+        .column_as(checkpoint::Column::Seq.max(), "seq")
+        .group_by(checkpoint::Column::OrgId)
+        .into_tuple()
+        .all(store.connection())
         .await
 }
 

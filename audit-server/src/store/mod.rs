@@ -6,6 +6,7 @@ pub mod append;
 pub mod catalog;
 pub mod checkpoints;
 pub mod commits;
+pub mod cosignatures;
 pub mod entity;
 mod group_commit;
 pub mod merkle;

@@ -1,5 +1,9 @@
-//! The background tasks every server process runs beside the HTTP API: signing checkpoints and
-//! purging records past their retention. Each runs until its stop signal turns true.
+//! The background tasks every server process runs beside the HTTP API: signing checkpoints,
+//! having them cosigned by witnesses, and purging records past their retention. Each runs until
+//! its stop signal turns true.
 
 pub mod checkpointer;
 pub mod purger;
+pub mod witness_board;
+pub mod witness_client;
+pub mod witnesser;

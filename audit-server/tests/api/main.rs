@@ -22,3 +22,4 @@ mod streams;
 mod streams_delivery;
 mod tail;
 mod viewing;
+mod witnessing;

@@ -1,6 +1,6 @@
 //! Signed checkpoints and the key that verifies them.
 
-use audit_core::{CheckpointPublicKey, FieldError, Problem, SignedCheckpointResponse};
+use audit_core::{CheckpointCosignature, CheckpointPublicKey, FieldError, Problem, SignedCheckpointResponse};
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use utoipa::IntoParams;
@@ -11,8 +11,8 @@ use crate::http::auth::Caller;
 use crate::http::body::query_pairs;
 use crate::http::error::ApiError;
 use crate::state::AppState;
-use crate::store::checkpoints;
-use crate::store::entity::checkpoint;
+use crate::store::entity::{checkpoint, checkpoint_cosignature};
+use crate::store::{checkpoints, cosignatures};
 
 /// The checkpoint routes.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -92,7 +92,8 @@ pub async fn latest_checkpoint(
     let found = checkpoints::latest(&state.store, scope.org_id, seq)
         .await?
         .ok_or_else(|| ApiError::not_found("no checkpoint has been signed yet"))?;
-    Ok(Json(to_wire(found)))
+    let cosignatures = cosignatures::of_checkpoint(&state.store, found.org_id, found.seq).await?;
+    Ok(Json(to_wire(found, cosignatures)))
 }
 
 /// Whose log the verifier key is named for.
@@ -155,16 +156,34 @@ pub async fn checkpoint_public_key(
     )))
 }
 
-fn to_wire(row: checkpoint::Model) -> SignedCheckpointResponse {
+/// `row` as the wire carries it, its note followed by the witnesses' `cosignatures`.
+pub fn to_wire(
+    row: checkpoint::Model,
+    cosignatures: Vec<checkpoint_cosignature::Model>,
+) -> SignedCheckpointResponse {
+    let mut note = row.note;
+    for cosignature in &cosignatures {
+        note.push_str(&cosignature.line);
+        note.push('\n');
+    }
     SignedCheckpointResponse {
         org_id: row.org_id,
         seq: row.seq,
         head_hash: row.head_hash,
-        root_hash: SignedCheckpointResponse::root_of_note(&row.note),
+        root_hash: SignedCheckpointResponse::root_of_note(&note),
         time: row.created_at,
         key_name: row.key_name,
         key_id: row.key_id,
         signature: row.signature,
-        note: row.note,
+        note,
+        cosignatures: cosignatures
+            .into_iter()
+            .map(|cosignature| CheckpointCosignature {
+                witness: cosignature.witness,
+                key_id: cosignature.key_id,
+                time: cosignature.cosigned_at,
+                line: cosignature.line,
+            })
+            .collect(),
     }
 }

@@ -9,6 +9,7 @@ use utoipa_axum::routes;
 
 use crate::http::error::ApiError;
 use crate::state::AppState;
+use crate::tasks::witness_board::WitnessStanding;
 
 /// The answer of the health endpoints.
 #[derive(Debug, Serialize, ToSchema)]
@@ -16,6 +17,11 @@ pub struct HealthStatus {
     /// `ok` when healthy.
     #[schema(example = "ok")]
     pub status: String,
+    /// On `/ready`, each configured witness's standing: a witness that is down or refuses does
+    /// not make the server unready (ingest never waits for it), but shows here and in
+    /// `/metrics` (`audit_checkpoints_unwitnessed`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub witnesses: Option<Vec<WitnessStanding>>,
 }
 
 /// The health routes.
@@ -37,6 +43,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub async fn health() -> Json<HealthStatus> {
     Json(HealthStatus {
         status: "ok".to_owned(),
+        witnesses: None,
     })
 }
 
@@ -46,7 +53,9 @@ pub async fn health() -> Json<HealthStatus> {
     path = "/ready",
     operation_id = "getReadiness",
     tag = "operations",
-    description = "Readiness: answers 200 when the database is reachable, 503 otherwise. Needs no credentials.",
+    description = "Readiness: answers 200 when the database is reachable, 503 otherwise, with each configured \
+                   witness's standing (organizations not yet cosigned, refusals and the last error). Needs no \
+                   credentials.",
     responses(
         (status = 200, description = "The server can serve requests.", body = HealthStatus),
         (status = 503, description = "The database is unreachable.", body = audit_core::Problem),
@@ -60,5 +69,6 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<HealthStatus>, 
         .map_err(|_| ApiError::unavailable("the database is unreachable"))?;
     Ok(Json(HealthStatus {
         status: "ok".to_owned(),
+        witnesses: Some(state.witness_board.standings()),
     }))
 }

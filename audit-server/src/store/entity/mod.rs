@@ -6,6 +6,7 @@ pub mod catalog_entry;
 pub mod chain_anchor;
 pub mod chain_head;
 pub mod checkpoint;
+pub mod checkpoint_cosignature;
 pub mod log_stream;
 pub mod merkle_tile;
 pub mod organization;

@@ -9,6 +9,7 @@ mod m20261126_000001_create_log_streams;
 mod m20261126_000002_create_checkpoints;
 mod m20261126_000003_allow_sanctioned_purges;
 mod m20261206_000001_add_merkle_trees;
+mod m20261207_000001_create_checkpoint_cosignatures;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_create_checkpoints::Migration),
             Box::new(m20261126_000003_allow_sanctioned_purges::Migration),
             Box::new(m20261206_000001_add_merkle_trees::Migration),
+            Box::new(m20261207_000001_create_checkpoint_cosignatures::Migration),
         ]
     }
 }
