@@ -13,6 +13,18 @@ use crate::tasks::witness_board::WitnessStanding;
 
 /// The answer of the health endpoints.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "status": "ok",
+    "witnesses": [{
+        "name": "witness.example.com",
+        "unwitnessed": 0,
+        "cosigned": 42,
+        "refused": 0,
+        "unreachable": 1,
+        "lastError": "checkpoint 40 of organization 019ab9a0-1f2e-7c3d-8a4b-5c6d7e8f9a0b: the witness did not answer",
+        "lastCosignedAt": "2026-11-25T10:00:01.000Z"
+    }]
+}))]
 pub struct HealthStatus {
     /// `ok` when healthy.
     #[schema(example = "ok")]
