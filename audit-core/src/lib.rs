@@ -39,6 +39,7 @@ pub mod merkle;
 pub mod note;
 mod organization;
 mod page;
+pub mod policy;
 mod problem;
 mod proof_api;
 mod query;
