@@ -57,7 +57,11 @@ fn check_url(url: Option<&str>) -> Result<(), PolicyError> {
 
 /// Refuses a name or URL that would not survive a round trip through the file.
 fn check_token(what: &str, token: &str) -> Result<(), PolicyError> {
-    if token.is_empty() || token.chars().any(|c| c.is_ascii_whitespace() || c.is_control()) {
+    if token.is_empty()
+        || token
+            .chars()
+            .any(|c| c.is_ascii_whitespace() || c.is_ascii_control())
+    {
         return refuse(format!("{what} {token:?} is empty or holds white space"));
     }
     Ok(())

@@ -65,7 +65,7 @@ impl Policy {
         for (index, line) in text.split('\n').enumerate() {
             last = index + 1;
             let locate = at_line(last);
-            if line.chars().any(|c| c.is_control() && c != '\t') {
+            if line.chars().any(|c| c.is_ascii_control() && c != '\t') {
                 return Err(locate(PolicyError::Definition(
                     "only tab and newline may appear as control characters".to_owned(),
                 )));
