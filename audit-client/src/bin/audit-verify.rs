@@ -2,6 +2,8 @@
 //!
 //! ```text
 //! audit-verify export.jsonl --public-key server.vkey --checkpoint checkpoint.txt
+//! audit-verify export.jsonl --policy audit.policy --checkpoint checkpoint.txt --old-checkpoint kept.txt
+//! audit-verify --proof record.tlog-proof --policy audit.policy
 //! ```
 //!
 //! It reads the file `GET /api/v1/audit-logs/export?format=jsonl` wrote (oldest first, no
@@ -11,126 +13,89 @@
 //! reordered. An export that starts after a retention purge is anchored by the checkpoint or by
 //! `--anchor SEQ:PREVHASH` (the first retained `seq` and the hash it chains to).
 //!
+//! With `--policy` (a C2SP tlog-policy file) the checkpoint must also carry the witness
+//! cosignatures its quorum asks for; `--old-checkpoint` names a checkpoint kept from earlier that
+//! the export must extend unchanged; `--proof` checks single records' tlog-proof files without
+//! an export.
+//!
 //! Exit codes: 0 the file is valid, 1 it is not (or cannot be proven), 2 usage errors.
 
 mod audit_verify;
 
-use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use audit_core::checkpoint::CheckpointVerifier;
 use clap::Parser;
-use indicatif::{ProgressBar, ProgressStyle};
 
-use audit_verify::scan::{self, Anchor, Outcome};
-
-/// Checks an exported JSONL audit trail offline: hashes, chain continuity and agreement with a
-/// signed checkpoint.
-#[derive(Debug, Parser)]
-#[command(name = "audit-verify", version)]
-struct Cli {
-    /// The JSONL export (`GET /api/v1/audit-logs/export?format=jsonl`, without filters).
-    file: PathBuf,
-
-    /// The server's verifier key (`vkey` of `GET /api/v1/checkpoints/public-key`), or a file holding it.
-    #[arg(long, value_name = "VKEY|FILE")]
-    public_key: Option<String>,
-
-    /// A signed checkpoint note (`note` of `GET /api/v1/checkpoints/latest`), in a file.
-    #[arg(long, value_name = "FILE", requires = "public_key")]
-    checkpoint: Option<PathBuf>,
-
-    /// Where an export that starts after a purge is anchored: its first `seq` and the `prevHash`
-    /// that record must chain to.
-    #[arg(long, value_name = "SEQ:PREVHASH", value_parser = parse_anchor)]
-    anchor: Option<Anchor>,
-
-    /// Never draw a progress bar.
-    #[arg(long)]
-    quiet: bool,
-}
-
-fn parse_anchor(text: &str) -> Result<Anchor, String> {
-    let (seq, hash) = text.split_once(':').ok_or("expected SEQ:PREVHASH")?;
-    let seq: i64 = seq.parse().map_err(|_| "SEQ must be a whole number")?;
-    if seq < 1 {
-        return Err("SEQ must be at least 1".to_owned());
-    }
-    if hash.len() != 64 || !hash.bytes().all(|byte| byte.is_ascii_hexdigit()) {
-        return Err("PREVHASH must be 64 hex digits".to_owned());
-    }
-    Ok(Anchor {
-        seq,
-        prev_hash: hash.to_ascii_lowercase(),
-    })
-}
-
-fn usage_error(message: String) -> ExitCode {
-    eprintln!("audit-verify: {message}");
-    ExitCode::from(2)
-}
+use audit_verify::args::Cli;
+use audit_verify::failure::Failure;
+use audit_verify::scan::{self, Checks, Outcome};
+use audit_verify::{kept, progress, proofs, trust};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let verifier = match &cli.public_key {
-        None => None,
-        Some(given) => {
-            let text = if std::path::Path::new(given).is_file() {
-                match std::fs::read_to_string(given) {
-                    Ok(text) => text,
-                    Err(error) => return usage_error(format!("cannot read {given}: {error}")),
-                }
-            } else {
-                given.clone()
-            };
-            match CheckpointVerifier::from_vkey(text.trim()) {
-                Ok(verifier) => Some(verifier),
-                Err(error) => return usage_error(format!("--public-key: {error}")),
-            }
-        }
-    };
-    let checkpoint = match (&cli.checkpoint, &verifier) {
-        (Some(path), Some(verifier)) => {
-            let note = match std::fs::read_to_string(path) {
-                Ok(note) => note,
-                Err(error) => return usage_error(format!("cannot read {}: {error}", path.display())),
-            };
-            match verifier.verify(&note) {
-                Ok(checkpoint) => Some(checkpoint),
-                Err(error) => {
-                    println!("INVALID: checkpoint {}: {error}", path.display());
-                    return ExitCode::from(1);
-                }
-            }
-        }
-        _ => None,
-    };
-    let length = match std::fs::metadata(&cli.file) {
-        Ok(metadata) => metadata.len(),
-        Err(error) => return usage_error(format!("cannot read {}: {error}", cli.file.display())),
-    };
-    let progress = if !cli.quiet && std::io::stderr().is_terminal() && length > 4 * 1024 * 1024 {
-        let bar = ProgressBar::new(length);
-        if let Ok(style) = ProgressStyle::with_template(
-            "{spinner} {bytes}/{total_bytes} [{bar:40}] {bytes_per_sec}, {eta} left",
-        ) {
-            bar.set_style(style.progress_chars("=> "));
-        }
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    match run(&Cli::parse()) {
+        Ok(code) => code,
+        Err(failure) => failure.exit(),
+    }
+}
 
-    let outcome = scan::scan(&cli.file, cli.anchor.as_ref(), checkpoint.as_ref(), &progress);
-    progress.finish_and_clear();
+fn run(cli: &Cli) -> Result<ExitCode, Failure> {
+    let policy = trust::policy(cli)?;
+    if let Some(policy) = &policy
+        && !cli.proof.is_empty()
+    {
+        return Ok(proofs::verify_all(&cli.proof, policy));
+    }
+    let Some(file) = &cli.file else {
+        return Err(Failure::Usage("give an export file or --proof".to_owned()));
+    };
+    let verified = |path: &Option<std::path::PathBuf>| match (path, &policy) {
+        (Some(path), Some(policy)) => trust::checkpoint(path, policy).map(Some),
+        _ => Ok(None),
+    };
+    let checkpoint = verified(&cli.checkpoint)?;
+    let old = verified(&cli.old_checkpoint)?;
+    if let Some(checkpoint) = &checkpoint
+        && cli.policy.is_some()
+    {
+        println!(
+            "checkpoint at seq {} signed by {}; {}",
+            checkpoint.checkpoint.seq,
+            checkpoint.log,
+            trust::witnesses(checkpoint)
+        );
+    }
+    let (checkpoint, old) = (
+        checkpoint.map(|verified| verified.checkpoint),
+        old.map(|verified| verified.checkpoint),
+    );
+    if let (Some(old), Some(checkpoint)) = (&old, &checkpoint)
+        && let Some(outcome) = kept::against_checkpoint(old, checkpoint)
+    {
+        return Ok(report(outcome));
+    }
+    let length = std::fs::metadata(file)
+        .map_err(|error| Failure::Usage(format!("cannot read {}: {error}", file.display())))?
+        .len();
+    let bar = progress::bar(length, cli.quiet);
+    let checks = Checks {
+        anchor: cli.anchor.as_ref(),
+        checkpoint: checkpoint.as_ref(),
+        kept: old.as_ref(),
+    };
+    let outcome = scan::scan(file, &checks, &bar);
+    bar.finish_and_clear();
+    outcome
+        .map(report)
+        .map_err(|error| Failure::Usage(format!("cannot read {}: {error}", file.display())))
+}
+
+fn report(outcome: Outcome) -> ExitCode {
     match outcome {
-        Err(error) => usage_error(format!("cannot read {}: {error}", cli.file.display())),
-        Ok(Outcome::Valid(summary)) => {
+        Outcome::Valid(summary) => {
             println!("VALID: {summary}");
             ExitCode::SUCCESS
         }
-        Ok(Outcome::Invalid(finding)) => {
+        Outcome::Invalid(finding) => {
             println!("INVALID: {finding}");
             ExitCode::from(1)
         }

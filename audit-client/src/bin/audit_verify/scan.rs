@@ -11,7 +11,7 @@ use audit_core::{AuditRecord, BreakKind, ChainVerifier, GENESIS_HASH};
 use indicatif::ProgressBar;
 use uuid::Uuid;
 
-use super::lookahead;
+use super::{kept, lookahead};
 
 /// Where an export that starts after `seq` 1 is anchored.
 #[derive(Debug, Clone)]
@@ -20,6 +20,17 @@ pub struct Anchor {
     pub seq: i64,
     /// The `prevHash` that record must have.
     pub prev_hash: String,
+}
+
+/// What the export is checked against, besides its own chain.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Checks<'a> {
+    /// Where an export that starts after `seq` 1 is anchored.
+    pub anchor: Option<&'a Anchor>,
+    /// The signed checkpoint the export must agree with.
+    pub checkpoint: Option<&'a Checkpoint>,
+    /// A checkpoint kept from earlier that the export must extend.
+    pub kept: Option<&'a Checkpoint>,
 }
 
 /// What is wrong with the file.
@@ -87,7 +98,8 @@ pub enum Outcome {
     Invalid(Finding),
 }
 
-fn invalid(kind: Kind, line: Option<usize>, seq: Option<i64>, message: String) -> Outcome {
+/// The verdict of a finding.
+pub fn invalid(kind: Kind, line: Option<usize>, seq: Option<i64>, message: String) -> Outcome {
     Outcome::Invalid(Finding {
         kind,
         line,
@@ -103,21 +115,39 @@ struct Previous {
     hash: String,
 }
 
+/// A hash as checkpoints state it: lowercase hex.
+pub fn to_hex(hash: &[u8]) -> String {
+    hash.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// How many leaves of the export's Merkle tree the checkpoints need.
+fn tree_size_needed(checks: &Checks<'_>) -> Option<i64> {
+    [checks.checkpoint, checks.kept]
+        .into_iter()
+        .flatten()
+        .filter(|checkpoint| checkpoint.root_hash.is_some())
+        .map(|checkpoint| checkpoint.seq)
+        .max()
+}
+
 /// Checks the file at `path`.
-pub fn scan(
-    path: &Path,
-    anchor: Option<&Anchor>,
-    checkpoint: Option<&Checkpoint>,
-    progress: &ProgressBar,
-) -> std::io::Result<Outcome> {
+pub fn scan(path: &Path, checks: &Checks<'_>, progress: &ProgressBar) -> std::io::Result<Outcome> {
+    let Checks {
+        anchor,
+        checkpoint,
+        kept,
+    } = *checks;
+    let tree_limit = tree_size_needed(checks);
     let reader = BufReader::new(File::open(path)?);
     let mut org_id: Option<Uuid> = None;
     let mut first_seq = 0;
+    let mut first_prev_hash = String::new();
+    let mut hash_at_kept: Option<String> = None;
     // The chain, checked by the same verifier as the server's: started once the first record's
     // link to what came before is checked.
     let mut chain: Option<ChainVerifier> = None;
     let mut previous: Option<Previous> = None;
-    // The Merkle tree of an export from seq 1, up to the checkpoint's size.
+    // The Merkle tree of an export from seq 1, up to the largest checkpoint's size.
     let mut tree: Option<Tree> = None;
     let mut count = 0u64;
     let mut checkpoint_matched = false;
@@ -147,22 +177,25 @@ pub fn scan(
         if chain.is_none() {
             org_id = Some(record.org_id);
             first_seq = seq;
-            if let Some(checkpoint) = checkpoint
-                && checkpoint.org_id != record.org_id
-            {
-                return at(
-                    Kind::Unproven,
-                    format!(
-                        "the checkpoint is of organization {}, the export of {}",
-                        checkpoint.org_id, record.org_id
-                    ),
-                );
+            first_prev_hash.clone_from(&record.prev_hash);
+            for (given, what) in [(checkpoint, "the checkpoint"), (kept, "the checkpoint you kept")] {
+                if let Some(given) = given
+                    && given.org_id != record.org_id
+                {
+                    return at(
+                        Kind::Unproven,
+                        format!(
+                            "{what} is of organization {}, the export of {}",
+                            given.org_id, record.org_id
+                        ),
+                    );
+                }
             }
             if let Some(outcome) = check_start(&record, number, anchor, checkpoint) {
                 return Ok(outcome);
             }
             chain = Some(ChainVerifier::starting_at(seq));
-            if seq == 1 && checkpoint.is_some_and(|checkpoint| checkpoint.root_hash.is_some()) {
+            if seq == 1 && tree_limit.is_some() {
                 tree = Some(Tree::new());
             }
         } else if Some(record.org_id) != org_id {
@@ -191,11 +224,14 @@ pub fn scan(
             }
             checkpoint_matched = true;
         }
-        if let (Some(tree), Some(checkpoint)) = (&mut tree, checkpoint)
-            && seq <= checkpoint.seq
+        if let (Some(tree), Some(limit)) = (&mut tree, tree_limit)
+            && seq <= limit
             && let Some(leaf) = record_leaf_hash(&record.hash)
         {
             tree.push(leaf);
+        }
+        if kept.is_some_and(|kept| kept.seq == seq) {
+            hash_at_kept = Some(record.hash.clone());
         }
         previous = Some(Previous {
             line: number,
@@ -205,6 +241,20 @@ pub fn scan(
     }
 
     let Some(last) = previous else {
+        if let Some(kept) = kept
+            && let Err(outcome) = kept::against_export(
+                kept,
+                &kept::Seen {
+                    first_seq: 1,
+                    first_prev_hash: GENESIS_HASH,
+                    last_seq: 0,
+                    tree: None,
+                    hash_at_kept: None,
+                },
+            )
+        {
+            return Ok(outcome);
+        }
         return Ok(match checkpoint {
             Some(checkpoint) if checkpoint.seq > 0 => invalid(
                 Kind::Removed,
@@ -224,6 +274,19 @@ pub fn scan(
         last.seq,
         last.hash
     );
+    if let Some(kept) = kept {
+        let seen = kept::Seen {
+            first_seq,
+            first_prev_hash: &first_prev_hash,
+            last_seq: last.seq,
+            tree: tree.as_ref(),
+            hash_at_kept: hash_at_kept.as_deref(),
+        };
+        match kept::against_export(kept, &seen) {
+            Ok(extends) => summary.push_str(&extends),
+            Err(outcome) => return Ok(outcome),
+        }
+    }
     if let Some(checkpoint) = checkpoint {
         if checkpoint.seq > last.seq {
             return Ok(invalid(
@@ -237,8 +300,8 @@ pub fn scan(
             ));
         }
         if let (Some(tree), Some(root)) = (&tree, &checkpoint.root_hash) {
-            let computed: String = tree.root().iter().map(|byte| format!("{byte:02x}")).collect();
-            if computed != *root {
+            let computed = tree.root_at(checkpoint.seq as u64).map(|root| to_hex(&root));
+            if computed.as_ref() != Some(root) {
                 return Ok(invalid(
                     Kind::Modified,
                     None,
