@@ -7,6 +7,9 @@ use audit_core::witness_protocol::{ADD_CHECKPOINT_PATH, AddCheckpoint};
 /// How long a witness may take to answer one submission.
 pub const SUBMISSION_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The largest answer read from a witness.
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
 /// The longest witness message kept.
 const MAX_MESSAGE_CHARS: usize = 500;
 
@@ -36,9 +39,9 @@ pub async fn submit(client: &reqwest::Client, url: &str, request: &AddCheckpoint
         Err(error) => return Answer::Unreachable(format!("the witness did not answer: {error}")),
     };
     let status = response.status();
-    let text = match response.text().await {
+    let text = match read_bounded(response).await {
         Ok(text) => text,
-        Err(error) => return Answer::Unreachable(format!("the witness's answer was cut off: {error}")),
+        Err(reason) => return Answer::Unreachable(reason),
     };
     match status.as_u16() {
         200 => Answer::Cosigned(
@@ -56,6 +59,23 @@ pub async fn submit(client: &reqwest::Client, url: &str, request: &AddCheckpoint
         },
         code @ 400..=499 => Answer::Refused(code, short(&text)),
         code => Answer::Unreachable(format!("the witness answered {code}: {}", short(&text))),
+    }
+}
+
+/// The answer's body, refused past [`MAX_ANSWER_BYTES`] (cosignature lines and sizes are short).
+async fn read_bounded(mut response: reqwest::Response) -> Result<String, String> {
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) if body.len() + chunk.len() > MAX_ANSWER_BYTES => {
+                return Err(format!(
+                    "the witness's answer is larger than {MAX_ANSWER_BYTES} bytes"
+                ));
+            }
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            Ok(None) => return Ok(String::from_utf8_lossy(&body).into_owned()),
+            Err(error) => return Err(format!("the witness's answer was cut off: {error}")),
+        }
     }
 }
 

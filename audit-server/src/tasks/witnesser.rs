@@ -108,21 +108,22 @@ impl Client {
     /// Submits every organization's newest checkpoint the witness has not cosigned.
     async fn round(&mut self) -> Result<Round, DbErr> {
         let newest = checkpoints::newest_per_org(&self.store).await?;
+        // Learn what the witness cosigned for organizations first seen, so that the count of
+        // unwitnessed ones is right even when the witness does not answer this round.
+        for &(org_id, _) in &newest {
+            if !self.cosigned.contains_key(&org_id) {
+                let known = cosignatures::newest_cosigned(&self.store, self.name(), org_id)
+                    .await?
+                    .unwrap_or(0);
+                self.cosigned.insert(org_id, known);
+            }
+        }
         let mut outcome = Round::Done;
         for &(org_id, seq) in &newest {
             if matches!(outcome, Round::Unreachable) {
                 break;
             }
-            let cosigned = match self.cosigned.get(&org_id) {
-                Some(cosigned) => *cosigned,
-                None => {
-                    let known = cosignatures::newest_cosigned(&self.store, self.name(), org_id)
-                        .await?
-                        .unwrap_or(0);
-                    self.cosigned.insert(org_id, known);
-                    known
-                }
-            };
+            let cosigned = self.cosigned.get(&org_id).copied().unwrap_or(0);
             if cosigned == seq || self.refused.get(&org_id) == Some(&seq) {
                 continue;
             }
