@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use audit_core::{
     ApiKey, ApiKeyList, AuditEvent, AuditLogFilter, AuditLogPage, AuditRecord, BatchResponse, CatalogEntry,
-    CatalogResponse, ConsistencyProof, CreatedApiKey, EncodedEvent, ExportFormat, InclusionProof, LogStream,
-    LogStreamList, LogStreamUpdate, MAX_BATCH_EVENTS, NewApiKey, NewLogStream, NewOrganization, Organization,
-    OrganizationList, PageParams, VerifyParams, VerifyReport,
+    CatalogResponse, CheckpointPublicKey, ConsistencyProof, CreatedApiKey, EncodedEvent, ExportFormat,
+    InclusionProof, LogStream, LogStreamList, LogStreamUpdate, MAX_BATCH_EVENTS, NewApiKey, NewLogStream,
+    NewOrganization, Organization, OrganizationList, PageParams, SignedCheckpointResponse, VerifyParams,
+    VerifyReport,
 };
 use bytes::Bytes;
 use futures::TryStreamExt;
@@ -260,6 +261,43 @@ impl AuditClient {
             .await
     }
 
+    /// Record `id`'s `c2sp.org/tlog-proof@v1` file (`GET /api/v1/audit-logs/{id}/tlog-proof`):
+    /// the record, its inclusion proof and the cosigned checkpoint covering it. Keep the text;
+    /// check it offline with [`audit_core::record_proof::verify_record_proof`] or
+    /// `audit-verify --proof`.
+    pub async fn tlog_proof(&self, id: Uuid) -> Result<String> {
+        self.text(Call::get(format!("/api/v1/audit-logs/{id}/tlog-proof")).accept("text/plain"))
+            .await
+    }
+
+    // ----- checkpoints ----------------------------------------------------------------------
+
+    /// The organization's newest signed checkpoint, or the newest at or below `seq`
+    /// (`GET /api/v1/checkpoints/latest`), with the witnesses' cosignatures.
+    pub async fn latest_checkpoint(&self, seq: Option<i64>) -> Result<SignedCheckpointResponse> {
+        let pairs = seq.map(|seq| ("seq", seq.to_string())).into_iter().collect();
+        self.json(Call::get("/api/v1/checkpoints/latest").query(pairs))
+            .await
+    }
+
+    /// The key that verifies the server's checkpoints (`GET /api/v1/checkpoints/public-key`),
+    /// named by `org_id`'s origin when given. Fetch it once and keep it apart from the trail.
+    pub async fn checkpoint_public_key(&self, org_id: Option<Uuid>) -> Result<CheckpointPublicKey> {
+        let pairs = org_id.map(|org| ("orgId", org.to_string())).into_iter().collect();
+        self.json(Call::get("/api/v1/checkpoints/public-key").query(pairs))
+            .await
+    }
+
+    /// The tlog-policy `org_id`'s cosigned checkpoints satisfy (`GET /api/v1/checkpoints/policy`),
+    /// as text; read it with [`audit_core::policy::Policy::parse`]. It is the server's own
+    /// statement of its witnesses: check their keys with their operators before trusting it.
+    pub async fn checkpoint_policy(&self, org_id: Uuid) -> Result<String> {
+        let call = Call::get("/api/v1/checkpoints/policy")
+            .query(vec![("orgId", org_id.to_string())])
+            .accept("text/plain");
+        self.text(call).await
+    }
+
     // ----- catalog ------------------------------------------------------------------------
 
     /// The resource types and actions the caller may record (`GET /api/v1/catalog`).
@@ -395,6 +433,13 @@ impl AuditClient {
             source,
             body: String::from_utf8_lossy(&body).into_owned(),
         })
+    }
+
+    /// The success body as text (a byte that is not UTF-8 becomes U+FFFD, so a damaged
+    /// proof or policy fails its own check rather than the call).
+    async fn text(&self, call: Call) -> Result<String> {
+        let body = self.buffered(call).await?;
+        Ok(String::from_utf8_lossy(&body).into_owned())
     }
 
     /// Sends the call with retries and reads the whole success body.

@@ -6,6 +6,9 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use audit_client::{AuditClient, Error, ExportFormat, ListRequest, RetryPolicy, StatusCode};
+use audit_core::checkpoint::CheckpointVerifier;
+use audit_core::policy::Policy;
+use audit_core::record_proof::verify_record_proof;
 use audit_core::{
     ActorType, AuditEvent, AuditLogFilter, BatchItemStatus, CatalogEntry, NewApiKey, NewOrganization,
     PageParams, Scope, VerifyParams,
@@ -258,6 +261,59 @@ async fn proofs_of_inclusion_and_consistency_verify() {
     }
     let error = world.client.consistency_proof(size + 1, None).await.unwrap_err();
     assert_eq!(error.status(), Some(StatusCode::UNPROCESSABLE_ENTITY), "{error}");
+}
+
+#[tokio::test]
+async fn a_record_proof_verifies_under_the_published_policy() {
+    let mut world = World::start().await;
+    world
+        .server
+        .reconfigure(|config| {
+            config.checkpoint_every_records = 1;
+            config.checkpoint_interval_secs = 1;
+        })
+        .await;
+    let response = world
+        .client
+        .record_batch((0..5).map(dataset_event).collect())
+        .await
+        .unwrap();
+    let id = response.results[2].id.unwrap();
+    let size = world
+        .client
+        .verify(VerifyParams::default())
+        .await
+        .unwrap()
+        .head_seq;
+    let mut checkpoint = None;
+    for _ in 0..300 {
+        match world.client.latest_checkpoint(None).await {
+            Ok(found) if found.seq == size => {
+                checkpoint = Some(found);
+                break;
+            }
+            _ => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+    let checkpoint = checkpoint.expect("a checkpoint of the whole trail within 60 s");
+    let key = world
+        .client
+        .checkpoint_public_key(Some(world.org.id))
+        .await
+        .unwrap();
+    let verifier = CheckpointVerifier::from_vkey(&key.vkey).unwrap();
+    assert_eq!(verifier.verify(&checkpoint.note).unwrap().seq, size);
+    let older = world.client.latest_checkpoint(Some(size - 1)).await;
+    assert!(older.is_err() || older.unwrap().seq < size);
+
+    let policy = Policy::parse(&world.client.checkpoint_policy(world.org.id).await.unwrap()).unwrap();
+    let file = world.client.tlog_proof(id).await.unwrap();
+    let proven = verify_record_proof(&file, &policy).unwrap();
+    assert_eq!(proven.record, world.client.get(id).await.unwrap());
+    assert_eq!(proven.checkpoint.checkpoint.seq, size);
+
+    let error = world.client.tlog_proof(Uuid::new_v4()).await.unwrap_err();
+    assert_eq!(error.status(), Some(StatusCode::NOT_FOUND), "{error}");
 }
 
 #[tokio::test]

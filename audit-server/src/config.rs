@@ -3,7 +3,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use audit_core::checkpoint::{CheckpointSigner, CheckpointVerifier};
 use audit_core::cosignature::CosignatureVerifier;
+use audit_core::policy::{Policy, PolicyError, QUORUM_NONE, Threshold};
 use audit_core::{Catalog, EventLimits};
 
 /// The default database: an SQLite file in the working directory, created on first start.
@@ -11,6 +13,9 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://audit.db?mode=rwc";
 
 /// The shortest admin token the server accepts.
 pub const MIN_ADMIN_TOKEN_CHARS: usize = 16;
+
+/// The group of every configured witness in the published verification policy.
+pub const WITNESS_GROUP: &str = "witnesses";
 
 /// Everything the server needs to run.
 #[derive(Debug, Clone, clap::Args)]
@@ -167,6 +172,9 @@ pub enum ConfigError {
     /// Two witnesses share a name.
     #[error("two AUDIT_WITNESSES are named {0}")]
     DuplicateWitness(String),
+    /// The witnesses do not make a verification policy (two share a key, say).
+    #[error("AUDIT_WITNESSES do not make a verification policy: {0}")]
+    BadWitnessPolicy(#[from] PolicyError),
     /// The catalog file cannot be read.
     #[error("cannot read AUDIT_CATALOG_FILE {path}: {message}")]
     CatalogFile {
@@ -219,12 +227,41 @@ impl Config {
                 return Err(ConfigError::DuplicateWitness(witness.verifier.name().to_owned()));
             }
         }
+        let any_log = CheckpointSigner::from_seed(&self.signing_key_name, &[0; 32])
+            .map_err(|_| ConfigError::BadSigningKeyName)?
+            .verifier();
+        self.verification_policy(any_log)?;
         match &self.admin_token {
             Some(token) if token.chars().count() < MIN_ADMIN_TOKEN_CHARS => {
                 Err(ConfigError::AdminTokenTooShort)
             }
             _ => Ok(()),
         }
+    }
+
+    /// The tlog-policy this server's checkpoints of `log` (a verifier key named by one
+    /// organization's origin) satisfy once cosigned: the log, every configured witness, and a
+    /// quorum of [`Config::witness_quorum`] of them (all by default; `none` without witnesses).
+    pub fn verification_policy(&self, log: CheckpointVerifier) -> Result<Policy, PolicyError> {
+        let mut policy = Policy::builder();
+        policy.add_log(log, None)?;
+        let mut names = Vec::new();
+        for witness in &self.witnesses {
+            let name = witness.verifier.name();
+            policy.add_witness(name, witness.verifier.clone(), Some(&witness.url))?;
+            names.push(name);
+        }
+        if names.is_empty() {
+            policy.set_quorum(QUORUM_NONE)?;
+            return policy.build();
+        }
+        let threshold = match self.witness_quorum {
+            Some(quorum) if quorum < names.len() => Threshold::AtLeast(quorum),
+            _ => Threshold::All,
+        };
+        policy.add_group(WITNESS_GROUP, threshold, &names)?;
+        policy.set_quorum(WITNESS_GROUP)?;
+        policy.build()
     }
 
     /// The request timeout in force (zero, negative or not finite: none).

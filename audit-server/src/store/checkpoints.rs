@@ -8,7 +8,7 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
-use super::entity::{chain_head, checkpoint};
+use super::entity::{chain_head, checkpoint, checkpoint_cosignature};
 use super::{Store, merkle};
 
 /// The newest checkpoint of `org_id`, or the newest at or below `at_or_below` when given.
@@ -25,6 +25,28 @@ pub async fn latest(
         .order_by_desc(checkpoint::Column::Seq)
         .one(store.connection())
         .await
+}
+
+/// The checkpoint a proof of `org_id`'s record `seq` is best checked against: the newest
+/// covering it that a witness cosigned, else the newest covering it; `None` while no checkpoint
+/// covers the record yet.
+pub async fn covering(store: &Store, org_id: Uuid, seq: i64) -> Result<Option<checkpoint::Model>, DbErr> {
+    let cosigned = checkpoint_cosignature::Entity::find()
+        .filter(checkpoint_cosignature::Column::OrgId.eq(org_id))
+        .filter(checkpoint_cosignature::Column::Seq.gte(seq))
+        .order_by_desc(checkpoint_cosignature::Column::Seq)
+        .one(store.connection())
+        .await?;
+    if let Some(cosigned) = cosigned
+        && let Some(found) = checkpoint::Entity::find_by_id((org_id, cosigned.seq))
+            .one(store.connection())
+            .await?
+    {
+        return Ok(Some(found));
+    }
+    Ok(latest(store, org_id, None)
+        .await?
+        .filter(|newest| newest.seq >= seq))
 }
 
 /// Every organization's newest checkpoint `seq`.

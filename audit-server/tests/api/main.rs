@@ -15,6 +15,7 @@ mod openapi;
 mod proofs;
 mod reading;
 mod receiver;
+mod record_proofs;
 mod recording;
 mod retention;
 mod sse;

@@ -67,8 +67,10 @@ fn every_operation_is_documented_completely() {
                 "{name}: description"
             );
             let responses = operation["responses"].as_object().unwrap();
-            // The checkpoint verifier key is public on purpose: verifiers fetch it without credentials.
-            let protected = path.starts_with("/api/v1") && path != "/api/v1/checkpoints/public-key";
+            // The checkpoint verifier key and policy are public on purpose: verifiers fetch them
+            // without credentials.
+            let public = ["/api/v1/checkpoints/public-key", "/api/v1/checkpoints/policy"];
+            let protected = path.starts_with("/api/v1") && !public.contains(&path.as_str());
             if protected {
                 assert_eq!(
                     operation["security"],

@@ -16,7 +16,7 @@ use crate::helpers::*;
 use crate::on_both_backends;
 
 /// A witness of every organization of `server`, with its state in `dir`, on `listen`.
-async fn start_witness(
+pub(crate) async fn start_witness(
     server: &TestServer,
     dir: &tempfile::TempDir,
     listen: Option<std::net::SocketAddr>,
@@ -39,7 +39,7 @@ async fn start_witness(
 }
 
 /// Points `server` at `witness`, signing a checkpoint every second.
-async fn use_witness(server: &mut TestServer, witness: &Witness) {
+pub(crate) async fn use_witness(server: &mut TestServer, witness: &Witness) {
     let endpoint = WitnessEndpoint {
         verifier: witness.verifier().clone(),
         url: witness.url(),
@@ -54,7 +54,7 @@ async fn use_witness(server: &mut TestServer, witness: &Witness) {
 }
 
 /// The newest checkpoint once it covers `size` records and carries a cosignature.
-async fn cosigned_checkpoint(server: &TestServer, tenant: &Tenant, size: i64) -> Value {
+pub(crate) async fn cosigned_checkpoint(server: &TestServer, tenant: &Tenant, size: i64) -> Value {
     let mut last = Value::Null;
     for _ in 0..600 {
         let answer = get(server, "/api/v1/checkpoints/latest", tenant.secret()).await;

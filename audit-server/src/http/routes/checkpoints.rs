@@ -129,31 +129,43 @@ pub async fn checkpoint_public_key(
     RawQuery(query): RawQuery,
 ) -> Result<Json<CheckpointPublicKey>, ApiError> {
     let verifier = state.checkpoint_signer.verifier();
-    let mut named = None;
-    for (name, value) in query_pairs(query.as_deref())? {
-        if name != "orgId" || named.is_some() {
+    let named = match org_id_param(query.as_deref())? {
+        Some(org_id) => Some(
+            verifier
+                .for_origin(&format!("{}/{org_id}", verifier.name()))
+                .map_err(|error| {
+                    ApiError::bad_request(
+                        "malformed query parameters",
+                        vec![FieldError::new("orgId", error.to_string())],
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    Ok(Json(CheckpointPublicKey::from(
+        named.as_ref().unwrap_or(&verifier),
+    )))
+}
+
+/// The query's only parameter, `orgId`, if given: 400 for an unknown or repeated parameter or
+/// one that is not a UUID.
+pub fn org_id_param(query: Option<&str>) -> Result<Option<uuid::Uuid>, ApiError> {
+    let mut org_id = None;
+    for (name, value) in query_pairs(query)? {
+        if name != "orgId" || org_id.is_some() {
             return Err(ApiError::bad_request(
                 "unknown or repeated query parameter",
                 vec![FieldError::new(name, "is not a known parameter, or is repeated")],
             ));
         }
-        let org_id = uuid::Uuid::parse_str(&value).map_err(|_| {
+        org_id = Some(uuid::Uuid::parse_str(&value).map_err(|_| {
             ApiError::bad_request(
                 "malformed query parameters",
                 vec![FieldError::new("orgId", "must be a UUID")],
             )
-        })?;
-        let origin = format!("{}/{org_id}", verifier.name());
-        named = Some(verifier.for_origin(&origin).map_err(|error| {
-            ApiError::bad_request(
-                "malformed query parameters",
-                vec![FieldError::new("orgId", error.to_string())],
-            )
         })?);
     }
-    Ok(Json(CheckpointPublicKey::from(
-        named.as_ref().unwrap_or(&verifier),
-    )))
+    Ok(org_id)
 }
 
 /// `row` as the wire carries it, its note followed by the witnesses' `cosignatures`.

@@ -3,6 +3,7 @@
 pub mod api_keys;
 pub mod audit_logs;
 pub mod catalog;
+pub mod checkpoint_policy;
 pub mod checkpoints;
 pub mod export;
 pub mod health;
@@ -11,6 +12,7 @@ pub mod proofs;
 pub mod retention;
 pub mod streams;
 pub mod tail;
+pub mod tlog_proof;
 pub mod verify;
 pub mod viewer;
 pub mod viewer_tokens;
@@ -28,11 +30,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(audit_logs::router())
         .merge(verify::router())
         .merge(proofs::router())
+        .merge(tlog_proof::router())
         .merge(catalog::router())
         .merge(export::router())
         .merge(tail::router())
         .merge(viewer_tokens::router())
         .merge(streams::router())
         .merge(checkpoints::router())
+        .merge(checkpoint_policy::router())
         .merge(retention::router())
 }

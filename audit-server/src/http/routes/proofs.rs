@@ -58,7 +58,7 @@ impl From<TreeError> for ApiError {
 }
 
 /// The organization's tree size, or 409 when its trail has no tree.
-async fn tree_size(state: &AppState, org_id: uuid::Uuid) -> Result<u64, ApiError> {
+pub(crate) async fn tree_size(state: &AppState, org_id: uuid::Uuid) -> Result<u64, ApiError> {
     merkle::size(state.store.connection(), org_id)
         .await?
         .ok_or_else(|| {
