@@ -5,6 +5,8 @@
 
 #[path = "browser/driver.rs"]
 mod driver;
+#[path = "browser/proofs.rs"]
+mod proofs;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

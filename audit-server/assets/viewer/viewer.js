@@ -819,11 +819,226 @@ function detailContent(record) {
       h('div', { class: 'side-by-side' },
         h('div', {}, h('h4', {}, 'Before'), jsonBlock(record.before, 'State before')),
         h('div', {}, h('h4', {}, 'After'), jsonBlock(record.after, 'State after')))),
+    proofSection(record),
     h('section', { class: 'detail-section', 'aria-labelledby': 'detail-fields' },
       h('h3', { id: 'detail-fields' }, 'All fields'),
       fields,
       record.metadata ? h('div', {}, h('h4', {}, 'metadata'), jsonBlock(record.metadata, 'Metadata')) : null),
   ];
+}
+
+// --- Record proof --------------------------------------------------------------------------------
+// The record's c2sp.org/tlog-proof@v1 file: downloaded for audit-verify, or checked here with
+// WebCrypto: the record in the file is the one shown, its content matches its chain hash
+// (SHA-256(prevHash || JCS(record without hash)); `canonical` is JCS for JSON data), its leaf (SHA-256(0x00 || chain hash)) leads
+// through the inclusion proof (RFC 9162 2.1.3.2) to the checkpoint's root, the log's Ed25519
+// signature verifies, and so does each witness's cosignature/v1. The keys come from this server.
+
+const PROOF_HEADER = 'c2sp.org/tlog-proof@v1';
+const NOTE_SIGNATURE = /^\u2014 (\S+) ([A-Za-z0-9+/=]+)$/;
+
+class ProofError extends Error {}
+
+function base64Bytes(text) {
+  try {
+    return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  } catch (_) {
+    throw new ProofError(`not base64: ${clip(text)}`);
+  }
+}
+
+function hexBytes(hex) {
+  if (!/^([0-9a-f]{2})+$/.test(hex)) throw new ProofError(`not hex: ${clip(hex)}`);
+  return Uint8Array.from(hex.match(/../g), (pair) => parseInt(pair, 16));
+}
+
+function joinBytes(...parts) {
+  const joined = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    joined.set(part, at);
+    at += part.length;
+  }
+  return joined;
+}
+
+async function sha256(...parts) {
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', joinBytes(...parts)));
+}
+
+function sameBytes(a, b) {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}
+
+/** The parts of a tlog-proof file: extra bytes, leaf index, audit path, checkpoint note. */
+function parseTlogProof(text) {
+  const lines = text.split('\n');
+  if (lines[0] !== PROOF_HEADER) throw new ProofError(`the file does not start with ${PROOF_HEADER}`);
+  let at = 1;
+  let extra = null;
+  if (lines[at]?.startsWith('extra ')) extra = base64Bytes(lines[at++].slice(6));
+  const index = /^index (\d{1,15})$/.exec(lines[at++] ?? '');
+  if (!index) throw new ProofError('no index line');
+  const path = [];
+  while (at < lines.length && lines[at] !== '') path.push(base64Bytes(lines[at++]));
+  if (at >= lines.length) throw new ProofError('the file ends before the checkpoint');
+  return { extra, index: Number(index[1]), path, note: lines.slice(at + 1).join('\n') };
+}
+
+/** A signed note's body and signature lines, and the checkpoint in the body. */
+function parseCheckpointNote(note) {
+  const split = note.indexOf('\n\n');
+  if (split < 0) throw new ProofError('the checkpoint is not a signed note');
+  const body = note.slice(0, split + 1);
+  const [origin, size, root] = body.split('\n');
+  if (!/^\d{1,15}$/.test(size ?? '')) throw new ProofError('the checkpoint has no tree size');
+  const signatures = note.slice(split + 2).split('\n').filter(Boolean).map((line) => {
+    const match = NOTE_SIGNATURE.exec(line);
+    if (!match) throw new ProofError(`not a signature line: ${clip(line)}`);
+    return { name: match[1], bytes: base64Bytes(match[2]) };
+  });
+  return { body, origin, size: Number(size), root: base64Bytes(root ?? ''), signatures };
+}
+
+/** A vkey `<name>+<key id>+<base64(type || key)>`. */
+function parseVkey(vkey) {
+  const [name, keyId, key] = vkey.split('+');
+  const bytes = base64Bytes(key ?? '');
+  if (!name || !/^[0-9a-f]{8}$/.test(keyId ?? '') || bytes.length !== 33) throw new ProofError(`not a verifier key: ${clip(vkey)}`);
+  return { name, keyId: hexBytes(keyId), type: bytes[0], key: bytes.slice(1) };
+}
+
+async function ed25519Verifies(key, signature, message) {
+  const imported = await crypto.subtle.importKey('raw', key, { name: 'Ed25519' }, false, ['verify']);
+  return crypto.subtle.verify({ name: 'Ed25519' }, imported, signature, new TextEncoder().encode(message));
+}
+
+/** The signature lines of `note` by `vkey` (its name and key id) that verify over `message(line)`. */
+async function signedBy(note, vkey, signatureLength, message) {
+  for (const line of note.signatures) {
+    const { bytes } = line;
+    if (line.name !== vkey.name || bytes.length !== 4 + signatureLength || !sameBytes(bytes.slice(0, 4), vkey.keyId)) continue;
+    const signed = message(bytes.slice(4));
+    if (signed && await ed25519Verifies(vkey.key, bytes.slice(-64), signed)) return true;
+  }
+  return false;
+}
+
+/** The root the audit path leads to from leaf `index` of a tree of `size` leaves. */
+async function rootFromInclusion(leaf, index, size, path) {
+  if (index >= size) throw new ProofError(`leaf ${index} is beyond the tree of ${size}`);
+  let fn = index;
+  let sn = size - 1;
+  let root = leaf;
+  const node = Uint8Array.of(1);
+  for (const sibling of path) {
+    if (sn === 0) throw new ProofError('the inclusion proof is too long');
+    if (fn % 2 === 1 || fn === sn) {
+      root = await sha256(node, sibling, root);
+      while (fn % 2 === 0 && fn !== 0) {
+        fn = Math.floor(fn / 2);
+        sn = Math.floor(sn / 2);
+      }
+    } else {
+      root = await sha256(node, root, sibling);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  if (sn !== 0) throw new ProofError('the inclusion proof is too short');
+  return root;
+}
+
+/** The witnesses (`witness <name> <vkey> [url]` lines) of a tlog-policy text. */
+function policyWitnesses(policyText) {
+  return policyText.split('\n').map((line) => line.trim().split(/\s+/))
+    .filter((words) => words[0] === 'witness' && words.length >= 3)
+    .map((words) => ({ name: words[1], vkey: parseVkey(words[2]) }));
+}
+
+/**
+ * Checks the proof file `text` of `record` with the log's verifier key `logVkey` and the
+ * witnesses of `policyText`: what was checked, or a ProofError saying what failed.
+ */
+async function verifyRecordProof(text, record, logVkey, policyText) {
+  if (!globalThis.crypto?.subtle) throw new ProofError('this page is not a secure context (HTTPS or localhost), so the browser offers no WebCrypto');
+  const proof = parseTlogProof(text);
+  let proven;
+  try {
+    proven = JSON.parse(new TextDecoder().decode(proof.extra ?? new Uint8Array()));
+  } catch (_) {
+    throw new ProofError('the file carries no record');
+  }
+  if (canonical(proven) !== canonical(record)) throw new ProofError('the record in the file is not the record shown');
+  const { hash: stated, ...content } = proven;
+  const computed = await sha256(new TextEncoder().encode(`${proven.prevHash}${canonical(content)}`));
+  if (!sameBytes(computed, hexBytes(stated))) throw new ProofError('the record was modified: its content does not match its hash');
+  if (proof.index !== record.seq - 1) throw new ProofError(`the file proves leaf ${proof.index}, not this record's (${record.seq - 1})`);
+  const note = parseCheckpointNote(proof.note);
+  const log = parseVkey(logVkey);
+  if (note.origin !== log.name) throw new ProofError(`the checkpoint is of ${note.origin}, not of ${log.name}`);
+  if (!await signedBy(note, log, 64, () => note.body)) throw new ProofError(`the checkpoint is not signed by ${log.name}`);
+  const leaf = await sha256(Uint8Array.of(0), hexBytes(record.hash));
+  const root = await rootFromInclusion(leaf, proof.index, note.size, proof.path);
+  if (!sameBytes(root, note.root)) throw new ProofError('the inclusion proof does not lead to the checkpoint\'s root');
+  const witnesses = policyWitnesses(policyText);
+  const cosigned = [];
+  for (const witness of witnesses) {
+    const cosignature = (bytes) => {
+      const time = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0);
+      return `cosignature/v1\ntime ${time}\n${note.body}`;
+    };
+    if (await signedBy(note, witness.vkey, 72, cosignature)) cosigned.push(witness.name);
+  }
+  return { size: note.size, origin: note.origin, keyId: logVkey.split('+')[1], cosigned, witnesses: witnesses.length };
+}
+
+function proofOutcome(outcome) {
+  const witnessed = outcome.witnesses === 0
+    ? 'The server names no witnesses.'
+    : `Cosigned by ${outcome.cosigned.length} of the ${outcome.witnesses} witnesses the server names${outcome.cosigned.length ? `: ${outcome.cosigned.join(', ')}` : ''}.`;
+  return `Verified: this record is in the checkpoint of ${outcome.size} records signed by ${outcome.origin} (key ${outcome.keyId}). ${witnessed} `
+    + 'The keys come from this server: compare the key id with the one you keep, or run audit-verify --proof on the downloaded file.';
+}
+
+async function fetchText(path) {
+  return (await api(path)).text();
+}
+
+async function proofAction(record, kind, status) {
+  status.textContent = kind === 'download' ? 'Preparing the proof…' : 'Verifying…';
+  status.dataset.outcome = 'busy';
+  try {
+    const text = await fetchText(`/api/v1/audit-logs/${encodeURIComponent(record.id)}/tlog-proof`);
+    if (kind === 'download') {
+      const name = saveBlob(new Blob([text], { type: 'text/plain' }), `audit-record-${record.id}.tlog-proof`);
+      status.textContent = `Downloaded ${name}. Check it with: audit-verify --proof ${name} --policy POLICY`;
+      status.dataset.outcome = 'downloaded';
+      return;
+    }
+    const org = encodeURIComponent(record.orgId);
+    const key = await (await api(`/api/v1/checkpoints/public-key?orgId=${org}`)).json();
+    const policy = await fetchText(`/api/v1/checkpoints/policy?orgId=${org}`);
+    status.textContent = proofOutcome(await verifyRecordProof(text, record, key.vkey, policy));
+    status.dataset.outcome = 'verified';
+  } catch (error) {
+    const reason = error instanceof ProofError ? `Not verified: ${error.message}.` : (error.message || String(error));
+    status.textContent = reason;
+    status.dataset.outcome = error instanceof ProofError ? 'refused' : 'failed';
+  }
+}
+
+function proofSection(record) {
+  const status = h('p', { id: 'proof-status', class: 'proof-status', role: 'status' });
+  const download = h('button', { type: 'button', id: 'proof-download' }, 'Download proof');
+  const verify = h('button', { type: 'button', id: 'proof-verify' }, 'Verify in browser');
+  download.addEventListener('click', () => proofAction(record, 'download', status));
+  verify.addEventListener('click', () => proofAction(record, 'verify', status));
+  return h('section', { class: 'detail-section', 'aria-labelledby': 'detail-proof' },
+    h('h3', { id: 'detail-proof' }, 'Proof'),
+    h('p', { class: 'muted' }, 'A tlog-proof file proves this record is in the organization\'s Merkle log, against a signed and witnessed checkpoint.'),
+    h('div', { class: 'proof-actions' }, download, verify),
+    status);
 }
 
 function openDetail(record, opener) {
@@ -882,6 +1097,17 @@ function formatBytes(bytes) {
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
+/** Offers `blob` as a download named `name`; returns the name. */
+function saveBlob(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const link = h('a', { href: url, download: name, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 30000);
+  return name;
+}
+
 async function download(format, button) {
   const problem = rangeProblem();
   if (problem) {
@@ -897,13 +1123,7 @@ async function download(format, button) {
     query.set('format', format);
     const response = await api(`/api/v1/audit-logs/export?${query}`);
     const blob = await response.blob();
-    const name = fileNameFrom(response.headers.get('Content-Disposition')) || `audit-logs.${format}`;
-    const url = URL.createObjectURL(blob);
-    const link = h('a', { href: url, download: name, hidden: true });
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 30000);
+    const name = saveBlob(blob, fileNameFrom(response.headers.get('Content-Disposition')) || `audit-logs.${format}`);
     announce(`Downloaded ${name} (${formatBytes(blob.size)}).`);
   } catch (error) {
     handleFailure(error, 'Could not download the events.');
