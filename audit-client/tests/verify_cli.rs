@@ -520,11 +520,13 @@ async fn an_export_must_extend_the_checkpoint_kept_earlier() {
     // Records deleted from the end.
     assert_invalid(
         verify(&grown[..8]),
-        "the trail has 8 records but a checkpoint you kept covers 10: records were deleted",
+        "the trail was truncated or rolled back: it has 8 records but a checkpoint you kept covers 10: \
+         records were deleted",
     );
     // Rewritten from seq 5 on and re-hashed: the chain holds, the kept root does not.
     assert_invalid(
         verify(&rewritten_from_seq_5(&grown)),
-        "the trail was rewritten or rolled back: the root at size 10 differs from the checkpoint you kept",
+        "the trail was rewritten: the root at size 10 differs from the checkpoint you kept, so a record \
+         among the first 10 was modified",
     );
 }

@@ -27,8 +27,10 @@ fn rewritten(kept: &Checkpoint, what: &str) -> Outcome {
         None,
         Some(kept.seq),
         format!(
-            "the trail was rewritten or rolled back: the {what} at size {} differs from the checkpoint you kept",
-            kept.seq
+            "the trail was rewritten: the {what} at size {} differs from the checkpoint you kept, so a \
+             record among the first {} was modified, removed or replaced (or an older backup was \
+             restored and extended)",
+            kept.seq, kept.seq
         ),
     )
 }
@@ -39,7 +41,8 @@ fn deleted(kept: &Checkpoint, records: i64) -> Outcome {
         None,
         Some(records + 1),
         format!(
-            "the trail has {records} records but a checkpoint you kept covers {}: records were deleted",
+            "the trail was truncated or rolled back: it has {records} records but a checkpoint you kept \
+             covers {}: records were deleted, or the database was restored from an older backup",
             kept.seq
         ),
     )
