@@ -54,14 +54,14 @@ impl Scene {
         };
         scene.record(&events("pr", count)).await;
         scene.keep_cosigned().await;
-        // The untouched trail satisfies the auditor's policy and extends what they kept.
+        // The untouched trail satisfies the auditor's policy and extends what they kept. Each
+        // export is recorded (a `batchExport` event): the auditor keeps the checkpoint that
+        // covers it too.
         for newest in [false, true] {
             let (code, output, _) = scene.audit_verify(newest).await;
             assert_eq!(code, 0, "{output}");
+            scene.keep_cosigned().await;
         }
-        // Each export was recorded (a `batchExport` event): the auditor keeps the checkpoint
-        // that covers them too.
-        scene.keep_cosigned().await;
         scene
     }
 
@@ -95,6 +95,17 @@ impl Scene {
         self.server.stop().await;
         tamper(&self.server).await;
         self.server.restart().await;
+    }
+
+    /// As the database owner, takes the trail back to its record `keep` (the server stopped),
+    /// then has the server append `events` after it: a history re-sealed and re-signed from
+    /// `keep` on.
+    async fn rewrite_after(&self, keep: i64, events: &[Value]) {
+        let org_id = self.org_id();
+        self.while_stopped(async |server| owner::rewind(server, org_id, keep).await)
+            .await;
+        self.record(events).await;
+        assert_eq!(self.size().await, keep + events.len() as i64);
     }
 
     /// Asserts that the witness refuses the checkpoint of the whole (tampered) trail with
@@ -149,6 +160,10 @@ impl Scene {
     /// newest one when `newest`: its exit code, its output and the records exported (the
     /// export records itself first, as a `batchExport` event).
     async fn audit_verify(&self, newest: bool) -> (i32, String, usize) {
+        // The newest checkpoint is read before the export records itself, so that it is not
+        // already the one covering that record (signed, perhaps not yet cosigned).
+        let latest = get(&self.server, "/api/v1/checkpoints/latest", self.tenant.secret()).await;
+        let latest = latest.ok(200)["note"].as_str().unwrap().to_owned();
         let export = self
             .server
             .http()
@@ -181,9 +196,8 @@ impl Scene {
             "--quiet".into(),
         ];
         if newest {
-            let latest = get(&self.server, "/api/v1/checkpoints/latest", self.tenant.secret()).await;
             args.push("--checkpoint".into());
-            args.push(write("latest.txt", latest.ok(200)["note"].as_str().unwrap()));
+            args.push(write("latest.txt", &latest));
         }
         let binary = audit_verify_binary().await;
         let output = tokio::process::Command::new(binary)
@@ -196,20 +210,41 @@ impl Scene {
         (output.status.code().unwrap_or(-1), text, export.lines().count())
     }
 
-    /// Asserts that `audit-verify` finds the trail invalid, in words containing `words` (of the
-    /// number of records exported), with the kept checkpoint alone and beside the server's
-    /// newest (which the witness refused).
-    async fn assert_audit_verify_finds(&self, words: impl Fn(usize) -> String) {
+    /// Asserts that `audit-verify` finds the trail invalid, its finding starting with
+    /// `finding` (of the number of records exported), with the kept checkpoint alone and beside
+    /// the server's newest (which the witness refused).
+    async fn assert_audit_verify_finds(&self, finding: impl Fn(usize) -> String) {
         for newest in [false, true] {
             let (code, output, exported) = self.audit_verify(newest).await;
-            let words = words(exported);
+            let expected = format!("INVALID: {}", finding(exported));
             assert_eq!(code, 1, "{output}");
-            assert!(output.starts_with("INVALID: "), "{output}");
-            assert!(output.contains(&words), "expected {words:?} in: {output}");
+            assert!(
+                output.starts_with(&expected),
+                "expected {expected:?} in: {output}"
+            );
             if newest {
                 assert!(output.contains("quorum w1"), "{output}");
             }
         }
+    }
+
+    /// Asserts what a trail that lost records since the kept checkpoint shows: the witness's
+    /// 409 and `audit-verify`'s finding, both naming a truncation or rollback.
+    async fn assert_rolled_back(&self) {
+        let (kept, now) = (self.kept_size(), self.size().await);
+        let witness_says = format!(
+            "the log was truncated or rolled back: the witness has cosigned size {kept}, this \
+             checkpoint has {now}"
+        );
+        self.assert_witness_refuses(409, &witness_says).await;
+        self.assert_audit_verify_finds(|exported| {
+            format!(
+                "removed at seq {}: the trail was truncated or rolled back: it has {exported} \
+                 records but a checkpoint you kept covers {kept}",
+                exported + 1
+            )
+        })
+        .await;
     }
 
     async fn finish(self) {
@@ -266,23 +301,18 @@ fn build_audit_verify() -> PathBuf {
 async fn a_record_modified_in_place_is_refused_and_found(server: TestServer) {
     let scene = Scene::new(server, 10).await;
     let size = scene.kept_size();
-    let org_id = scene.org_id();
-    scene
-        .while_stopped(async |server| owner::rewind(server, org_id, 4).await)
-        .await;
     // As many records as were taken away come back, the first (seq 5) forged.
     let mut again = events("pr", size as usize - 4 + 2);
     again[0] = event("prompt", "pr_forged", "update");
-    scene.record(&again).await;
-    assert_eq!(scene.size().await, size + 2);
+    scene.rewrite_after(4, &again).await;
     scene
         .assert_witness_refuses(422, "the log was rewritten: the checkpoint of size")
         .await;
     scene
         .assert_audit_verify_finds(|_| {
             format!(
-                "the trail was rewritten: the root at size {size} differs from the checkpoint you kept, \
-             so a record among the first {size} was modified"
+                "modified: the trail was rewritten: the root at size {size} differs from the \
+                 checkpoint you kept, so a record among the first {size} was modified"
             )
         })
         .await;
@@ -293,29 +323,8 @@ async fn a_record_modified_in_place_is_refused_and_found(server: TestServer) {
 async fn the_newest_records_deleted_are_refused_and_found(server: TestServer) {
     let scene = Scene::new(server, 20).await;
     let size = scene.kept_size();
-    let org_id = scene.org_id();
-    scene
-        .while_stopped(async |server| owner::rewind(server, org_id, size - 10).await)
-        .await;
-    scene.record(&events("after", 3)).await;
-    let now = size - 7;
-    scene
-        .assert_witness_refuses(
-            409,
-            &format!(
-                "the log was truncated or rolled back: the witness has cosigned size {size}, \
-                 this checkpoint has {now}"
-            ),
-        )
-        .await;
-    scene
-        .assert_audit_verify_finds(|exported| {
-            format!(
-                "the trail was truncated or rolled back: it has {exported} records but a checkpoint \
-                 you kept covers {size}"
-            )
-        })
-        .await;
+    scene.rewrite_after(size - 10, &events("after", 3)).await;
+    scene.assert_rolled_back().await;
     scene.finish().await;
 }
 
@@ -328,28 +337,10 @@ async fn an_older_backup_restored_is_refused_and_found(server: TestServer) {
     scene.server.restart().await;
     scene.record(&events("later", 5)).await;
     scene.keep_cosigned().await;
-    let size = scene.kept_size();
     scene.while_stopped(async |_| owner::restore(backup).await).await;
     scene.record(&events("after", 2)).await;
-    let now = backed_up + 2;
-    assert_eq!(scene.size().await, now);
-    scene
-        .assert_witness_refuses(
-            409,
-            &format!(
-                "the log was truncated or rolled back: the witness has cosigned size {size}, \
-                 this checkpoint has {now}"
-            ),
-        )
-        .await;
-    scene
-        .assert_audit_verify_finds(|exported| {
-            format!(
-                "the trail was truncated or rolled back: it has {exported} records but a checkpoint \
-                 you kept covers {size}"
-            )
-        })
-        .await;
+    assert_eq!(scene.size().await, backed_up + 2);
+    scene.assert_rolled_back().await;
     scene.finish().await;
 }
 
@@ -358,12 +349,7 @@ async fn an_older_backup_restored_is_refused_and_found(server: TestServer) {
 async fn a_trail_rewritten_and_re_signed_is_refused_and_found(server: TestServer) {
     let scene = Scene::new(server, 10).await;
     let size = scene.kept_size();
-    let org_id = scene.org_id();
-    scene
-        .while_stopped(async |server| owner::rewind(server, org_id, 0).await)
-        .await;
-    scene.record(&events("forged", size as usize + 2)).await;
-    assert_eq!(scene.size().await, size + 2);
+    scene.rewrite_after(0, &events("forged", size as usize + 2)).await;
     assert_eq!(verify(&scene.server, scene.tenant.secret()).await["valid"], true);
     scene
         .assert_witness_refuses(
@@ -373,7 +359,7 @@ async fn a_trail_rewritten_and_re_signed_is_refused_and_found(server: TestServer
         .await;
     scene
         .assert_audit_verify_finds(|_| {
-            format!("the trail was rewritten: the root at size {size} differs from the checkpoint you kept")
+            format!("modified: the trail was rewritten: the root at size {size} differs")
         })
         .await;
     scene.finish().await;

@@ -21,11 +21,13 @@ pub struct Seen<'a> {
     pub hash_at_kept: Option<&'a str>,
 }
 
+/// A root or head hash that differs says some record up to the kept size changed, not which:
+/// the finding names no `seq`.
 fn rewritten(kept: &Checkpoint, what: &str) -> Outcome {
     invalid(
         Kind::Modified,
         None,
-        Some(kept.seq),
+        None,
         format!(
             "the trail was rewritten: the {what} at size {} differs from the checkpoint you kept, so a \
              record among the first {} was modified, removed or replaced (or an older backup was \
