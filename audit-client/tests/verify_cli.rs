@@ -490,6 +490,31 @@ async fn an_export_checkpoint_must_meet_the_policy_quorum() {
         "do not meet the policy's quorum all-of",
     );
     assert_invalid(verify(&evidence.note), "no witness of the policy cosigned it");
+
+    // Beside a kept checkpoint that meets the quorum, the export is still checked against the
+    // kept one; when it extends it, the newer checkpoint's failure is the verdict.
+    let kept = evidence.write("kept.txt", &evidence.cosigned_note(&[&w2, &w3]));
+    let unwitnessed = evidence.write("unwitnessed.txt", &evidence.note);
+    let with_kept = |lines: &[String]| {
+        let export = evidence.export(lines);
+        run(&[
+            export.as_os_str(),
+            "--checkpoint".as_ref(),
+            unwitnessed.as_os_str(),
+            "--old-checkpoint".as_ref(),
+            kept.as_os_str(),
+            "--policy".as_ref(),
+            policy.as_os_str(),
+        ])
+    };
+    assert_invalid(
+        with_kept(&evidence.lines),
+        "unwitnessed.txt: the checkpoint's cosignatures do not meet",
+    );
+    assert_invalid(
+        with_kept(&evidence.lines[..8]),
+        "the trail was truncated or rolled back: it has 8 records but a checkpoint you kept covers 10",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -520,11 +545,13 @@ async fn an_export_must_extend_the_checkpoint_kept_earlier() {
     // Records deleted from the end.
     assert_invalid(
         verify(&grown[..8]),
-        "the trail has 8 records but a checkpoint you kept covers 10: records were deleted",
+        "the trail was truncated or rolled back: it has 8 records but a checkpoint you kept covers 10: \
+         records were deleted",
     );
     // Rewritten from seq 5 on and re-hashed: the chain holds, the kept root does not.
     assert_invalid(
         verify(&rewritten_from_seq_5(&grown)),
-        "the trail was rewritten or rolled back: the root at size 10 differs from the checkpoint you kept",
+        "the trail was rewritten: the root at size 10 differs from the checkpoint you kept, so a record \
+         among the first 10 was modified",
     );
 }

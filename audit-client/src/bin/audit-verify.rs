@@ -52,8 +52,13 @@ fn run(cli: &Cli) -> Result<ExitCode, Failure> {
         (Some(path), Some(policy)) => trust::checkpoint(path, policy).map(Some),
         _ => Ok(None),
     };
-    let checkpoint = verified(&cli.checkpoint)?;
     let old = verified(&cli.old_checkpoint)?;
+    // A newer checkpoint that fails the policy (say, one the witnesses refused to cosign) does
+    // not stop the comparison with the kept one, which can say what happened to the trail.
+    let (checkpoint, unaccepted) = match verified(&cli.checkpoint) {
+        Err(Failure::Invalid(reason)) if old.is_some() => (None, Some(reason)),
+        verdict => (verdict?, None),
+    };
     if let Some(checkpoint) = &checkpoint
         && cli.policy.is_some()
     {
@@ -84,9 +89,16 @@ fn run(cli: &Cli) -> Result<ExitCode, Failure> {
     };
     let outcome = scan::scan(file, &checks, &bar);
     bar.finish_and_clear();
-    outcome
-        .map(report)
-        .map_err(|error| Failure::Usage(format!("cannot read {}: {error}", file.display())))
+    let outcome =
+        outcome.map_err(|error| Failure::Usage(format!("cannot read {}: {error}", file.display())))?;
+    match (outcome, unaccepted) {
+        (Outcome::Invalid(mut finding), Some(reason)) => {
+            finding.message.push_str(&format!("; and {reason}"));
+            Ok(report(Outcome::Invalid(finding)))
+        }
+        (Outcome::Valid(_), Some(reason)) => Err(Failure::Invalid(reason)),
+        (outcome, None) => Ok(report(outcome)),
+    }
 }
 
 fn report(outcome: Outcome) -> ExitCode {

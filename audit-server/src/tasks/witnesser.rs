@@ -7,11 +7,12 @@
 //! - Ingest never waits for a witness: this task only reads checkpoints already stored.
 //! - A witness that does not answer is retried with backoff (1 s doubling to 30 s), so a
 //!   checkpoint is cosigned within about half a minute of its witness coming back.
-//! - A 409 that names a smaller size the log has a checkpoint for is a witness that cosigned
-//!   a checkpoint whose cosignature this server did not keep (another process, a lost
-//!   answer): the submission is repeated once from that size. Any other 409 or 4xx is a
-//!   refusal: counted, logged with the witness's message, and not repeated for the same
-//!   checkpoint.
+//! - A 409 that names a size no larger than the checkpoint's is a witness that cosigned a
+//!   checkpoint whose cosignature this server did not keep (another process, a lost answer):
+//!   the submission is repeated once from that size, and the witness then cosigns or names
+//!   the rewrite (422). A 409 naming a larger size is a log that lost records (truncated, or
+//!   restored from an older backup). Any refusal is counted, logged with what it means, and
+//!   not repeated for the same checkpoint.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -155,7 +156,7 @@ impl Client {
                     self.keep(org_id, seq, &checkpoint.note, &lines).await?;
                     return Ok(Round::Done);
                 }
-                Answer::Conflict(size) if first_try && size < seq as u64 && size != old as u64 => {
+                Answer::Conflict(size) if first_try && size <= seq as u64 && size != old as u64 => {
                     old = size as i64;
                 }
                 Answer::Conflict(size) => {
@@ -265,13 +266,29 @@ impl Client {
 fn conflict_reason(witness_size: u64, seq: i64) -> String {
     if witness_size > seq as u64 {
         format!(
-            "the witness has cosigned a tree of {witness_size} records for this log, which now has {seq}: \
-             records were deleted or the database was restored from an older backup"
+            "refused with 409: the log was truncated or rolled back: the witness has cosigned size \
+             {witness_size}, this checkpoint has {seq} (records were deleted, or the database was \
+             restored from an older backup)"
         )
     } else {
         format!(
-            "the witness has cosigned a tree of {witness_size} records for this log and refuses the \
+            "refused with 409: the witness has cosigned size {witness_size} and refuses this \
              checkpoint of {seq} as its successor"
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_conflict_with_a_larger_witness_size_names_the_rollback() {
+        assert_eq!(
+            conflict_reason(20, 13),
+            "refused with 409: the log was truncated or rolled back: the witness has cosigned size 20, \
+             this checkpoint has 13 (records were deleted, or the database was restored from an older backup)"
+        );
+        assert!(conflict_reason(5, 13).contains("as its successor"));
     }
 }

@@ -19,10 +19,12 @@ pub enum Refusal {
     #[error("{0}")]
     NotSigned(String),
     /// 409: the old size is not the size last cosigned for the origin.
-    #[error("the old size is not {latest_size}, the size last cosigned for this origin")]
+    #[error("{}", stale_old_size(*latest_size, *size))]
     StaleOldSize {
         /// The size last cosigned for the origin, 0 when none.
         latest_size: u64,
+        /// The submitted checkpoint's size.
+        size: u64,
     },
     /// 422: the checkpoint does not extend what was cosigned before.
     #[error("{0}")]
@@ -32,7 +34,29 @@ pub enum Refusal {
     Storage,
 }
 
+/// What a 409 means: a checkpoint smaller than one already cosigned is a log that lost records.
+fn stale_old_size(latest_size: u64, size: u64) -> String {
+    if size < latest_size {
+        format!(
+            "the log was truncated or rolled back: the witness has cosigned size {latest_size}, \
+             this checkpoint has {size}"
+        )
+    } else {
+        format!("the old size is not {latest_size}, the size last cosigned for this origin")
+    }
+}
+
 impl Refusal {
+    /// Whether the refusal is evidence that the log misbehaved: a validly signed checkpoint
+    /// that does not extend, or is smaller than, what was cosigned.
+    pub fn is_evidence(&self) -> bool {
+        match self {
+            Refusal::Inconsistent(_) => true,
+            Refusal::StaleOldSize { latest_size, size } => size < latest_size,
+            _ => false,
+        }
+    }
+
     /// The status code tlog-witness prescribes.
     pub fn status(&self) -> StatusCode {
         match self {
@@ -49,9 +73,33 @@ impl Refusal {
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
         let (media_type, body) = match &self {
-            Refusal::StaleOldSize { latest_size } => (TLOG_SIZE_MEDIA_TYPE, format!("{latest_size}\n")),
+            Refusal::StaleOldSize { latest_size, .. } => (TLOG_SIZE_MEDIA_TYPE, format!("{latest_size}\n")),
             other => ("text/plain; charset=utf-8", format!("{other}\n")),
         };
         (self.status(), [(header::CONTENT_TYPE, media_type)], body).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_conflict_with_a_smaller_checkpoint_says_the_log_lost_records() {
+        let rolled_back = Refusal::StaleOldSize {
+            latest_size: 20,
+            size: 13,
+        };
+        assert!(rolled_back.is_evidence());
+        assert_eq!(
+            rolled_back.to_string(),
+            "the log was truncated or rolled back: the witness has cosigned size 20, this checkpoint has 13"
+        );
+        let stale = Refusal::StaleOldSize {
+            latest_size: 9,
+            size: 20,
+        };
+        assert!(!stale.is_evidence());
+        assert!(stale.to_string().contains("the old size is not 9"));
     }
 }

@@ -56,7 +56,7 @@ async fn add_checkpoint(State(witness): State<Arc<WitnessState>>, body: Bytes) -
         .inspect_err(|refusal| {
             // A validly signed checkpoint that does not extend what was cosigned is evidence
             // that the log misbehaved: keep it in the log.
-            if matches!(refusal, Refusal::Inconsistent(_)) {
+            if refusal.is_evidence() {
                 tracing::warn!(%origin, note = %submission.note.text(), %refusal, "refused an inconsistent checkpoint");
             } else {
                 log_refusal(refusal);

@@ -81,7 +81,10 @@ impl Submission {
     pub fn check_extends(&self, latest: Option<&CosignedCheckpoint>) -> Result<(), Refusal> {
         let latest_size = latest.map_or(0, |latest| latest.size);
         if self.old_size != latest_size {
-            return Err(Refusal::StaleOldSize { latest_size });
+            return Err(Refusal::StaleOldSize {
+                latest_size,
+                size: self.head.size,
+            });
         }
         if self.head.size == 0 && self.head.root != EMPTY_ROOT {
             return Err(Refusal::Inconsistent(
@@ -103,15 +106,22 @@ impl Submission {
         );
         if self.head.size == latest.size && self.head.root != latest.root {
             return Err(Refusal::Inconsistent(format!(
-                "the checkpoint has the size of the {cosigned} but another root; the log was rewritten"
+                "the log was rewritten: the checkpoint has the size of the {cosigned} but another root"
             )));
         }
-        verify_consistency(latest.size, self.head.size, &latest.root, &self.head.root, &self.proof).map_err(
-            |error| {
-                Refusal::Inconsistent(format!(
-                    "the checkpoint is not consistent with the {cosigned} ({error}); the log was rewritten or rolled back"
-                ))
-            },
+        verify_consistency(
+            latest.size,
+            self.head.size,
+            &latest.root,
+            &self.head.root,
+            &self.proof,
         )
+        .map_err(|error| {
+            Refusal::Inconsistent(format!(
+                "the log was rewritten: the checkpoint of size {} is not consistent with the {cosigned} \
+                     ({error}), so a record among the first {} was changed, removed or replaced",
+                self.head.size, latest.size
+            ))
+        })
     }
 }

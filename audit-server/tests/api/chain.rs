@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::helpers::*;
 use crate::on_both_backends;
+use crate::owner;
 
 async fn seed(server: &TestServer, tenant: &Tenant, count: usize) {
     for n in 0..count {
@@ -30,33 +31,7 @@ async fn database(server: &TestServer) -> DatabaseConnection {
 
 /// Runs `statement` as a database owner could: with the append-only triggers switched off.
 async fn behind_the_servers_back(server: &TestServer, statement: &str) {
-    let db = database(server).await;
-    let (disable, enable): (&[&str], &[&str]) = match server.backend() {
-        Backend::Postgres => (
-            &["ALTER TABLE audit_logs DISABLE TRIGGER audit_logs_append_only"],
-            &["ALTER TABLE audit_logs ENABLE TRIGGER audit_logs_append_only"],
-        ),
-        Backend::Sqlite => (
-            &[
-                "DROP TRIGGER audit_logs_no_update",
-                "DROP TRIGGER audit_logs_no_delete_unless_purged",
-            ],
-            &[
-                "CREATE TRIGGER audit_logs_no_update BEFORE UPDATE ON audit_logs \
-                 BEGIN SELECT RAISE(ABORT, 'audit_logs is append-only: UPDATE is not allowed'); END",
-                "CREATE TRIGGER audit_logs_no_delete_unless_purged BEFORE DELETE ON audit_logs \
-                 WHEN NOT EXISTS (SELECT 1 FROM purge_authorizations p \
-                                  WHERE p.org_id = OLD.org_id AND OLD.seq <= p.up_to_seq) \
-                 BEGIN SELECT RAISE(ABORT, 'audit_logs is append-only: DELETE is not allowed'); END",
-            ],
-        ),
-    };
-    for sql in disable.iter().chain([&statement]).chain(enable) {
-        db.execute_unprepared(sql)
-            .await
-            .unwrap_or_else(|error| panic!("{sql}: {error}"));
-    }
-    db.close().await.unwrap();
+    owner::execute(server, statement).await;
 }
 
 fn assert_broken_at(verdict: &Value, seq: i64) {

@@ -1,9 +1,14 @@
 //! What the API tests share: backends, tenants, requests and problem assertions.
 
+use std::time::Duration;
+
+use audit_core::checkpoint::CheckpointVerifier;
 use audit_core::{CreatedApiKey, Organization, Scope};
 use audit_server::Config;
+use audit_server::config::WitnessEndpoint;
 use audit_server::testing::ADMIN_TOKEN;
 pub use audit_server::testing::TestServer;
+use audit_server::witness::{Witness, WitnessConfig};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -270,17 +275,22 @@ pub async fn record_many(server: &TestServer, token: &str, count: usize) {
         let events: Vec<Value> = (0..now)
             .map(|i| event("prompt", &format!("pr_{i}"), "update"))
             .collect();
-        let answer = post(
-            server,
-            "/api/v1/audit-logs/batch",
-            token,
-            &json!({ "events": events }),
-        )
-        .await;
-        let results = answer.ok(200)["results"].as_array().expect("results").clone();
-        assert!(results.iter().all(|result| result["status"] == "created"));
+        record_batch(server, token, &events).await;
         left -= now;
     }
+}
+
+/// Records `events` (at most 1,000) in one batch request, so in one transaction.
+pub async fn record_batch(server: &TestServer, token: &str, events: &[Value]) {
+    let answer = post(
+        server,
+        "/api/v1/audit-logs/batch",
+        token,
+        &json!({ "events": events }),
+    )
+    .await;
+    let results = answer.ok(200)["results"].as_array().expect("results").clone();
+    assert!(results.iter().all(|result| result["status"] == "created"));
 }
 
 /// A second server process (in this test process) on `server`'s database, its configuration
@@ -303,4 +313,69 @@ pub async fn metrics_text(server: &TestServer) -> String {
         .text()
         .await
         .expect("metrics text")
+}
+
+/// A witness of every organization of `server`, with its state in `dir`, on `listen`.
+pub async fn start_witness(
+    server: &TestServer,
+    dir: &tempfile::TempDir,
+    listen: Option<std::net::SocketAddr>,
+) -> Witness {
+    let vkey = get(server, "/api/v1/checkpoints/public-key", "").await.ok(200)["vkey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let log = CheckpointVerifier::from_vkey(&vkey).unwrap();
+    let mut config = WitnessConfig::new(
+        "witness.example.com",
+        [7; 32],
+        dir.path().join("state.json"),
+        vec![log],
+    );
+    if let Some(listen) = listen {
+        config = config.with_listen(listen);
+    }
+    Witness::start(config).await.unwrap()
+}
+
+/// Points `server` at `witness`, signing a checkpoint every second.
+pub async fn use_witness(server: &mut TestServer, witness: &Witness) {
+    let endpoint = WitnessEndpoint {
+        verifier: witness.verifier().clone(),
+        url: witness.url(),
+    };
+    server
+        .reconfigure(|config| {
+            config.witnesses = vec![endpoint];
+            config.checkpoint_every_records = 1;
+            config.checkpoint_interval_secs = 1;
+        })
+        .await;
+}
+
+/// The newest checkpoint once it covers `size` records and carries a cosignature.
+pub async fn cosigned_checkpoint(server: &TestServer, tenant: &Tenant, size: i64) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..600 {
+        let answer = get(server, "/api/v1/checkpoints/latest", tenant.secret()).await;
+        if answer.status == 200 {
+            last = answer.body.clone();
+            let cosigned = last["cosignatures"]
+                .as_array()
+                .is_some_and(|list| !list.is_empty());
+            if last["seq"] == size && cosigned {
+                return last;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no cosigned checkpoint of {size} records within a minute; last: {last}");
+}
+
+pub fn unwitnessed(metrics: &str) -> Option<u64> {
+    metrics
+        .lines()
+        .find(|line| line.starts_with("audit_checkpoints_unwitnessed{witness=\"witness.example.com\"}"))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|count| count.parse().ok())
 }

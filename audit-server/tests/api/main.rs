@@ -2,6 +2,7 @@
 //! and, when `AUDIT_TEST_POSTGRES_URL` is set, on PostgreSQL; each test owns its database.
 
 mod helpers;
+mod owner;
 
 mod bad_input;
 mod chain;
@@ -22,5 +23,6 @@ mod sse;
 mod streams;
 mod streams_delivery;
 mod tail;
+mod tamper;
 mod viewing;
 mod witnessing;

@@ -20,7 +20,6 @@ use tlog_tiles::{Hash, check_record};
 
 use crate::helpers::*;
 use crate::on_both_backends;
-use crate::witnessing::{cosigned_checkpoint, start_witness, use_witness};
 
 /// A text answer: its status, media type and body.
 struct TextAnswer {

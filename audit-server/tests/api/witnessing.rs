@@ -8,77 +8,9 @@
 use std::time::Duration;
 
 use audit_core::checkpoint::CheckpointVerifier;
-use audit_server::config::WitnessEndpoint;
-use audit_server::witness::{Witness, WitnessConfig};
-use serde_json::Value;
 
 use crate::helpers::*;
 use crate::on_both_backends;
-
-/// A witness of every organization of `server`, with its state in `dir`, on `listen`.
-pub(crate) async fn start_witness(
-    server: &TestServer,
-    dir: &tempfile::TempDir,
-    listen: Option<std::net::SocketAddr>,
-) -> Witness {
-    let vkey = get(server, "/api/v1/checkpoints/public-key", "").await.ok(200)["vkey"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let log = CheckpointVerifier::from_vkey(&vkey).unwrap();
-    let mut config = WitnessConfig::new(
-        "witness.example.com",
-        [7; 32],
-        dir.path().join("state.json"),
-        vec![log],
-    );
-    if let Some(listen) = listen {
-        config = config.with_listen(listen);
-    }
-    Witness::start(config).await.unwrap()
-}
-
-/// Points `server` at `witness`, signing a checkpoint every second.
-pub(crate) async fn use_witness(server: &mut TestServer, witness: &Witness) {
-    let endpoint = WitnessEndpoint {
-        verifier: witness.verifier().clone(),
-        url: witness.url(),
-    };
-    server
-        .reconfigure(|config| {
-            config.witnesses = vec![endpoint];
-            config.checkpoint_every_records = 1;
-            config.checkpoint_interval_secs = 1;
-        })
-        .await;
-}
-
-/// The newest checkpoint once it covers `size` records and carries a cosignature.
-pub(crate) async fn cosigned_checkpoint(server: &TestServer, tenant: &Tenant, size: i64) -> Value {
-    let mut last = Value::Null;
-    for _ in 0..600 {
-        let answer = get(server, "/api/v1/checkpoints/latest", tenant.secret()).await;
-        if answer.status == 200 {
-            last = answer.body.clone();
-            let cosigned = last["cosignatures"]
-                .as_array()
-                .is_some_and(|list| !list.is_empty());
-            if last["seq"] == size && cosigned {
-                return last;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("no cosigned checkpoint of {size} records within a minute; last: {last}");
-}
-
-fn unwitnessed(metrics: &str) -> Option<u64> {
-    metrics
-        .lines()
-        .find(|line| line.starts_with("audit_checkpoints_unwitnessed{witness=\"witness.example.com\"}"))
-        .and_then(|line| line.rsplit(' ').next())
-        .and_then(|count| count.parse().ok())
-}
 
 async fn a_checkpoint_is_cosigned_and_served_with_its_cosignature(mut server: TestServer) {
     let dir = tempfile::tempdir().unwrap();

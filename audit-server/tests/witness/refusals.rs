@@ -100,7 +100,7 @@ async fn a_checkpoint_that_does_not_extend_the_cosigned_one_is_422() {
             .push(audit_core::merkle::leaf_hash(&(leaf + 1).to_be_bytes()));
     }
     witness
-        .refuses(&rewritten.request(9, 20), 422, "rewritten or rolled back")
+        .refuses(&rewritten.request(9, 20), 422, "the log was rewritten")
         .await;
 
     // The same size with another root.

@@ -21,14 +21,18 @@ pub struct Seen<'a> {
     pub hash_at_kept: Option<&'a str>,
 }
 
+/// A root or head hash that differs says some record up to the kept size changed, not which:
+/// the finding names no `seq`.
 fn rewritten(kept: &Checkpoint, what: &str) -> Outcome {
     invalid(
         Kind::Modified,
         None,
-        Some(kept.seq),
+        None,
         format!(
-            "the trail was rewritten or rolled back: the {what} at size {} differs from the checkpoint you kept",
-            kept.seq
+            "the trail was rewritten: the {what} at size {} differs from the checkpoint you kept, so a \
+             record among the first {} was modified, removed or replaced (or an older backup was \
+             restored and extended)",
+            kept.seq, kept.seq
         ),
     )
 }
@@ -39,7 +43,8 @@ fn deleted(kept: &Checkpoint, records: i64) -> Outcome {
         None,
         Some(records + 1),
         format!(
-            "the trail has {records} records but a checkpoint you kept covers {}: records were deleted",
+            "the trail was truncated or rolled back: it has {records} records but a checkpoint you kept \
+             covers {}: records were deleted, or the database was restored from an older backup",
             kept.seq
         ),
     )
