@@ -6,6 +6,17 @@
 
 use std::time::Duration;
 
+/// The rounds to run: how many, of how many events each, sent over how many connections.
+#[derive(Debug, Clone, Copy)]
+pub struct RoundPlan {
+    /// Rounds in all (a multiple of 4 cancels a steady drift).
+    pub rounds: usize,
+    /// Events per round.
+    pub events: usize,
+    /// Connections sending batches at once.
+    pub concurrency: usize,
+}
+
 /// One round: which condition, events stored, time taken.
 #[derive(Debug, Clone, Copy)]
 pub struct Round {

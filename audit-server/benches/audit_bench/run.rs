@@ -5,6 +5,7 @@ use audit_core::timestamp;
 use chrono::Utc;
 use sea_orm::ConnectionTrait;
 
+use crate::alternation::RoundPlan;
 use crate::data::{EXPORT_RESOURCE_TYPE, Generator, HOST_API_KEYS, PROJECTS, RESOURCES_PER_TYPE, Rng, USERS};
 use crate::db::{Backend, Place};
 use crate::load::{Api, FilterCase};
@@ -90,40 +91,24 @@ async fn run_in(plan: &Plan, place: &mut Place) -> anyhow::Result<Report> {
     if !plan.keep {
         place.discard("trail").await;
     }
-    // At the concurrency the seed found fastest.
-    let concurrency = report.batch.as_ref().map_or(2, |batch| batch.concurrency);
+    let rounds = RoundPlan {
+        rounds: plan.rounds,
+        events: plan.round_events,
+        // The concurrency the seed found fastest.
+        concurrency: report.batch.as_ref().map_or(2, |batch| batch.concurrency),
+    };
 
     eprintln!(
         "[9/10] batch ingest without and with the Merkle tree: {} rounds of {} events, fresh databases",
-        plan.rounds, plan.round_events
+        rounds.rounds, rounds.events
     );
-    report.tree_cost = Some(
-        tree_cost::measure(
-            place,
-            &work_dir,
-            plan.rounds,
-            plan.round_events,
-            concurrency,
-            plan.seed ^ 0x7ee,
-        )
-        .await?,
-    );
+    report.tree_cost = Some(tree_cost::measure(place, &work_dir, rounds, plan.seed ^ 0x7ee).await?);
 
     eprintln!(
         "[10/10] batch ingest with the witness running and stopped: {} rounds of {} events",
-        plan.rounds, plan.round_events
+        rounds.rounds, rounds.events
     );
-    report.witness = Some(
-        witness_outage::measure(
-            place,
-            &work_dir,
-            plan.rounds,
-            plan.round_events,
-            concurrency,
-            plan.seed ^ 0x3717,
-        )
-        .await?,
-    );
+    report.witness = Some(witness_outage::measure(place, &work_dir, rounds, plan.seed ^ 0x3717).await?);
     Ok(report)
 }
 

@@ -4,24 +4,21 @@
 
 use std::path::Path;
 
-use crate::alternation::Alternation;
+use crate::alternation::{Alternation, RoundPlan};
 use crate::data::Generator;
 use crate::db::Place;
 use crate::load::{self, Api};
 use crate::server::{ServeOptions, ServerProcess};
 
-/// `rounds` rounds of `events` events each, sent over `concurrency` connections; the first
-/// condition is without the tree, the second with it.
+/// The rounds of `plan`; the first condition is without the tree, the second with it.
 pub async fn measure(
     place: &mut Place,
     work_dir: &Path,
-    rounds: usize,
-    events: usize,
-    concurrency: usize,
+    plan: RoundPlan,
     seed: u64,
 ) -> anyhow::Result<Alternation> {
     let mut alternation = Alternation::default();
-    for index in 0..rounds {
+    for index in 0..plan.rounds {
         let without_tree = Alternation::first_at(index);
         let purpose = format!("tree{index}");
         let url = place.fresh(&purpose).await?;
@@ -32,7 +29,7 @@ pub async fn measure(
         let server = ServerProcess::start(&url, work_dir, &options).await?;
         let outcome = async {
             let api = Api::set_up(&server.base_url).await?;
-            load::batch_round(&api, &mut Generator::new(seed), events, concurrency).await
+            load::batch_round(&api, &mut Generator::new(seed), plan.events, plan.concurrency).await
         }
         .await;
         server.stop().await?;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use audit_core::checkpoint::CheckpointSigner;
 
-use crate::alternation::Alternation;
+use crate::alternation::{Alternation, RoundPlan};
 use crate::data::{Generator, Rng};
 use crate::db::Place;
 use crate::load::{self, Api};
@@ -48,13 +48,11 @@ impl WitnessOutage {
     }
 }
 
-/// Runs `rounds` rounds of `events` events over `concurrency` connections on a fresh database.
+/// Runs the rounds of `plan` on a fresh database.
 pub async fn measure(
     place: &mut Place,
     work_dir: &Path,
-    rounds: usize,
-    events: usize,
-    concurrency: usize,
+    plan: RoundPlan,
     seed: u64,
 ) -> anyhow::Result<WitnessOutage> {
     let dir = tempfile::Builder::new()
@@ -77,7 +75,7 @@ pub async fn measure(
         ..ServeOptions::default()
     };
     let server = ServerProcess::start(&url, work_dir, &options).await?;
-    let outcome = alternate(&server, &mut witness, rounds, events, concurrency, seed).await;
+    let outcome = alternate(&server, &mut witness, plan, seed).await;
     server.stop().await?;
     witness.kill().await?;
     place.discard("witness").await;
@@ -87,20 +85,18 @@ pub async fn measure(
 async fn alternate(
     server: &ServerProcess,
     witness: &mut WitnessProcess,
-    rounds: usize,
-    events: usize,
-    concurrency: usize,
+    plan: RoundPlan,
     seed: u64,
 ) -> anyhow::Result<WitnessOutage> {
     let api = Api::set_up(&server.base_url).await?;
     let mut generator = Generator::new(seed);
     let mut outage = WitnessOutage::default();
-    for index in 0..rounds {
+    for index in 0..plan.rounds {
         let running = Alternation::first_at(index);
         if !running {
             witness.kill().await?;
         }
-        let (stored, took) = load::batch_round(&api, &mut generator, events, concurrency).await?;
+        let (stored, took) = load::batch_round(&api, &mut generator, plan.events, plan.concurrency).await?;
         outage.ingest.push(running, stored, took);
         let state = if running { "running" } else { "stopped" };
         eprint!(
