@@ -26,6 +26,9 @@ pub struct Round {
     pub events: u64,
     /// Time spent sending them.
     pub elapsed: Duration,
+    /// CPU time the server used meanwhile, in seconds: unlike the rate it hardly depends on
+    /// what else the machine runs.
+    pub server_cpu_seconds: f64,
 }
 
 impl Round {
@@ -49,12 +52,25 @@ impl Alternation {
     }
 
     /// Keeps a round.
-    pub fn push(&mut self, first: bool, events: u64, elapsed: Duration) {
+    pub fn push(&mut self, first: bool, events: u64, elapsed: Duration, server_cpu_seconds: f64) {
         self.rounds.push(Round {
             first,
             events,
             elapsed,
+            server_cpu_seconds,
         });
+    }
+
+    /// Server CPU milliseconds per 1,000 events of one condition over all its rounds.
+    pub fn cpu_ms_per_thousand(&self, first: bool) -> f64 {
+        let (events, cpu) = self
+            .rounds
+            .iter()
+            .filter(|round| round.first == first)
+            .fold((0u64, 0.0), |(events, cpu), round| {
+                (events + round.events, cpu + round.server_cpu_seconds)
+            });
+        cpu * 1e6 / (events.max(1) as f64)
     }
 
     /// Events/s of one condition over all its rounds.

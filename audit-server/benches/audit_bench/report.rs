@@ -59,7 +59,7 @@ pub struct Report {
     /// Page 1 versus the deep page.
     pub deep: Option<DeepPage>,
     /// Inclusion and consistency proof latency.
-    pub proofs: Option<ProofLatency>,
+    pub proofs: Vec<ProofLatency>,
     /// Batch ingest without the Merkle tree (first) and with it (second).
     pub tree_cost: Option<Alternation>,
     /// Batch ingest with the witness running and stopped, and its recovery.
@@ -134,7 +134,7 @@ impl Report {
             single: None,
             filters: Vec::new(),
             deep: None,
-            proofs: None,
+            proofs: Vec::new(),
             tree_cost: None,
             witness: None,
             exports: Vec::new(),
@@ -170,6 +170,20 @@ impl Report {
             thousands(tree.rate(false)),
             tree.ratio(),
             met(tree.ratio() >= INGEST_RATIO_TARGET)
+        )?;
+        Self::write_cpu(out, tree, "without the tree", "with it")
+    }
+
+    /// The server's CPU time per 1,000 events of both conditions, beside their rates.
+    fn write_cpu(out: &mut String, rounds: &Alternation, first: &str, second: &str) -> std::fmt::Result {
+        let (a, b) = (
+            rounds.cpu_ms_per_thousand(true),
+            rounds.cpu_ms_per_thousand(false),
+        );
+        writeln!(
+            out,
+            "| server CPU per 1,000 events: {first} / {second} | {a:.0} / {b:.0} ms | | {:.3} × | | |",
+            b / a
         )
     }
 
@@ -190,6 +204,7 @@ impl Report {
             ingest.ratio(),
             met(ingest.ratio() >= INGEST_RATIO_TARGET)
         )?;
+        Self::write_cpu(out, ingest, "witness running", "killed")?;
         let counts: Vec<String> = witness
             .unwitnessed_while_stopped
             .iter()
@@ -330,7 +345,7 @@ impl Report {
                 met(ratio50 <= 1.5 && ratio99 <= 1.5)
             )?;
         }
-        if let Some(proofs) = &self.proofs {
+        for proofs in &self.proofs {
             for (name, latency) in [
                 ("inclusion", proofs.inclusion),
                 ("consistency", proofs.consistency),

@@ -254,6 +254,11 @@ impl ServerProcess {
         memory_of(self.pid)
     }
 
+    /// The CPU time the server used so far, in seconds (0 when unknown).
+    pub fn cpu_seconds(&self) -> f64 {
+        cpu_seconds_of(self.pid).unwrap_or_default()
+    }
+
     /// Asks the server to stop (closing its stdin) and waits for it.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         drop(self.child.stdin.take());

@@ -29,18 +29,22 @@ pub async fn measure(
         let server = ServerProcess::start(&url, work_dir, &options).await?;
         let outcome = async {
             let api = Api::set_up(&server.base_url).await?;
-            load::batch_round(&api, &mut Generator::new(seed), plan.events, plan.concurrency).await
+            let cpu = server.cpu_seconds();
+            let (stored, took) =
+                load::batch_round(&api, &mut Generator::new(seed), plan.events, plan.concurrency).await?;
+            anyhow::Ok((stored, took, server.cpu_seconds() - cpu))
         }
         .await;
         server.stop().await?;
         place.discard(&purpose).await;
-        let (stored, took) = outcome?;
-        alternation.push(without_tree, stored, took);
+        let (stored, took, cpu) = outcome?;
+        alternation.push(without_tree, stored, took, cpu);
         eprintln!(
-            "  round {}: {} tree: {stored} events at {:.0} events/s",
+            "  round {}: {} tree: {stored} events at {:.0} events/s, server CPU {:.2} s",
             index + 1,
             if without_tree { "without the" } else { "with the" },
-            stored as f64 / took.as_secs_f64()
+            stored as f64 / took.as_secs_f64(),
+            cpu
         );
     }
     Ok(alternation)

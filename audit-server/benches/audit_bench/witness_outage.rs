@@ -96,8 +96,11 @@ async fn alternate(
         if !running {
             witness.kill().await?;
         }
+        let cpu = server.cpu_seconds();
         let (stored, took) = load::batch_round(&api, &mut generator, plan.events, plan.concurrency).await?;
-        outage.ingest.push(running, stored, took);
+        outage
+            .ingest
+            .push(running, stored, took, server.cpu_seconds() - cpu);
         let state = if running { "running" } else { "stopped" };
         eprint!(
             "  round {}: witness {state}: {stored} events at {:.0} events/s",
