@@ -352,7 +352,7 @@ impl Report {
             ] {
                 writeln!(
                     out,
-                    "| {name} proof at {} leaves: p50 / p99 (max), {} requests from {} clients | {:.2} / {:.2} ms ({:.2}) | | | p99 ≤ 10 ms | {} |",
+                    "| {name} proof at {} leaves: p50 / p99 (max), {} requests from {} client(s) | {:.2} / {:.2} ms ({:.2}) | | | p99 ≤ 10 ms | {} |",
                     thousands(proofs.tree_size as f64),
                     latency.count,
                     proofs.clients,
