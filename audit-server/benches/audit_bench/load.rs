@@ -126,8 +126,23 @@ impl Api {
         Ok(())
     }
 
+    /// The server's `/metrics` text (no credential needed).
+    pub async fn metrics(&self) -> anyhow::Result<String> {
+        let response = self.http.get(self.url("/metrics")).send().await?;
+        ensure!(
+            response.status() == 200,
+            "/metrics answered {}",
+            response.status()
+        );
+        Ok(response.text().await?)
+    }
+
     /// Gets `path` with `query`; answers the body and the time to its last byte.
-    async fn timed_get(&self, path: &str, query: &[(String, String)]) -> anyhow::Result<(Bytes, Duration)> {
+    pub async fn timed_get(
+        &self,
+        path: &str,
+        query: &[(String, String)],
+    ) -> anyhow::Result<(Bytes, Duration)> {
         let started = Instant::now();
         let response = self
             .http
@@ -186,6 +201,18 @@ async fn send_batches(api: &Api, bodies: Vec<Bytes>, concurrency: usize) -> anyh
         stored += worker.await??;
     }
     Ok((stored, started.elapsed()))
+}
+
+/// Sends `events` new events in batches of 1,000 over `concurrency` connections; answers the
+/// events stored and the time taken (generation is not timed).
+pub async fn batch_round(
+    api: &Api,
+    generator: &mut Generator,
+    events: usize,
+    concurrency: usize,
+) -> anyhow::Result<(u64, Duration)> {
+    let bodies = batch_bodies(generator, events)?;
+    send_batches(api, bodies, concurrency).await
 }
 
 /// The batch-ingest figures: the concurrency probe and the whole seed.
@@ -634,81 +661,4 @@ pub async fn verify(api: &Api) -> anyhow::Result<Verify> {
     let report: VerifyReport = serde_json::from_slice(&body)?;
     ensure!(report.valid, "the chain does not verify: {report:?}");
     Ok(Verify { report, elapsed })
-}
-
-/// Proof latency at the trail's size.
-#[derive(Debug, Clone)]
-pub struct Proofs {
-    /// The tree's size when measured.
-    pub tree_size: u64,
-    /// Inclusion proofs of records spread over the seeded trail, against the whole tree.
-    pub inclusion: Latency,
-    /// Consistency proofs from a random older size to the whole tree.
-    pub consistency: Latency,
-}
-
-/// Measures `requests` inclusion proofs (of the record just before a random time of the
-/// seeding, so leaves spread over the tree) and `requests` consistency proofs (from a random
-/// size), one request at a time, each checked with audit-core's verifier.
-pub async fn proofs(
-    api: &Api,
-    requests: usize,
-    seed_start: chrono::DateTime<chrono::Utc>,
-    seed_end: chrono::DateTime<chrono::Utc>,
-    rng: &mut crate::data::Rng,
-) -> anyhow::Result<Proofs> {
-    let span = (seed_end - seed_start).num_milliseconds().max(1) as u64;
-    let mut ids = Vec::with_capacity(requests);
-    for _ in 0..requests {
-        let to = seed_start + chrono::Duration::milliseconds(rng.below(span) as i64 + 1);
-        let query = [
-            ("to".to_owned(), audit_core::timestamp::format(&to)),
-            ("limit".to_owned(), "1".to_owned()),
-        ];
-        let (body, _) = api.timed_get("/api/v1/audit-logs", &query).await?;
-        let page: AuditLogPage = serde_json::from_slice(&body)?;
-        ids.extend(page.data.first().map(|record| record.id));
-    }
-    ensure!(!ids.is_empty(), "no records to prove");
-    let mut tree_size = 0;
-    let mut inclusion = Vec::with_capacity(ids.len());
-    for id in &ids {
-        let (body, took) = api
-            .timed_get(&format!("/api/v1/audit-logs/{id}/inclusion-proof"), &[])
-            .await?;
-        let proof: audit_core::InclusionProof = serde_json::from_slice(&body)?;
-        proof
-            .verify()
-            .map_err(|error| anyhow::anyhow!("inclusion proof of {id}: {error}"))?;
-        tree_size = tree_size.max(proof.tree_size);
-        inclusion.push(took);
-    }
-    let mut consistency = Vec::with_capacity(requests);
-    for _ in 0..requests {
-        let old_size = 1 + rng.below(tree_size);
-        let query = [("oldSize".to_owned(), old_size.to_string())];
-        let (body, took) = api
-            .timed_get("/api/v1/audit-logs/consistency-proof", &query)
-            .await?;
-        let proof: audit_core::ConsistencyProof = serde_json::from_slice(&body)?;
-        proof
-            .verify()
-            .map_err(|error| anyhow::anyhow!("consistency proof from {old_size}: {error}"))?;
-        consistency.push(took);
-    }
-    let proofs = Proofs {
-        tree_size,
-        inclusion: Latency::of(inclusion),
-        consistency: Latency::of(consistency),
-    };
-    for (name, latency) in [
-        ("inclusion", proofs.inclusion),
-        ("consistency", proofs.consistency),
-    ] {
-        eprintln!(
-            "  {name} proofs at {tree_size} leaves: p50 {:.2} ms, p99 {:.2} ms ({} requests)",
-            latency.p50_ms, latency.p99_ms, latency.count
-        );
-    }
-    Ok(proofs)
 }

@@ -8,8 +8,12 @@
 //!    request; this seeds the trail) and single-event ingest from 64 concurrent clients;
 //! 3. first-page latency under each filter, and page 1 versus page 10,000 following cursors;
 //! 4. export rows/s (all records, and a known subset checked row for row, CSV and JSONL, with
-//!    the server's RSS while streaming) and verify rows/s;
-//! 5. the server's peak memory; then a Markdown table with the raw limit beside each
+//!    the server's RSS while streaming), inclusion and consistency proof latency from several
+//!    clients, and verify rows/s;
+//! 5. batch ingest without and with the Merkle tree, alternating rounds on fresh databases;
+//! 6. batch ingest with an `audit-witness` child running and killed, alternating, the
+//!    unwitnessed gauge while it is away and the time to be cosigned after it comes back;
+//! 7. the server's peak memory; then a Markdown table with the raw limit beside each
 //!    throughput, the ratio, the target and whether it is met, plus the query plans.
 //!
 //! ```sh
@@ -18,15 +22,20 @@
 //! cargo bench -p audit-server --features bench --bench audit-bench -- --database-url sqlite --quick
 //! ```
 
+mod alternation;
 mod data;
 mod db;
 mod explain;
 mod load;
+mod proofs;
 mod raw;
 mod report;
 mod run;
 mod server;
 mod stats;
+mod tree_cost;
+mod witness_outage;
+mod witness_process;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -74,6 +83,23 @@ struct Cli {
     #[arg(long, default_value_t = 10_000)]
     deep_page: usize,
 
+    /// Inclusion proofs, and as many consistency proofs, requested on the seeded trail.
+    #[arg(long, default_value_t = 3_000)]
+    proof_requests: usize,
+
+    /// Concurrent clients requesting proofs.
+    #[arg(long, default_value_t = 8)]
+    proof_clients: usize,
+
+    /// Rounds of the tree and witness comparisons (the two conditions alternating A B B A;
+    /// a multiple of 4 cancels a steady drift).
+    #[arg(long, default_value_t = 4)]
+    rounds: usize,
+
+    /// Events per round of the tree and witness comparisons.
+    #[arg(long, default_value_t = 100_000)]
+    round_events: usize,
+
     /// Small counts for a smoke run of about a minute (20,000 records).
     #[arg(long)]
     quick: bool,
@@ -105,6 +131,9 @@ enum Command {
         /// Where to write the port once listening.
         #[arg(long)]
         port_file: PathBuf,
+        /// What differs from the defaults.
+        #[command(flatten)]
+        options: server::ServeOptions,
     },
 }
 
@@ -119,6 +148,7 @@ async fn main() -> anyhow::Result<()> {
         database_url,
         bind,
         port_file,
+        options,
     }) = cli.command
     {
         tracing_subscriber::fmt()
@@ -128,7 +158,7 @@ async fn main() -> anyhow::Result<()> {
             )
             .with_writer(std::io::stderr)
             .init();
-        return server::serve(database_url, bind, port_file).await;
+        return server::serve(database_url, bind, port_file, options).await;
     }
     let Some(database_url) = cli.database_url.clone() else {
         anyhow::bail!("--database-url is required (sqlite, or postgres://USER@HOST:PORT)");
@@ -137,7 +167,11 @@ async fn main() -> anyhow::Result<()> {
     let mut single_events = cli.single_events;
     let mut query_requests = cli.query_requests;
     let mut probe_events = 30_000;
+    let mut proof_requests = cli.proof_requests;
+    let mut round_events = cli.round_events;
     if cli.quick {
+        proof_requests = proof_requests.min(500);
+        round_events = round_events.min(10_000);
         records = records.min(20_000);
         single_events = single_events.min(2_000);
         query_requests = query_requests.min(50);
@@ -153,6 +187,10 @@ async fn main() -> anyhow::Result<()> {
         clients: cli.clients,
         query_requests,
         probe_events,
+        proof_requests,
+        proof_clients: cli.proof_clients,
+        rounds: cli.rounds,
+        round_events,
         deep_page: cli.deep_page,
         keep: cli.keep,
         command: format!("cargo bench -p audit-server --features bench --bench audit-bench -- {command}"),

@@ -3,12 +3,21 @@
 
 use std::fmt::Write as _;
 
+use crate::alternation::Alternation;
 use crate::db::Backend;
 use crate::explain::Plan as QueryPlan;
-use crate::load::{BatchIngest, DeepPage, Export, FilterLatency, Proofs, SingleIngest, Verify};
+use crate::load::{BatchIngest, DeepPage, Export, FilterLatency, SingleIngest, Verify};
+use crate::proofs::ProofLatency;
 use crate::raw::RawLimit;
 use crate::run::Plan;
 use crate::stats::{mib, thousands};
+use crate::witness_outage::WitnessOutage;
+
+/// The largest share of batch ingest the tree, or a stopped witness, may cost.
+const INGEST_RATIO_TARGET: f64 = 0.95;
+
+/// The longest a restarted witness may take to have every checkpoint cosigned again.
+const RECOVERY_TARGET_SECS: f64 = 60.0;
 
 /// The largest memory the server may use, in KiB (256 MiB).
 const MEMORY_TARGET_KIB: u64 = 256 * 1024;
@@ -50,7 +59,11 @@ pub struct Report {
     /// Page 1 versus the deep page.
     pub deep: Option<DeepPage>,
     /// Inclusion and consistency proof latency.
-    pub proofs: Option<Proofs>,
+    pub proofs: Vec<ProofLatency>,
+    /// Batch ingest without the Merkle tree (first) and with it (second).
+    pub tree_cost: Option<Alternation>,
+    /// Batch ingest with the witness running and stopped, and its recovery.
+    pub witness: Option<WitnessOutage>,
     /// Exports.
     pub exports: Vec<Export>,
     /// Verification.
@@ -121,7 +134,9 @@ impl Report {
             single: None,
             filters: Vec::new(),
             deep: None,
-            proofs: None,
+            proofs: Vec::new(),
+            tree_cost: None,
+            witness: None,
             exports: Vec::new(),
             verify: None,
             phases: Vec::new(),
@@ -138,6 +153,86 @@ impl Report {
         let mut out = String::new();
         let _ = self.write(&mut out);
         out
+    }
+
+    fn write_tree_cost(out: &mut String, tree: &Alternation) -> std::fmt::Result {
+        let rounds = tree.rounds.len();
+        let events = tree.rounds.first().map_or(0, |round| round.events);
+        writeln!(
+            out,
+            "| batch ingest without the Merkle tree: {rounds} alternating rounds of {} events, fresh databases | {} events/s | | | | |",
+            thousands(events as f64),
+            thousands(tree.rate(true))
+        )?;
+        writeln!(
+            out,
+            "| batch ingest with the Merkle tree, same rounds | {} events/s | | {:.3} × without | ≥ {INGEST_RATIO_TARGET} × without | {} |",
+            thousands(tree.rate(false)),
+            tree.ratio(),
+            met(tree.ratio() >= INGEST_RATIO_TARGET)
+        )?;
+        Self::write_cpu(out, tree, "without the tree", "with it")
+    }
+
+    /// The server's CPU time per 1,000 events of both conditions, beside their rates.
+    fn write_cpu(out: &mut String, rounds: &Alternation, first: &str, second: &str) -> std::fmt::Result {
+        let (a, b) = (
+            rounds.cpu_ms_per_thousand(true),
+            rounds.cpu_ms_per_thousand(false),
+        );
+        writeln!(
+            out,
+            "| server CPU per 1,000 events: {first} / {second} | {a:.0} / {b:.0} ms | | {:.3} × | | |",
+            b / a
+        )
+    }
+
+    fn write_witness(out: &mut String, witness: &WitnessOutage) -> std::fmt::Result {
+        let ingest = &witness.ingest;
+        let events = ingest.rounds.first().map_or(0, |round| round.events);
+        writeln!(
+            out,
+            "| batch ingest, `audit-witness` running: {} alternating rounds of {} events | {} events/s | | | | |",
+            ingest.rounds.len(),
+            thousands(events as f64),
+            thousands(ingest.rate(true))
+        )?;
+        writeln!(
+            out,
+            "| batch ingest, `audit-witness` killed, same rounds | {} events/s | | {:.3} × running | ≥ {INGEST_RATIO_TARGET} × running | {} |",
+            thousands(ingest.rate(false)),
+            ingest.ratio(),
+            met(ingest.ratio() >= INGEST_RATIO_TARGET)
+        )?;
+        Self::write_cpu(out, ingest, "witness running", "killed")?;
+        let counts: Vec<String> = witness
+            .unwitnessed_while_stopped
+            .iter()
+            .map(u64::to_string)
+            .collect();
+        writeln!(
+            out,
+            "| `audit_checkpoints_unwitnessed` after each round with the witness killed | {} | | | > 0 | {} |",
+            counts.join(", "),
+            met(witness.marked_unwitnessed())
+        )?;
+        let recoveries: Vec<String> = witness
+            .recoveries
+            .iter()
+            .map(|recovery| {
+                recovery.map_or_else(
+                    || "never".to_owned(),
+                    |took| format!("{:.1} s", took.as_secs_f64()),
+                )
+            })
+            .collect();
+        let slowest = witness.slowest_recovery().map(|took| took.as_secs_f64());
+        writeln!(
+            out,
+            "| witness restarted (same key and state): time until `audit_checkpoints_unwitnessed` is 0 | {} | | | ≤ {RECOVERY_TARGET_SECS} s | {} |",
+            recoveries.join(", "),
+            met(slowest.is_some_and(|secs| secs <= RECOVERY_TARGET_SECS))
+        )
     }
 
     fn write(&self, out: &mut String) -> std::fmt::Result {
@@ -250,18 +345,20 @@ impl Report {
                 met(ratio50 <= 1.5 && ratio99 <= 1.5)
             )?;
         }
-        if let Some(proofs) = &self.proofs {
+        for proofs in &self.proofs {
             for (name, latency) in [
                 ("inclusion", proofs.inclusion),
                 ("consistency", proofs.consistency),
             ] {
                 writeln!(
                     out,
-                    "| {name} proof at {} leaves: p50 / p99 ({} requests) | {:.2} / {:.2} ms | | | p99 ≤ 10 ms | {} |",
+                    "| {name} proof at {} leaves: p50 / p99 (max), {} requests from {} client(s) | {:.2} / {:.2} ms ({:.2}) | | | p99 ≤ 10 ms | {} |",
                     thousands(proofs.tree_size as f64),
                     latency.count,
+                    proofs.clients,
                     latency.p50_ms,
                     latency.p99_ms,
+                    latency.max_ms,
                     met(latency.p99_ms <= 10.0)
                 )?;
             }
@@ -297,6 +394,12 @@ impl Report {
                 met(verify.rate() >= 200_000.0)
             )?;
         }
+        if let Some(tree) = &self.tree_cost {
+            Self::write_tree_cost(out, tree)?;
+        }
+        if let Some(witness) = &self.witness {
+            Self::write_witness(out, witness)?;
+        }
         writeln!(
             out,
             "| server peak memory (VmHWM over the whole run) | {} | | | ≤ 256 MiB | {} |",
@@ -305,6 +408,20 @@ impl Report {
         )?;
         writeln!(out)?;
 
+        if let Some(tree) = &self.tree_cost {
+            writeln!(
+                out,
+                "Batch ingest by round, events/s: {}.",
+                tree.describe("without the tree", "with the tree")
+            )?;
+        }
+        if let Some(witness) = &self.witness {
+            writeln!(
+                out,
+                "Batch ingest by round, events/s: {}.",
+                witness.ingest.describe("witness running", "witness stopped")
+            )?;
+        }
         if let Some(batch) = &self.batch {
             let probes: Vec<String> = batch
                 .probes

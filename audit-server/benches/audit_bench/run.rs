@@ -5,12 +5,13 @@ use audit_core::timestamp;
 use chrono::Utc;
 use sea_orm::ConnectionTrait;
 
+use crate::alternation::RoundPlan;
 use crate::data::{EXPORT_RESOURCE_TYPE, Generator, HOST_API_KEYS, PROJECTS, RESOURCES_PER_TYPE, Rng, USERS};
 use crate::db::{Backend, Place};
 use crate::load::{Api, FilterCase};
 use crate::report::{PhaseMemory, Report};
-use crate::server::{Sampler, ServerProcess};
-use crate::{explain, load, raw, report, server};
+use crate::server::{Sampler, ServeOptions, ServerProcess};
+use crate::{explain, load, proofs, raw, report, server, tree_cost, witness_outage};
 
 /// What one run does.
 #[derive(Debug, Clone)]
@@ -29,6 +30,14 @@ pub struct Plan {
     pub query_requests: usize,
     /// Events per concurrency probe of the batch ingest.
     pub probe_events: usize,
+    /// Inclusion (and consistency) proofs to request.
+    pub proof_requests: usize,
+    /// Concurrent proof clients.
+    pub proof_clients: usize,
+    /// Rounds of the tree and witness comparisons.
+    pub rounds: usize,
+    /// Events per round.
+    pub round_events: usize,
     /// The deep page to reach.
     pub deep_page: usize,
     /// Keep the databases.
@@ -70,7 +79,7 @@ async fn run_in(plan: &Plan, place: &mut Place) -> anyhow::Result<Report> {
 
     let trail_url = place.fresh("trail").await?;
     let work_dir = std::env::temp_dir();
-    let server = ServerProcess::start(&trail_url, &work_dir).await?;
+    let server = ServerProcess::start(&trail_url, &work_dir, &ServeOptions::default()).await?;
     let sampler = Sampler::start(server.pid);
     report.memory_at_start_kib = server.memory().map_or(0, |memory| memory.rss_kib);
     eprintln!("  server pid {} at {}", server.pid, server.base_url);
@@ -79,6 +88,27 @@ async fn run_in(plan: &Plan, place: &mut Place) -> anyhow::Result<Report> {
     sampler.stop();
     server.stop().await?;
     outcome?;
+    if !plan.keep {
+        place.discard("trail").await;
+    }
+    let rounds = RoundPlan {
+        rounds: plan.rounds,
+        events: plan.round_events,
+        // The concurrency the seed found fastest.
+        concurrency: report.batch.as_ref().map_or(2, |batch| batch.concurrency),
+    };
+
+    eprintln!(
+        "[9/10] batch ingest without and with the Merkle tree: {} rounds of {} events, fresh databases",
+        rounds.rounds, rounds.events
+    );
+    report.tree_cost = Some(tree_cost::measure(place, &work_dir, rounds, plan.seed ^ 0x7ee).await?);
+
+    eprintln!(
+        "[10/10] batch ingest with the witness running and stopped: {} rounds of {} events",
+        rounds.rounds, rounds.events
+    );
+    report.witness = Some(witness_outage::measure(place, &work_dir, rounds, plan.seed ^ 0x3717).await?);
     Ok(report)
 }
 
@@ -223,9 +253,18 @@ async fn measure_server(
         phase(report, &format!("export {label} {format}"));
     }
 
-    eprintln!("[6b/8] inclusion and consistency proofs");
+    // One client first: the service time of a proof, against which the concurrent figures
+    // show how much is waiting for the two cores.
     let mut rng = crate::data::Rng::new(plan.seed ^ 0x9f00f);
-    report.proofs = Some(load::proofs(&api, plan.query_requests, seed_start, seed_end, &mut rng).await?);
+    for (requests, clients) in [
+        ((plan.proof_requests / 6).max(1), 1),
+        (plan.proof_requests, plan.proof_clients),
+    ] {
+        eprintln!("[6b/8] inclusion and consistency proofs: {requests} each from {clients} client(s)");
+        report
+            .proofs
+            .push(proofs::measure(&api, requests, clients, seed_start, seed_end, &mut rng).await?);
+    }
     phase(report, "proofs");
 
     eprintln!("[7/8] verify");

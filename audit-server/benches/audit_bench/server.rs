@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
-use audit_server::config::Config;
+use audit_core::cosignature::CosignatureVerifier;
+use audit_server::config::{Config, WitnessEndpoint};
 use audit_server::{Application, shutdown_signal};
 use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
@@ -17,18 +18,59 @@ use tokio::process::{Child, Command};
 /// The admin token the child server is started with.
 pub const ADMIN_TOKEN: &str = "audit-bench-admin-token-0123456789";
 
+/// How the server under test differs from the defaults, besides what every run sets.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServeOptions {
+    /// Appends do not maintain the Merkle tree (`store::bench_no_tree`).
+    #[arg(long)]
+    pub no_tree: bool,
+    /// A witness, `"<vkey> <url>"`, as `AUDIT_WITNESSES` takes it.
+    #[arg(long)]
+    pub witness: Option<String>,
+    /// The checkpoint signing key's seed file (so that a witness can be told its verifier key).
+    #[arg(long)]
+    pub signing_key_file: Option<PathBuf>,
+}
+
+impl ServeOptions {
+    fn args(&self) -> Vec<std::ffi::OsString> {
+        let mut args = Vec::new();
+        if self.no_tree {
+            args.push("--no-tree".into());
+        }
+        if let Some(witness) = &self.witness {
+            args.extend(["--witness".into(), witness.into()]);
+        }
+        if let Some(file) = &self.signing_key_file {
+            args.extend(["--signing-key-file".into(), file.clone().into_os_string()]);
+        }
+        args
+    }
+}
+
 /// Runs the server in this process until stdin closes (the parent went away or asked it to
 /// stop) or a signal arrives, after writing its port to `port_file`.
 pub async fn serve(
     database_url: String,
     bind: std::net::SocketAddr,
     port_file: PathBuf,
+    options: ServeOptions,
 ) -> anyhow::Result<()> {
     let mut config = Config::new(database_url);
     config.bind = bind;
     config.admin_token = Some(ADMIN_TOKEN.to_owned());
     // The benchmark measures the server, not the per-key rate limit (default 1000/s).
     config.rate_limit_per_second = 0.0;
+    if options.no_tree {
+        audit_server::store::bench_no_tree::switch_tree_off();
+    }
+    if let Some((vkey, url)) = options.witness.as_deref().and_then(|text| text.split_once(' ')) {
+        config.witnesses = vec![WitnessEndpoint {
+            verifier: CosignatureVerifier::from_vkey(vkey).context("the --witness vkey")?,
+            url: url.to_owned(),
+        }];
+    }
+    config.signing_key_file = options.signing_key_file;
     let application = Application::build(config).await?;
     let port = application.local_addr()?.port();
     let temporary = port_file.with_extension("tmp");
@@ -168,7 +210,7 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     /// Starts `audit-bench serve` on `database_url` and waits until it listens.
-    pub async fn start(database_url: &str, work_dir: &Path) -> anyhow::Result<Self> {
+    pub async fn start(database_url: &str, work_dir: &Path, options: &ServeOptions) -> anyhow::Result<Self> {
         let exe = std::env::current_exe().context("the bench binary's path")?;
         let port_file = work_dir.join(format!("server-port-{}", std::process::id()));
         let _ = std::fs::remove_file(&port_file);
@@ -180,6 +222,7 @@ impl ServerProcess {
             .arg("127.0.0.1:0")
             .arg("--port-file")
             .arg(&port_file)
+            .args(options.args())
             .stdin(Stdio::piped())
             .stdout(Stdio::inherit())
             .stderr(Stdio::inherit())
@@ -209,6 +252,11 @@ impl ServerProcess {
     /// The server's memory now.
     pub fn memory(&self) -> Option<Memory> {
         memory_of(self.pid)
+    }
+
+    /// The CPU time the server used so far, in seconds (0 when unknown).
+    pub fn cpu_seconds(&self) -> f64 {
+        cpu_seconds_of(self.pid).unwrap_or_default()
     }
 
     /// Asks the server to stop (closing its stdin) and waits for it.

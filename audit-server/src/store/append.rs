@@ -193,7 +193,7 @@ pub(crate) async fn append_with(
     }
     // The tree grows with the chain, in the same transaction; a trail whose first records were
     // purged before the tree existed has none (its tree size stays behind its seq).
-    let tree_size = if head.tree_size == head.seq {
+    let tree_size = if head.tree_size == head.seq && maintains_tree() {
         let leaves = outcomes
             .iter()
             .filter_map(|outcome| match outcome {
@@ -216,6 +216,19 @@ pub(crate) async fn append_with(
     .update(txn)
     .await?;
     Ok(Some(outcomes))
+}
+
+/// Whether appends extend the tree: always, except in `audit-bench`'s server measuring the
+/// ingest without it ([`super::bench_no_tree`]).
+fn maintains_tree() -> bool {
+    #[cfg(feature = "bench")]
+    {
+        !super::bench_no_tree::tree_is_off()
+    }
+    #[cfg(not(feature = "bench"))]
+    {
+        true
+    }
 }
 
 /// How many rows one `INSERT` carries: as many as the backend's bind-parameter limit allows

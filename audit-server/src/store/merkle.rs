@@ -9,7 +9,7 @@ use audit_core::merkle::ranges::{consistency_path, inclusion_path};
 use audit_core::merkle::tiles::{self, TileId};
 use audit_core::merkle::{EMPTY_ROOT, Hash, LeafRange, Subtree};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::entity::{chain_head, merkle_tile};
@@ -50,33 +50,42 @@ pub async fn size(db: &impl ConnectionTrait, org_id: Uuid) -> Result<Option<u64>
         .map(|head| head.tree_size as u64))
 }
 
-/// The stored tiles `ids` of `org_id`.
+/// The stored tiles `ids` of `org_id`, in one query (a proof and its roots need tiles of
+/// every level; a query per level was a round trip each).
 async fn read_tiles(
     db: &impl ConnectionTrait,
     org_id: Uuid,
     ids: &BTreeSet<TileId>,
 ) -> Result<BTreeMap<TileId, Vec<Hash>>, DbErr> {
     let mut tiles = BTreeMap::new();
+    if ids.is_empty() {
+        return Ok(tiles);
+    }
     let levels: BTreeSet<u8> = ids.iter().map(|tile| tile.level).collect();
-    for level in levels {
+    let mut places = Condition::any();
+    for &level in &levels {
         let indexes: Vec<i64> = ids
             .iter()
             .filter(|tile| tile.level == level)
             .map(|tile| tile.index as i64)
             .collect();
-        let rows = merkle_tile::Entity::find()
-            .filter(merkle_tile::Column::OrgId.eq(org_id))
-            .filter(merkle_tile::Column::Level.eq(i16::from(level)))
-            .filter(merkle_tile::Column::TileIndex.is_in(indexes))
-            .all(db)
-            .await?;
-        for row in rows {
-            let id = TileId {
-                level,
-                index: row.tile_index as u64,
-            };
-            tiles.insert(id, to_hashes(&row.hashes));
-        }
+        places = places.add(
+            Condition::all()
+                .add(merkle_tile::Column::Level.eq(i16::from(level)))
+                .add(merkle_tile::Column::TileIndex.is_in(indexes)),
+        );
+    }
+    let rows = merkle_tile::Entity::find()
+        .filter(merkle_tile::Column::OrgId.eq(org_id))
+        .filter(places)
+        .all(db)
+        .await?;
+    for row in rows {
+        let id = TileId {
+            level: row.level as u8,
+            index: row.tile_index as u64,
+        };
+        tiles.insert(id, to_hashes(&row.hashes));
     }
     Ok(tiles)
 }
@@ -175,34 +184,62 @@ pub async fn root(
     Ok(range_hashes(db, org_id, &[LeafRange::new(0, size)]).await?[0])
 }
 
-/// The inclusion proof of leaf `index` in the first `size` leaves.
+/// The inclusion proof of leaf `index` in the first `size` leaves, and their root, read in
+/// one pass over the tiles.
 pub async fn inclusion_proof(
     db: &impl ConnectionTrait,
     org_id: Uuid,
     tree_size: u64,
     index: u64,
     size: u64,
-) -> Result<Vec<Hash>, TreeError> {
+) -> Result<(Vec<Hash>, Hash), TreeError> {
     if size > tree_size || index >= size {
         return Err(TreeError::OutOfRange(format!(
             "leaf {index} is not in a tree of {size} leaves (the tree has {tree_size})"
         )));
     }
-    range_hashes(db, org_id, &inclusion_path(index, size)).await
+    let mut ranges = inclusion_path(index, size);
+    ranges.push(LeafRange::new(0, size));
+    let mut hashes = range_hashes(db, org_id, &ranges).await?;
+    let root = hashes.pop().ok_or(TreeError::Damaged(org_id))?;
+    Ok((hashes, root))
 }
 
-/// The consistency proof from the first `old_size` leaves to the first `new_size`.
+/// A consistency proof and the roots it links.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consistency {
+    /// The proof's hashes.
+    pub proof: Vec<Hash>,
+    /// The root of the first `old_size` leaves.
+    pub old_root: Hash,
+    /// The root of the first `new_size` leaves.
+    pub new_root: Hash,
+}
+
+/// The consistency proof from the first `old_size` leaves to the first `new_size`, and both
+/// roots, read in one pass over the tiles.
 pub async fn consistency_proof(
     db: &impl ConnectionTrait,
     org_id: Uuid,
     tree_size: u64,
     old_size: u64,
     new_size: u64,
-) -> Result<Vec<Hash>, TreeError> {
+) -> Result<Consistency, TreeError> {
     if new_size > tree_size || old_size > new_size || old_size == 0 {
         return Err(TreeError::OutOfRange(format!(
             "sizes must satisfy 1 <= old size <= new size <= {tree_size}"
         )));
     }
-    range_hashes(db, org_id, &consistency_path(old_size, new_size)).await
+    let mut ranges = consistency_path(old_size, new_size);
+    ranges.push(LeafRange::new(0, old_size));
+    ranges.push(LeafRange::new(0, new_size));
+    let mut hashes = range_hashes(db, org_id, &ranges).await?;
+    let damaged = || TreeError::Damaged(org_id);
+    let new_root = hashes.pop().ok_or_else(damaged)?;
+    let old_root = hashes.pop().ok_or_else(damaged)?;
+    Ok(Consistency {
+        proof: hashes,
+        old_root,
+        new_root,
+    })
 }

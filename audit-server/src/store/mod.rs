@@ -3,6 +3,9 @@
 
 pub mod api_keys;
 pub mod append;
+#[cfg(feature = "bench")]
+#[doc(hidden)]
+pub mod bench_no_tree;
 pub mod catalog;
 pub mod checkpoints;
 pub mod commits;

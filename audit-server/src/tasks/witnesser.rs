@@ -199,7 +199,7 @@ impl Client {
             )
             .await
             {
-                Ok(proof) => proof,
+                Ok(consistency) => consistency.proof,
                 Err(error) => {
                     return Ok(Err(format!(
                         "no consistency proof from size {old} to {seq}: {error}"

@@ -115,8 +115,7 @@ pub async fn get_inclusion_proof(
         .into());
     }
     let db = state.store.connection();
-    let proof = merkle::inclusion_proof(db, scope.org_id, tree, seq - 1, size).await?;
-    let root = merkle::root(db, scope.org_id, tree, size).await?;
+    let (proof, root) = merkle::inclusion_proof(db, scope.org_id, tree, seq - 1, size).await?;
     let leaf = record_leaf_hash(&record.hash)
         .ok_or_else(|| ApiError::internal("a stored record has no chain hash"))?;
     Ok(Json(InclusionProof {
@@ -174,12 +173,12 @@ pub async fn get_consistency_proof(
         return Err(FieldError::new("oldSize", format!("must be at most newSize ({new_size})")).into());
     }
     let db = state.store.connection();
-    let proof = merkle::consistency_proof(db, scope.org_id, tree, old_size, new_size).await?;
+    let consistency = merkle::consistency_proof(db, scope.org_id, tree, old_size, new_size).await?;
     Ok(Json(ConsistencyProof {
         old_size,
         new_size,
-        old_root_hash: encode_hash(&merkle::root(db, scope.org_id, tree, old_size).await?),
-        new_root_hash: encode_hash(&merkle::root(db, scope.org_id, tree, new_size).await?),
-        proof: proof.iter().map(encode_hash).collect(),
+        old_root_hash: encode_hash(&consistency.old_root),
+        new_root_hash: encode_hash(&consistency.new_root),
+        proof: consistency.proof.iter().map(encode_hash).collect(),
     }))
 }
