@@ -81,7 +81,7 @@ pub async fn get_tlog_proof(
         ));
     }
     let db = state.store.connection();
-    let proof = merkle::inclusion_proof(db, scope.org_id, tree, record.seq as u64 - 1, size).await?;
+    let (proof, _root) = merkle::inclusion_proof(db, scope.org_id, tree, record.seq as u64 - 1, size).await?;
     let cosignatures = cosignatures::of_checkpoint(&state.store, scope.org_id, checkpoint.seq).await?;
     let note = to_wire(checkpoint, cosignatures).note;
     let file = record_tlog_proof(&record, proof, &note).encode();
