@@ -902,7 +902,8 @@ function parseCheckpointNote(note) {
 
 /** A vkey `<name>+<key id>+<base64(type || key)>`. */
 function parseVkey(vkey) {
-  const [name, keyId, key] = vkey.split('+');
+  // The base64 key may itself hold '+': split at the first two only.
+  const [, name, keyId, key] = /^([^+]*)\+([^+]*)\+(.*)$/.exec(vkey) ?? [];
   const bytes = base64Bytes(key ?? '');
   if (!name || !/^[0-9a-f]{8}$/.test(keyId ?? '') || bytes.length !== 33) throw new ProofError(`not a verifier key: ${clip(vkey)}`);
   return { name, keyId: hexBytes(keyId), type: bytes[0], key: bytes.slice(1) };
@@ -990,7 +991,11 @@ async function verifyRecordProof(text, record, logVkey, policyText) {
     };
     if (await signedBy(note, witness.vkey, 72, cosignature)) cosigned.push(witness.name);
   }
-  return { size: note.size, origin: note.origin, keyId: logVkey.split('+')[1], cosigned, witnesses: witnesses.length };
+  return { size: note.size, origin: note.origin, keyId: hexKeyId(log.keyId), cosigned, witnesses: witnesses.length };
+}
+
+function hexKeyId(bytes) {
+  return [...bytes].map((byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
 function proofOutcome(outcome) {
