@@ -75,15 +75,16 @@ pub async fn get_tlog_proof(
         })?;
     let tree = tree_size(&state, scope.org_id).await?;
     let size = checkpoint.seq as u64;
-    if size > tree || !checkpoint_has_root(&checkpoint.note) {
+    let cosignatures = cosignatures::of_checkpoint(&state.store, scope.org_id, checkpoint.seq).await?;
+    let signed = to_wire(checkpoint, cosignatures);
+    if size > tree || signed.root_hash.is_none() {
         return Err(ApiError::conflict(
             "the checkpoint covering this record has no Merkle root (signed before the tree was built)",
         ));
     }
     let db = state.store.connection();
     let (proof, _root) = merkle::inclusion_proof(db, scope.org_id, tree, record.seq as u64 - 1, size).await?;
-    let cosignatures = cosignatures::of_checkpoint(&state.store, scope.org_id, checkpoint.seq).await?;
-    let note = to_wire(checkpoint, cosignatures).note;
+    let note = signed.note;
     let file = record_tlog_proof(&record, proof, &note).encode();
 
     let mut response = file.into_response();
@@ -97,10 +98,4 @@ pub async fn get_tlog_proof(
         headers.insert(header::CONTENT_DISPOSITION, disposition);
     }
     Ok(response)
-}
-
-/// Whether a checkpoint note carries a Merkle root (notes signed before the tree was kept, or
-/// for a trail without one, carry only the chain head).
-fn checkpoint_has_root(note: &str) -> bool {
-    audit_core::SignedCheckpointResponse::root_of_note(note).is_some()
 }
