@@ -323,6 +323,8 @@ pub async fn seed(
 pub struct SingleIngest {
     /// Concurrent clients.
     pub clients: usize,
+    /// Organizations the clients write to (client `i` to organization `i mod n`).
+    pub organizations: usize,
     /// Events stored.
     pub events: u64,
     /// Wall time.
@@ -338,9 +340,10 @@ impl SingleIngest {
     }
 }
 
-/// `total` single-event requests from `clients` concurrent clients.
+/// `total` single-event requests from `clients` concurrent clients, client `i` writing with
+/// `apis[i % apis.len()]` (one organization each).
 pub async fn single_events(
-    api: &Api,
+    apis: &[Api],
     generator: &mut Generator,
     total: usize,
     clients: usize,
@@ -352,8 +355,9 @@ pub async fn single_events(
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut workers = Vec::new();
-    for _ in 0..clients {
-        let (api, next, bodies) = (api.clone(), next.clone(), bodies.clone());
+    for client in 0..clients {
+        let api = apis[client % apis.len()].clone();
+        let (next, bodies) = (next.clone(), bodies.clone());
         workers.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             loop {
@@ -373,6 +377,7 @@ pub async fn single_events(
     let elapsed = started.elapsed();
     Ok(SingleIngest {
         clients,
+        organizations: apis.len().min(clients),
         events: latencies.len() as u64,
         elapsed,
         latency: Latency::of(latencies),

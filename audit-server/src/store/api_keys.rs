@@ -159,22 +159,33 @@ pub async fn revoke(store: &Store, key: &ApiKey, changed_by: ChangedBy) -> Resul
         vec![NewRecord::from_submitted(event).recorded_by(changed_by.recorded_by())],
     )
     .await?;
-    txn.commit().await
+    txn.commit().await?;
+    store.key_cache.forget(key.id);
+    Ok(())
 }
 
-/// The live (not revoked) key with this secret.
+/// The live (not revoked) key with this secret. Keys read within the last [`KEY_CACHE_TTL`](super::key_cache::KEY_CACHE_TTL) are answered
+/// from this process's [`KeyCache`](super::key_cache::KeyCache).
 pub async fn authenticate(store: &Store, secret: &str) -> Result<Option<AuthenticatedKey>, DbErr> {
+    let secret_hash = secret::hash(secret);
+    if let Some(key) = store.key_cache.get(&secret_hash) {
+        return Ok(Some(key));
+    }
     let row = api_key::Entity::find()
-        .filter(api_key::Column::SecretHash.eq(secret::hash(secret)))
+        .filter(api_key::Column::SecretHash.eq(secret_hash.clone()))
         .filter(api_key::Column::RevokedAt.is_null())
         .one(store.connection())
         .await?;
-    Ok(row.map(|row| AuthenticatedKey {
+    let key = row.map(|row| AuthenticatedKey {
         id: row.id,
         org_id: row.org_id,
         project_id: row.project_id,
         scopes: scopes_from_json(&row.scopes),
-    }))
+    });
+    if let Some(key) = &key {
+        store.key_cache.put(secret_hash, key.clone());
+    }
+    Ok(key)
 }
 
 fn scopes_to_json(scopes: &[Scope]) -> Value {

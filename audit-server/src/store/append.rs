@@ -115,7 +115,6 @@ pub(crate) async fn append_with(
         .await?
         .ok_or_else(|| DbErr::RecordNotFound(format!("chain head of organization {org_id}")))?;
 
-    let mut outcomes = Vec::with_capacity(records.len());
     // Ids stored before this append: (fingerprint, outcome index or the stored record).
     let mut stored: HashMap<Uuid, (String, Stored)> = HashMap::new();
     if idempotency == Idempotency::LookUp {
@@ -132,38 +131,15 @@ pub(crate) async fn append_with(
         }
     }
 
-    let created_at = timestamp::now().max(head.created_at);
-    let mut seq = head.seq;
-    let mut prev_hash = head.hash.clone();
-    let mut rows = Vec::new();
-    for NewRecord {
-        mut event,
-        fingerprint,
-        recorded_by,
-    } in records
-    {
-        let id = event.ensure_id();
-        if let Some((stored_fingerprint, earlier)) = stored.get(&id) {
-            let same = *stored_fingerprint == fingerprint;
-            outcomes.push(match (same, earlier) {
-                (false, _) => AppendOutcome::Conflict(id),
-                (true, Stored::Before(record)) => AppendOutcome::Duplicate((**record).clone()),
-                (true, Stored::Here(index)) => match &outcomes[*index] {
-                    AppendOutcome::Created(record) => AppendOutcome::Duplicate(record.clone()),
-                    other => other.clone(),
-                },
-            });
-            continue;
-        }
-        seq += 1;
-        let mut record = AuditRecord::from_event(event, org_id, seq, created_at, recorded_by);
-        record.seal(&prev_hash);
-        prev_hash.clone_from(&record.hash);
-        rows.push(to_active_model(&record, &fingerprint));
-        stored.insert(id, (fingerprint, Stored::Here(outcomes.len())));
-        outcomes.push(AppendOutcome::Created(record));
-    }
-
+    let Placed {
+        outcomes,
+        fingerprints,
+        head: new_head,
+    } = place(org_id, &head, records, stored);
+    let rows: Vec<_> = created(&outcomes)
+        .zip(&fingerprints)
+        .map(|(record, fingerprint)| to_active_model(record, fingerprint))
+        .collect();
     if rows.is_empty() {
         return Ok(Some(outcomes));
     }
@@ -191,31 +167,106 @@ pub(crate) async fn append_with(
     if inserted != expected {
         return Ok(None);
     }
-    // The tree grows with the chain, in the same transaction; a trail whose first records were
-    // purged before the tree existed has none (its tree size stays behind its seq).
-    let tree_size = if head.tree_size == head.seq && maintains_tree() {
-        let leaves = outcomes
-            .iter()
-            .filter_map(|outcome| match outcome {
-                AppendOutcome::Created(record) => Some(merkle::record_leaf(&record.hash)),
-                _ => None,
-            })
-            .collect::<Result<Vec<_>, DbErr>>()?;
-        merkle::extend(txn, org_id, head.seq as u64, &leaves).await?;
-        seq
-    } else {
-        head.tree_size
-    };
+    if new_head.tree_size > head.tree_size {
+        merkle::extend(txn, org_id, head.seq as u64, &leaves(&outcomes)?).await?;
+    }
     chain_head::ActiveModel {
         org_id: Set(org_id),
-        seq: Set(seq),
-        hash: Set(prev_hash),
-        created_at: Set(created_at),
-        tree_size: Set(tree_size),
+        seq: Set(new_head.seq),
+        hash: Set(new_head.hash),
+        created_at: Set(new_head.created_at),
+        tree_size: Set(new_head.tree_size),
     }
     .update(txn)
     .await?;
     Ok(Some(outcomes))
+}
+
+/// An organization's records placed on its chain in memory, before any is stored.
+pub(crate) struct Placed {
+    /// What becomes of each event, in order.
+    pub outcomes: Vec<AppendOutcome>,
+    /// The fingerprint of each created record, in the order of [`created`].
+    pub fingerprints: Vec<String>,
+    /// The chain head once the created records are stored (the tree's size moves with the chain
+    /// when the tree is kept).
+    pub head: chain_head::Model,
+}
+
+/// Gives each event that is not `stored` yet its `seq`, time and hash after `head`; `stored`
+/// holds the ids stored before (with their fingerprints), and a repeated id within `records`
+/// is answered like a retry.
+pub(crate) fn place(
+    org_id: Uuid,
+    head: &chain_head::Model,
+    records: Vec<NewRecord>,
+    mut stored: HashMap<Uuid, (String, Stored)>,
+) -> Placed {
+    let created_at = timestamp::now().max(head.created_at);
+    let mut seq = head.seq;
+    let mut prev_hash = head.hash.clone();
+    let mut outcomes = Vec::with_capacity(records.len());
+    let mut fingerprints = Vec::with_capacity(records.len());
+    for NewRecord {
+        mut event,
+        fingerprint,
+        recorded_by,
+    } in records
+    {
+        let id = event.ensure_id();
+        if let Some((stored_fingerprint, earlier)) = stored.get(&id) {
+            let same = *stored_fingerprint == fingerprint;
+            outcomes.push(match (same, earlier) {
+                (false, _) => AppendOutcome::Conflict(id),
+                (true, Stored::Before(record)) => AppendOutcome::Duplicate((**record).clone()),
+                (true, Stored::Here(index)) => match &outcomes[*index] {
+                    AppendOutcome::Created(record) => AppendOutcome::Duplicate(record.clone()),
+                    other => other.clone(),
+                },
+            });
+            continue;
+        }
+        seq += 1;
+        let mut record = AuditRecord::from_event(event, org_id, seq, created_at, recorded_by);
+        record.seal(&prev_hash);
+        prev_hash.clone_from(&record.hash);
+        stored.insert(id, (fingerprint.clone(), Stored::Here(outcomes.len())));
+        fingerprints.push(fingerprint);
+        outcomes.push(AppendOutcome::Created(record));
+    }
+    // The tree grows with the chain, in the same transaction; a trail whose first records were
+    // purged before the tree existed has none (its tree size stays behind its seq).
+    let tree_size = if head.tree_size == head.seq && maintains_tree() && seq > head.seq {
+        seq
+    } else {
+        head.tree_size
+    };
+    Placed {
+        outcomes,
+        fingerprints,
+        head: chain_head::Model {
+            org_id,
+            seq,
+            hash: prev_hash,
+            created_at,
+            tree_size,
+        },
+    }
+}
+
+/// The records `outcomes` created, in order.
+pub(crate) fn created(outcomes: &[AppendOutcome]) -> impl Iterator<Item = &AuditRecord> {
+    outcomes.iter().filter_map(|outcome| match outcome {
+        AppendOutcome::Created(record) => Some(record),
+        _ => None,
+    })
+}
+
+/// The Merkle leaves of the records `outcomes` created.
+pub(crate) fn leaves(outcomes: &[AppendOutcome]) -> Result<Vec<audit_core::merkle::Hash>, DbErr> {
+    created(outcomes)
+        .map(|record| merkle::record_leaf(&record.hash))
+        .collect()
 }
 
 /// Whether appends extend the tree: always, except in `audit-bench`'s server measuring the
@@ -243,7 +294,7 @@ fn rows_per_statement(backend: DatabaseBackend) -> usize {
 }
 
 /// Where an id met again in an append was stored.
-enum Stored {
+pub(crate) enum Stored {
     /// Before this append.
     Before(Box<AuditRecord>),
     /// Earlier in this append, at this index of the outcomes.

@@ -28,7 +28,8 @@ pub enum TreeError {
     Database(#[from] DbErr),
 }
 
-fn to_hashes(bytes: &[u8]) -> Vec<Hash> {
+/// The 32-byte hashes of a stored tile.
+pub(crate) fn to_hashes(bytes: &[u8]) -> Vec<Hash> {
     bytes
         .chunks_exact(32)
         .map(|chunk| <Hash>::try_from(chunk).unwrap_or_default())

@@ -12,9 +12,11 @@ pub mod commits;
 pub mod cosignatures;
 pub mod entity;
 mod group_commit;
+pub mod key_cache;
 pub mod merkle;
 pub mod migration;
 pub mod organizations;
+mod postgres_group;
 pub mod reads;
 mod records;
 pub mod retention;
@@ -44,6 +46,8 @@ pub struct Store {
     pub(crate) group_commit: Arc<group_commit::GroupCommit>,
     /// Fired after appends commit, for live tails.
     commits: commits::CommitNotifier,
+    /// Keys authenticated a moment ago.
+    pub(crate) key_cache: Arc<key_cache::KeyCache>,
 }
 
 impl Store {
@@ -75,6 +79,7 @@ impl Store {
             sqlite_writer,
             group_commit,
             commits: commits::CommitNotifier::default(),
+            key_cache: Arc::default(),
         })
     }
 
