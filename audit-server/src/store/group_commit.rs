@@ -20,19 +20,23 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
 use super::append::{AppendOutcome, Idempotency, NewRecord, append_with};
-use super::postgres_group;
+use super::{pipelined_lane, postgres_group};
 
 /// The most events one group commits.
-const MAX_GROUP_EVENTS: usize = 2000;
+pub(crate) const MAX_GROUP_EVENTS: usize = 2000;
 /// Lanes on PostgreSQL, where organizations can be written in parallel.
 const POSTGRES_LANES: usize = 4;
 
 type Reply = oneshot::Sender<Result<Vec<AppendOutcome>, DbErr>>;
 
-struct Job {
-    org_id: Uuid,
-    records: Vec<NewRecord>,
-    reply: Reply,
+/// One caller's append, waiting for its group.
+pub(crate) struct Job {
+    /// The organization.
+    pub org_id: Uuid,
+    /// The records.
+    pub records: Vec<NewRecord>,
+    /// Where the outcome goes.
+    pub reply: Reply,
 }
 
 /// The handle the store appends through.
@@ -51,7 +55,10 @@ impl GroupCommit {
         let lanes = (0..count)
             .map(|_| {
                 let (sender, receiver) = mpsc::unbounded_channel();
-                tokio::spawn(run_lane(db.clone(), sqlite_writer.clone(), receiver));
+                match db.get_database_backend() {
+                    DbBackend::Postgres => tokio::spawn(pipelined_lane::run(db.clone(), receiver)),
+                    _ => tokio::spawn(run_lane(db.clone(), sqlite_writer.clone(), receiver)),
+                };
                 sender
             })
             .collect();
@@ -105,22 +112,32 @@ async fn run_lane(
             .collect();
         let result = commit(&db, &work).await;
         drop(work);
-        match result {
-            Ok(outcomes) => {
-                for (job, outcome) in group.into_iter().zip(outcomes) {
-                    let _ = job.reply.send(Ok(outcome));
-                }
+        answer(&db, group, result).await;
+    }
+}
+
+/// Answers the jobs of `group` with `result`, the attempt to commit them together; when that
+/// failed, each job is committed on its own, so that one bad job cannot fail the others.
+pub(crate) async fn answer(
+    db: &DatabaseConnection,
+    mut group: Vec<Job>,
+    result: Result<Vec<Vec<AppendOutcome>>, DbErr>,
+) {
+    match result {
+        Ok(outcomes) => {
+            for (job, outcome) in group.into_iter().zip(outcomes) {
+                let _ = job.reply.send(Ok(outcome));
             }
-            Err(error) if group.len() == 1 => {
-                let _ = group.remove(0).reply.send(Err(error));
-            }
-            Err(_) => {
-                for job in group {
-                    let result = commit(&db, &[(job.org_id, job.records.as_slice())])
-                        .await
-                        .map(|mut all| all.remove(0));
-                    let _ = job.reply.send(result);
-                }
+        }
+        Err(error) if group.len() == 1 => {
+            let _ = group.remove(0).reply.send(Err(error));
+        }
+        Err(_) => {
+            for job in group {
+                let result = commit(db, &[(job.org_id, job.records.as_slice())])
+                    .await
+                    .map(|mut all| all.remove(0));
+                let _ = job.reply.send(result);
             }
         }
     }
@@ -128,20 +145,34 @@ async fn run_lane(
 
 /// Appends every job's records in one transaction without looking their ids up first; if one
 /// was stored already, rolls back and appends again with the lookup.
-async fn commit(
+pub(crate) async fn commit(
     db: &DatabaseConnection,
     jobs: &[(Uuid, &[NewRecord])],
 ) -> Result<Vec<Vec<AppendOutcome>>, DbErr> {
     let optimistic = match db.get_database_backend() {
-        DbBackend::Postgres => postgres_group::commit(db.get_postgres_connection_pool(), jobs).await?,
+        DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            let predictions = jobs.iter().map(|_| None).collect();
+            postgres_group::commit(pool, jobs, predictions)
+                .await?
+                .map(|committed| committed.outcomes)
+        }
         _ => commit_with(db, jobs, Idempotency::Optimistic).await?,
     };
     match optimistic {
         Some(outcomes) => Ok(outcomes),
-        None => commit_with(db, jobs, Idempotency::LookUp)
-            .await?
-            .ok_or_else(|| DbErr::Custom("an append that looked its ids up met a stored id".to_owned())),
+        None => commit_looking_up(db, jobs).await,
     }
+}
+
+/// Appends every job's records in one transaction, looking their ids up first.
+pub(crate) async fn commit_looking_up(
+    db: &DatabaseConnection,
+    jobs: &[(Uuid, &[NewRecord])],
+) -> Result<Vec<Vec<AppendOutcome>>, DbErr> {
+    commit_with(db, jobs, Idempotency::LookUp)
+        .await?
+        .ok_or_else(|| DbErr::Custom("an append that looked its ids up met a stored id".to_owned()))
 }
 
 /// Appends every job's records in one transaction; answers the outcomes job by job, or `None`

@@ -16,6 +16,7 @@ pub mod key_cache;
 pub mod merkle;
 pub mod migration;
 pub mod organizations;
+mod pipelined_lane;
 mod postgres_group;
 pub mod reads;
 mod records;

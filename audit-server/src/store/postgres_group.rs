@@ -14,9 +14,10 @@ use audit_core::AuditRecord;
 use audit_core::merkle::Hash;
 use audit_core::merkle::tiles::{self, TileId};
 use chrono::{DateTime, Utc};
+use sea_orm::sqlx::types::Json;
 use sea_orm::sqlx::{self, PgPool, Postgres, Row, Transaction};
 use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::append::{AppendOutcome, NewRecord, Placed, created, leaves, place};
@@ -53,12 +54,49 @@ const MOVE_HEADS: &str = "UPDATE chain_heads AS head SET seq = moved.seq, hash =
      FROM UNNEST($1::uuid[], $2::int8[], $3::text[], $4::timestamptz[], $5::int8[]) \
      AS moved(org_id, seq, hash, created_at, tree_size) WHERE head.org_id = moved.org_id";
 
+/// A job placed ahead of its transaction, on the head it expects to find.
+pub(crate) struct Prediction {
+    /// The head the job was placed after.
+    pub from: chain_head::Model,
+    /// The job's records on the chain.
+    pub placed: Placed,
+}
+
+/// What a committed group leaves.
+pub(crate) struct Committed {
+    /// Each job's outcomes, in the order of the jobs.
+    pub outcomes: Vec<Vec<AppendOutcome>>,
+    /// Each organization's head after the commit, and whether the predictions of its jobs held
+    /// (`false`: they were placed again on the head found).
+    pub heads: Vec<(chain_head::Model, bool)>,
+}
+
+/// One organization's part of a group.
+struct OrgAppend {
+    /// Its head before the group.
+    old: chain_head::Model,
+    /// Its jobs (index in the group, records placed), in order.
+    jobs: Vec<(usize, Placed)>,
+    /// Whether the predictions held.
+    predicted: bool,
+}
+
+impl OrgAppend {
+    /// The head after the group.
+    fn new_head(&self) -> &chain_head::Model {
+        self.jobs.last().map_or(&self.old, |(_, placed)| &placed.head)
+    }
+}
+
 /// Appends every job's records (`(org_id, records)`) in one transaction; answers the outcomes
-/// job by job, or `None` (after rolling back) when an event's id was stored already.
+/// job by job, or `None` (after rolling back) when an event's id was stored already. A job's
+/// [`Prediction`] is used when its organization's jobs chain from the head locked here; else
+/// the jobs are placed again on that head.
 pub(crate) async fn commit(
     pool: &PgPool,
     jobs: &[(Uuid, &[NewRecord])],
-) -> Result<Option<Vec<Vec<AppendOutcome>>>, DbErr> {
+    mut predictions: Vec<Option<Prediction>>,
+) -> Result<Option<Committed>, DbErr> {
     let mut by_org: BTreeMap<Uuid, Vec<usize>> = BTreeMap::new();
     for (index, (org_id, _)) in jobs.iter().enumerate() {
         by_org.entry(*org_id).or_default().push(index);
@@ -67,21 +105,39 @@ pub(crate) async fn commit(
     let org_ids: Vec<Uuid> = by_org.keys().copied().collect();
     let heads = lock_heads(&mut txn, &org_ids).await?;
 
-    let mut placed: Vec<(chain_head::Model, Placed)> = Vec::with_capacity(by_org.len());
-    for (org_id, indexes) in &by_org {
-        let head = heads
-            .get(org_id)
+    let mut orgs: Vec<OrgAppend> = Vec::with_capacity(by_org.len());
+    for (org_id, indexes) in by_org {
+        let old = heads
+            .get(&org_id)
             .cloned()
             .ok_or_else(|| DbErr::RecordNotFound(format!("chain head of organization {org_id}")))?;
-        let records: Vec<NewRecord> = indexes
-            .iter()
-            .flat_map(|index| jobs[*index].1.iter().cloned())
-            .collect();
-        let appended = place(*org_id, &head, records, HashMap::new());
-        placed.push((head, appended));
+        let mut at = &old;
+        let predicted = indexes.iter().all(|index| match &predictions[*index] {
+            Some(prediction) if prediction.from == *at => {
+                at = &prediction.placed.head;
+                true
+            }
+            _ => false,
+        });
+        let mut org = OrgAppend {
+            old: old.clone(),
+            jobs: Vec::with_capacity(indexes.len()),
+            predicted,
+        };
+        for index in indexes {
+            let placed = match predictions[index].take() {
+                Some(prediction) if predicted => prediction.placed,
+                _ => place(org_id, org.new_head(), jobs[index].1.to_vec(), HashMap::new()),
+            };
+            org.jobs.push((index, placed));
+        }
+        orgs.push(org);
     }
 
-    let rows = Rows::of(placed.iter().map(|(_, appended)| appended));
+    let rows = Rows::of(
+        orgs.iter()
+            .flat_map(|org| org.jobs.iter().map(|(_, placed)| placed)),
+    );
     if rows.len() > 0 {
         let expected = rows.len() as u64;
         let inserted = rows.insert(&mut txn).await?;
@@ -89,19 +145,22 @@ pub(crate) async fn commit(
             txn.rollback().await.map_err(db_error)?;
             return Ok(None);
         }
-        extend_trees(&mut txn, &placed).await?;
-        move_heads(&mut txn, &placed).await?;
+        extend_trees(&mut txn, &orgs).await?;
+        move_heads(&mut txn, &orgs).await?;
     }
     txn.commit().await.map_err(db_error)?;
 
-    let mut outcomes: Vec<Vec<AppendOutcome>> = vec![Vec::new(); jobs.len()];
-    for ((_, appended), indexes) in placed.into_iter().zip(by_org.into_values()) {
-        let mut appended = appended.outcomes.into_iter();
-        for index in indexes {
-            outcomes[index] = appended.by_ref().take(jobs[index].1.len()).collect();
+    let mut committed = Committed {
+        outcomes: vec![Vec::new(); jobs.len()],
+        heads: Vec::with_capacity(orgs.len()),
+    };
+    for org in orgs {
+        committed.heads.push((org.new_head().clone(), org.predicted));
+        for (index, placed) in org.jobs {
+            committed.outcomes[index] = placed.outcomes;
         }
     }
-    Ok(Some(outcomes))
+    Ok(Some(committed))
 }
 
 async fn lock_heads(
@@ -128,38 +187,38 @@ async fn lock_heads(
         .map_err(db_error)
 }
 
-/// The group's new rows, column by column.
+/// The group's new rows, column by column, borrowed from the placed records (no copies).
 #[derive(Default)]
-struct Rows {
+struct Rows<'a> {
     org_id: Vec<Uuid>,
     seq: Vec<i64>,
     id: Vec<Uuid>,
     created_at: Vec<DateTime<Utc>>,
     occurred_at: Vec<DateTime<Utc>>,
     actor_type: Vec<&'static str>,
-    user_id: Vec<Option<String>>,
-    api_key_id: Vec<Option<String>>,
+    user_id: Vec<Option<&'a str>>,
+    api_key_id: Vec<Option<&'a str>>,
     user_org_role: Vec<Option<&'static str>>,
-    project_id: Vec<Option<String>>,
+    project_id: Vec<Option<&'a str>>,
     user_project_role: Vec<Option<&'static str>>,
-    resource_type: Vec<String>,
-    resource_id: Vec<String>,
-    action: Vec<String>,
-    before: Vec<Option<Value>>,
-    after: Vec<Option<Value>>,
-    ip_address: Vec<Option<String>>,
-    user_agent: Vec<Option<String>>,
-    request_id: Vec<Option<String>>,
-    trace_id: Vec<Option<String>>,
-    metadata: Vec<Option<Value>>,
+    resource_type: Vec<&'a str>,
+    resource_id: Vec<&'a str>,
+    action: Vec<&'a str>,
+    before: Vec<Option<Json<&'a Value>>>,
+    after: Vec<Option<Json<&'a Value>>>,
+    ip_address: Vec<Option<&'a str>>,
+    user_agent: Vec<Option<&'a str>>,
+    request_id: Vec<Option<&'a str>>,
+    trace_id: Vec<Option<&'a str>>,
+    metadata: Vec<Option<Json<&'a Map<String, Value>>>>,
     recorded_by: Vec<Option<Uuid>>,
-    prev_hash: Vec<String>,
-    hash: Vec<String>,
-    content_hash: Vec<String>,
+    prev_hash: Vec<&'a str>,
+    hash: Vec<&'a str>,
+    content_hash: Vec<&'a str>,
 }
 
-impl Rows {
-    fn of<'a>(groups: impl Iterator<Item = &'a Placed>) -> Self {
+impl<'a> Rows<'a> {
+    fn of(groups: impl Iterator<Item = &'a Placed>) -> Self {
         let mut rows = Rows::default();
         for appended in groups {
             for (record, fingerprint) in created(&appended.outcomes).zip(&appended.fingerprints) {
@@ -169,34 +228,34 @@ impl Rows {
         rows
     }
 
-    fn push(&mut self, record: &AuditRecord, fingerprint: &str) {
+    fn push(&mut self, record: &'a AuditRecord, fingerprint: &'a str) {
         self.org_id.push(record.org_id);
         self.seq.push(record.seq);
         self.id.push(record.id);
         self.created_at.push(record.created_at);
         self.occurred_at.push(record.occurred_at);
         self.actor_type.push(record.actor_type.as_str());
-        self.user_id.push(record.user_id.clone());
-        self.api_key_id.push(record.api_key_id.clone());
+        self.user_id.push(record.user_id.as_deref());
+        self.api_key_id.push(record.api_key_id.as_deref());
         self.user_org_role
             .push(record.user_org_role.map(|role| role.as_str()));
-        self.project_id.push(record.project_id.clone());
+        self.project_id.push(record.project_id.as_deref());
         self.user_project_role
             .push(record.user_project_role.map(|role| role.as_str()));
-        self.resource_type.push(record.resource_type.clone());
-        self.resource_id.push(record.resource_id.clone());
-        self.action.push(record.action.clone());
-        self.before.push(record.before.clone());
-        self.after.push(record.after.clone());
-        self.ip_address.push(record.ip_address.clone());
-        self.user_agent.push(record.user_agent.clone());
-        self.request_id.push(record.request_id.clone());
-        self.trace_id.push(record.trace_id.clone());
-        self.metadata.push(record.metadata.clone().map(Value::Object));
+        self.resource_type.push(&record.resource_type);
+        self.resource_id.push(&record.resource_id);
+        self.action.push(&record.action);
+        self.before.push(record.before.as_ref().map(Json));
+        self.after.push(record.after.as_ref().map(Json));
+        self.ip_address.push(record.ip_address.as_deref());
+        self.user_agent.push(record.user_agent.as_deref());
+        self.request_id.push(record.request_id.as_deref());
+        self.trace_id.push(record.trace_id.as_deref());
+        self.metadata.push(record.metadata.as_ref().map(Json));
         self.recorded_by.push(record.recorded_by);
-        self.prev_hash.push(record.prev_hash.clone());
-        self.hash.push(record.hash.clone());
-        self.content_hash.push(fingerprint.to_owned());
+        self.prev_hash.push(&record.prev_hash);
+        self.hash.push(&record.hash);
+        self.content_hash.push(fingerprint);
     }
 
     fn len(&self) -> usize {
@@ -240,40 +299,41 @@ impl Rows {
 
 /// Grows the trees of the organizations that keep one: their edge tiles are read in one
 /// statement and the changed tiles written in one.
-async fn extend_trees(
-    txn: &mut Transaction<'_, Postgres>,
-    placed: &[(chain_head::Model, Placed)],
-) -> Result<(), DbErr> {
-    let growing: Vec<&(chain_head::Model, Placed)> = placed
+async fn extend_trees(txn: &mut Transaction<'_, Postgres>, orgs: &[OrgAppend]) -> Result<(), DbErr> {
+    let growing: Vec<&OrgAppend> = orgs
         .iter()
-        .filter(|(old, appended)| appended.head.tree_size > old.tree_size)
+        .filter(|org| org.new_head().tree_size > org.old.tree_size)
         .collect();
     if growing.is_empty() {
         return Ok(());
     }
     let wanted: Vec<(Uuid, TileId)> = growing
         .iter()
-        .flat_map(|(old, _)| {
-            tiles::edge_tiles(old.tree_size as u64)
+        .flat_map(|org| {
+            tiles::edge_tiles(org.old.tree_size as u64)
                 .into_iter()
-                .map(|tile| (old.org_id, tile))
+                .map(|tile| (org.old.org_id, tile))
         })
         .collect();
     let mut edges = read_tiles(txn, &wanted).await?;
     let mut changed: Vec<(Uuid, TileId, Vec<u8>)> = Vec::new();
-    for (old, appended) in growing {
-        let edge = edges.remove(&old.org_id).unwrap_or_default();
-        let size = old.tree_size as u64;
-        let tiles = tiles::append(size, &edge, &leaves(&appended.outcomes)?).ok_or_else(|| {
+    for org in growing {
+        let org_id = org.old.org_id;
+        let edge = edges.remove(&org_id).unwrap_or_default();
+        let size = org.old.tree_size as u64;
+        let mut new_leaves = Vec::new();
+        for (_, placed) in &org.jobs {
+            new_leaves.extend(leaves(&placed.outcomes)?);
+        }
+        let tiles = tiles::append(size, &edge, &new_leaves).ok_or_else(|| {
             DbErr::Custom(format!(
-                "the Merkle tree of organization {} is not {size} leaves",
-                old.org_id
+                "the Merkle tree of organization {org_id} is not {size} leaves"
             ))
         })?;
         changed.extend(
             tiles
                 .into_iter()
-                .map(|(tile, hashes)| (old.org_id, tile, hashes.concat())),
+                .map(|(tile, hashes)| (org_id, tile, hashes.concat())),
         );
     }
     write_tiles(txn, changed).await
@@ -342,14 +402,13 @@ async fn write_tiles(
     Ok(())
 }
 
-async fn move_heads(
-    txn: &mut Transaction<'_, Postgres>,
-    placed: &[(chain_head::Model, Placed)],
-) -> Result<(), DbErr> {
-    let moved: Vec<&chain_head::Model> = placed
+async fn move_heads(txn: &mut Transaction<'_, Postgres>, orgs: &[OrgAppend]) -> Result<(), DbErr> {
+    let moved: Vec<&chain_head::Model> = orgs
         .iter()
-        .filter(|(old, appended)| appended.head.seq > old.seq)
-        .map(|(_, appended)| &appended.head)
+        .map(OrgAppend::new_head)
+        .zip(orgs)
+        .filter(|(new, org)| new.seq > org.old.seq)
+        .map(|(new, _)| new)
         .collect();
     sqlx::query(MOVE_HEADS)
         .bind(moved.iter().map(|head| head.org_id).collect::<Vec<_>>())
