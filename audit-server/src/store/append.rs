@@ -96,19 +96,22 @@ pub(crate) async fn append_in(
     org_id: Uuid,
     records: Vec<NewRecord>,
 ) -> Result<Vec<AppendOutcome>, DbErr> {
-    append_with(txn, org_id, records, Idempotency::LookUp)
+    append_with(txn, org_id, records, Idempotency::LookUp, Vec::new())
         .await?
+        .map(|appended| appended.outcomes)
         .ok_or_else(|| DbErr::Custom("an append that looked its ids up met a stored id".to_owned()))
 }
 
 /// Appends `records` inside `txn`; `None` when [`Idempotency::Optimistic`] met a stored id (the
-/// transaction then holds a partial append and must be rolled back).
+/// transaction then holds a partial append and must be rolled back). `predictions`, when they
+/// chain from the head found (see [`chains_from`]), are the records already placed.
 pub(crate) async fn append_with(
     txn: &DatabaseTransaction,
     org_id: Uuid,
     records: Vec<NewRecord>,
     idempotency: Idempotency,
-) -> Result<Option<Vec<AppendOutcome>>, DbErr> {
+    predictions: Vec<Prediction>,
+) -> Result<Option<Appended>, DbErr> {
     let head = chain_head::Entity::find_by_id(org_id)
         .lock_exclusive()
         .one(txn)
@@ -131,17 +134,27 @@ pub(crate) async fn append_with(
         }
     }
 
+    let predicted =
+        idempotency == Idempotency::Optimistic && chains_from(&head, predictions.iter().map(Some));
     let Placed {
         outcomes,
         fingerprints,
         head: new_head,
-    } = place(org_id, &head, records, stored);
+    } = match predicted {
+        true => Placed::concat(predictions.into_iter().map(|prediction| prediction.placed)),
+        false => None,
+    }
+    .unwrap_or_else(|| place(org_id, &head, records, stored));
     let rows: Vec<_> = created(&outcomes)
         .zip(&fingerprints)
         .map(|(record, fingerprint)| to_active_model(record, fingerprint))
         .collect();
     if rows.is_empty() {
-        return Ok(Some(outcomes));
+        return Ok(Some(Appended {
+            outcomes,
+            head,
+            predicted,
+        }));
     }
     let rows_per_statement = rows_per_statement(txn.get_database_backend());
     let expected = rows.len() as u64;
@@ -173,13 +186,53 @@ pub(crate) async fn append_with(
     chain_head::ActiveModel {
         org_id: Set(org_id),
         seq: Set(new_head.seq),
-        hash: Set(new_head.hash),
+        hash: Set(new_head.hash.clone()),
         created_at: Set(new_head.created_at),
         tree_size: Set(new_head.tree_size),
     }
     .update(txn)
     .await?;
-    Ok(Some(outcomes))
+    Ok(Some(Appended {
+        outcomes,
+        head: new_head,
+        predicted,
+    }))
+}
+
+/// What an append inside a transaction did.
+pub(crate) struct Appended {
+    /// What became of each event.
+    pub outcomes: Vec<AppendOutcome>,
+    /// The organization's head after it.
+    pub head: chain_head::Model,
+    /// Whether the predictions it was given held.
+    pub predicted: bool,
+}
+
+/// Records placed ahead of their transaction, on the head they expect to find.
+pub(crate) struct Prediction {
+    /// The head they were placed after.
+    pub from: chain_head::Model,
+    /// The records on the chain.
+    pub placed: Placed,
+}
+
+/// Whether `predictions` (one per job, in order) are placed one after the other starting at
+/// `head`: then they are what an append on `head` would store. No prediction holds for none.
+pub(crate) fn chains_from<'a>(
+    head: &chain_head::Model,
+    predictions: impl IntoIterator<Item = Option<&'a Prediction>>,
+) -> bool {
+    let mut at = head;
+    let mut any = false;
+    for prediction in predictions {
+        match prediction {
+            Some(prediction) if prediction.from == *at => at = &prediction.placed.head,
+            _ => return false,
+        }
+        any = true;
+    }
+    any
 }
 
 /// An organization's records placed on its chain in memory, before any is stored.
@@ -191,6 +244,20 @@ pub(crate) struct Placed {
     /// The chain head once the created records are stored (the tree's size moves with the chain
     /// when the tree is kept).
     pub head: chain_head::Model,
+}
+
+impl Placed {
+    /// Placements that follow one another, as one (`None` for none).
+    pub(crate) fn concat(parts: impl IntoIterator<Item = Placed>) -> Option<Placed> {
+        let mut parts = parts.into_iter();
+        let mut whole = parts.next()?;
+        for part in parts {
+            whole.outcomes.extend(part.outcomes);
+            whole.fingerprints.extend(part.fingerprints);
+            whole.head = part.head;
+        }
+        Some(whole)
+    }
 }
 
 /// Gives each event that is not `stored` yet its `seq`, time and hash after `head`; `stored`

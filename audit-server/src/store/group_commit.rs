@@ -2,7 +2,8 @@
 //! callers, and each caller is answered only after the transaction holding its records commits.
 //!
 //! Appends go to a few lanes (one on SQLite, which has a single writer anyway); a lane takes
-//! every job already waiting, up to a bound, and commits them together. Organizations in a
+//! every job already waiting, up to a bound, and commits them together, placing the next group
+//! while the current one commits ([`pipelined_lane`]). Organizations in a
 //! group are appended in a fixed order (by id) so that lanes, and server processes sharing a
 //! PostgreSQL database, always take chain-head locks in the same order and never deadlock.
 //! When a group fails, its jobs are retried one by one, so one bad job cannot fail the others.
@@ -19,7 +20,8 @@ use sea_orm::{DatabaseConnection, DbBackend, DbErr, TransactionTrait};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
-use super::append::{AppendOutcome, Idempotency, NewRecord, append_with};
+use super::append::{AppendOutcome, Idempotency, NewRecord, Prediction, append_with};
+use super::entity::chain_head;
 use super::{pipelined_lane, postgres_group};
 
 /// The most events one group commits.
@@ -55,10 +57,7 @@ impl GroupCommit {
         let lanes = (0..count)
             .map(|_| {
                 let (sender, receiver) = mpsc::unbounded_channel();
-                match db.get_database_backend() {
-                    DbBackend::Postgres => tokio::spawn(pipelined_lane::run(db.clone(), receiver)),
-                    _ => tokio::spawn(run_lane(db.clone(), sqlite_writer.clone(), receiver)),
-                };
+                tokio::spawn(pipelined_lane::run(db.clone(), sqlite_writer.clone(), receiver));
                 sender
             })
             .collect();
@@ -82,37 +81,6 @@ impl GroupCommit {
         answer
             .await
             .map_err(|_| DbErr::Custom("the writer stopped before answering".to_owned()))?
-    }
-}
-
-async fn run_lane(
-    db: DatabaseConnection,
-    sqlite_writer: Arc<Mutex<()>>,
-    mut jobs: mpsc::UnboundedReceiver<Job>,
-) {
-    while let Some(first) = jobs.recv().await {
-        let mut events = first.records.len();
-        let mut group = vec![first];
-        while events < MAX_GROUP_EVENTS {
-            match jobs.try_recv() {
-                Ok(job) => {
-                    events += job.records.len();
-                    group.push(job);
-                }
-                Err(_) => break,
-            }
-        }
-        let _writer = match db.get_database_backend() {
-            DbBackend::Sqlite => Some(sqlite_writer.lock().await),
-            _ => None,
-        };
-        let work: Vec<(Uuid, &[NewRecord])> = group
-            .iter()
-            .map(|job| (job.org_id, job.records.as_slice()))
-            .collect();
-        let result = commit(&db, &work).await;
-        drop(work);
-        answer(&db, group, result).await;
     }
 }
 
@@ -149,19 +117,34 @@ pub(crate) async fn commit(
     db: &DatabaseConnection,
     jobs: &[(Uuid, &[NewRecord])],
 ) -> Result<Vec<Vec<AppendOutcome>>, DbErr> {
-    let optimistic = match db.get_database_backend() {
-        DbBackend::Postgres => {
-            let pool = db.get_postgres_connection_pool();
-            let predictions = jobs.iter().map(|_| None).collect();
-            postgres_group::commit(pool, jobs, predictions)
-                .await?
-                .map(|committed| committed.outcomes)
-        }
-        _ => commit_with(db, jobs, Idempotency::Optimistic).await?,
-    };
-    match optimistic {
-        Some(outcomes) => Ok(outcomes),
+    let predictions = jobs.iter().map(|_| None).collect();
+    match commit_predicted(db, jobs, predictions).await? {
+        Some(committed) => Ok(committed.outcomes),
         None => commit_looking_up(db, jobs).await,
+    }
+}
+
+/// What a committed group leaves.
+pub(crate) struct Committed {
+    /// Each job's outcomes, in the order of the jobs.
+    pub outcomes: Vec<Vec<AppendOutcome>>,
+    /// Each organization's head after the commit, and whether the predictions of its jobs held
+    /// (`false`: they were placed again on the head found).
+    pub heads: Vec<(chain_head::Model, bool)>,
+}
+
+/// Appends every job's records in one transaction without looking their ids up, using the
+/// jobs' predictions where they hold; `None` (after rolling back) when an id was stored already.
+pub(crate) async fn commit_predicted(
+    db: &DatabaseConnection,
+    jobs: &[(Uuid, &[NewRecord])],
+    predictions: Vec<Option<Prediction>>,
+) -> Result<Option<Committed>, DbErr> {
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            postgres_group::commit(db.get_postgres_connection_pool(), jobs, predictions).await
+        }
+        _ => commit_with(db, jobs, Idempotency::Optimistic, predictions).await,
     }
 }
 
@@ -170,8 +153,10 @@ pub(crate) async fn commit_looking_up(
     db: &DatabaseConnection,
     jobs: &[(Uuid, &[NewRecord])],
 ) -> Result<Vec<Vec<AppendOutcome>>, DbErr> {
-    commit_with(db, jobs, Idempotency::LookUp)
+    let predictions = jobs.iter().map(|_| None).collect();
+    commit_with(db, jobs, Idempotency::LookUp, predictions)
         .await?
+        .map(|committed| committed.outcomes)
         .ok_or_else(|| DbErr::Custom("an append that looked its ids up met a stored id".to_owned()))
 }
 
@@ -181,34 +166,42 @@ async fn commit_with(
     db: &DatabaseConnection,
     jobs: &[(Uuid, &[NewRecord])],
     idempotency: Idempotency,
-) -> Result<Option<Vec<Vec<AppendOutcome>>>, DbErr> {
-    let mut by_org: BTreeMap<Uuid, Vec<(usize, &[NewRecord])>> = BTreeMap::new();
-    for (index, (org_id, records)) in jobs.iter().enumerate() {
-        by_org.entry(*org_id).or_default().push((index, records));
+    mut predictions: Vec<Option<Prediction>>,
+) -> Result<Option<Committed>, DbErr> {
+    let mut by_org: BTreeMap<Uuid, Vec<usize>> = BTreeMap::new();
+    for (index, (org_id, _)) in jobs.iter().enumerate() {
+        by_org.entry(*org_id).or_default().push(index);
     }
-    let mut outcomes: Vec<Vec<AppendOutcome>> = Vec::new();
+    let mut committed = Committed {
+        outcomes: vec![Vec::new(); jobs.len()],
+        heads: Vec::with_capacity(by_org.len()),
+    };
     let txn = db.begin().await?;
-    for (org_id, org_jobs) in by_org {
-        let sizes: Vec<(usize, usize)> = org_jobs
+    for (org_id, indexes) in by_org {
+        let records: Vec<NewRecord> = indexes
             .iter()
-            .map(|(index, records)| (*index, records.len()))
+            .flat_map(|index| jobs[*index].1.iter().cloned())
             .collect();
-        let records: Vec<NewRecord> = org_jobs
-            .into_iter()
-            .flat_map(|(_, records)| records.iter().cloned())
-            .collect();
-        let Some(appended) = append_with(&txn, org_id, records, idempotency).await? else {
+        let org_predictions: Option<Vec<Prediction>> =
+            indexes.iter().map(|index| predictions[*index].take()).collect();
+        let appended = append_with(
+            &txn,
+            org_id,
+            records,
+            idempotency,
+            org_predictions.unwrap_or_default(),
+        )
+        .await?;
+        let Some(appended) = appended else {
             txn.rollback().await?;
             return Ok(None);
         };
-        let mut appended = appended.into_iter();
-        for (index, size) in sizes {
-            if outcomes.len() <= index {
-                outcomes.resize_with(index + 1, Vec::new);
-            }
-            outcomes[index] = appended.by_ref().take(size).collect();
+        let mut outcomes = appended.outcomes.into_iter();
+        for index in indexes {
+            committed.outcomes[index] = outcomes.by_ref().take(jobs[index].1.len()).collect();
         }
+        committed.heads.push((appended.head, appended.predicted));
     }
     txn.commit().await?;
-    Ok(Some(outcomes))
+    Ok(Some(committed))
 }

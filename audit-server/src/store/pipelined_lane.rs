@@ -1,4 +1,4 @@
-//! A PostgreSQL lane in two stages, so that the server's work on the next group (chaining and
+//! A lane in two stages, so that the server's work on the next group (chaining and
 //! hashing its records) overlaps the database's work on the current one, instead of the two
 //! taking turns: a placer collects jobs and places each on the head its organization will have
 //! once the groups before it commit (its prediction), and a committer runs the transactions one
@@ -12,29 +12,33 @@
 //! withdraws its organizations' predictions.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError};
 
-use sea_orm::DatabaseConnection;
-use tokio::sync::mpsc;
+use sea_orm::{DatabaseConnection, DbBackend};
+use tokio::sync::{Mutex, mpsc};
 use uuid::Uuid;
 
-use super::append::{NewRecord, place};
+use super::append::{NewRecord, Prediction, place};
 use super::entity::chain_head;
-use super::group_commit::{Job, MAX_GROUP_EVENTS, answer, commit_looking_up};
-use super::postgres_group::{self, Prediction};
+use super::group_commit::{Job, MAX_GROUP_EVENTS, answer, commit_looking_up, commit_predicted};
 
 /// Each organization's head as it will be once the groups handed to the committer commit.
-type Predicted = Arc<Mutex<HashMap<Uuid, chain_head::Model>>>;
+type Predicted = Arc<std::sync::Mutex<HashMap<Uuid, chain_head::Model>>>;
 
 /// A group handed from the placer to the committer.
 type Group = Vec<(Job, Option<Prediction>)>;
 
-/// Runs the lane until its job channel closes.
-pub(crate) async fn run(db: DatabaseConnection, mut jobs: mpsc::UnboundedReceiver<Job>) {
+/// Runs the lane until its job channel closes. On SQLite the committer holds `sqlite_writer`
+/// while it writes.
+pub(crate) async fn run(
+    db: DatabaseConnection,
+    sqlite_writer: Arc<Mutex<()>>,
+    mut jobs: mpsc::UnboundedReceiver<Job>,
+) {
     let predicted = Predicted::default();
     // One group waits while one commits: the placer keeps adding to the waiting one.
     let (to_committer, groups) = mpsc::channel::<Group>(1);
-    let committer = tokio::spawn(run_committer(db, groups, predicted.clone()));
+    let committer = tokio::spawn(run_committer(db, sqlite_writer, groups, predicted.clone()));
     let mut open = true;
     while open && let Some(first) = jobs.recv().await {
         let mut events = first.records.len();
@@ -84,15 +88,23 @@ fn predict(predicted: &Predicted, job: Job) -> (Job, Option<Prediction>) {
     (job, prediction)
 }
 
-async fn run_committer(db: DatabaseConnection, mut groups: mpsc::Receiver<Group>, predicted: Predicted) {
-    let pool = db.get_postgres_connection_pool().clone();
+async fn run_committer(
+    db: DatabaseConnection,
+    sqlite_writer: Arc<Mutex<()>>,
+    mut groups: mpsc::Receiver<Group>,
+    predicted: Predicted,
+) {
     while let Some(group) = groups.recv().await {
         let (group, predictions): (Vec<Job>, Vec<Option<Prediction>>) = group.into_iter().unzip();
+        let _writer = match db.get_database_backend() {
+            DbBackend::Sqlite => Some(sqlite_writer.lock().await),
+            _ => None,
+        };
         let work: Vec<(Uuid, &[NewRecord])> = group
             .iter()
             .map(|job| (job.org_id, job.records.as_slice()))
             .collect();
-        let outcomes = match postgres_group::commit(&pool, &work, predictions).await {
+        let outcomes = match commit_predicted(&db, &work, predictions).await {
             Ok(Some(committed)) => {
                 publish(&predicted, committed.heads);
                 Ok(committed.outcomes)

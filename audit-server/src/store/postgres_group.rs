@@ -20,8 +20,9 @@ use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::append::{AppendOutcome, NewRecord, Placed, created, leaves, place};
+use super::append::{NewRecord, Placed, Prediction, chains_from, created, leaves, place};
 use super::entity::chain_head;
+use super::group_commit::Committed;
 
 /// Locks the heads of a group's organizations, in `org_id` order.
 const LOCK_HEADS: &str = "SELECT org_id, seq, hash, created_at, tree_size FROM chain_heads \
@@ -53,23 +54,6 @@ const MOVE_HEADS: &str = "UPDATE chain_heads AS head SET seq = moved.seq, hash =
      created_at = moved.created_at, tree_size = moved.tree_size \
      FROM UNNEST($1::uuid[], $2::int8[], $3::text[], $4::timestamptz[], $5::int8[]) \
      AS moved(org_id, seq, hash, created_at, tree_size) WHERE head.org_id = moved.org_id";
-
-/// A job placed ahead of its transaction, on the head it expects to find.
-pub(crate) struct Prediction {
-    /// The head the job was placed after.
-    pub from: chain_head::Model,
-    /// The job's records on the chain.
-    pub placed: Placed,
-}
-
-/// What a committed group leaves.
-pub(crate) struct Committed {
-    /// Each job's outcomes, in the order of the jobs.
-    pub outcomes: Vec<Vec<AppendOutcome>>,
-    /// Each organization's head after the commit, and whether the predictions of its jobs held
-    /// (`false`: they were placed again on the head found).
-    pub heads: Vec<(chain_head::Model, bool)>,
-}
 
 /// One organization's part of a group.
 struct OrgAppend {
@@ -111,14 +95,7 @@ pub(crate) async fn commit(
             .get(&org_id)
             .cloned()
             .ok_or_else(|| DbErr::RecordNotFound(format!("chain head of organization {org_id}")))?;
-        let mut at = &old;
-        let predicted = indexes.iter().all(|index| match &predictions[*index] {
-            Some(prediction) if prediction.from == *at => {
-                at = &prediction.placed.head;
-                true
-            }
-            _ => false,
-        });
+        let predicted = chains_from(&old, indexes.iter().map(|index| predictions[*index].as_ref()));
         let mut org = OrgAppend {
             old: old.clone(),
             jobs: Vec::with_capacity(indexes.len()),
