@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 use super::append::{AppendOutcome, Idempotency, NewRecord, Prediction, append_with};
 use super::entity::chain_head;
+use super::wal_checkpointer::WalCheckpointer;
 use super::{pipelined_lane, postgres_group};
 
 /// The most events one group commits.
@@ -45,6 +46,8 @@ pub(crate) struct Job {
 #[derive(Debug)]
 pub(crate) struct GroupCommit {
     lanes: Vec<mpsc::UnboundedSender<Job>>,
+    /// SQLite's log checkpoints, run beside the lane instead of inside its commits.
+    _wal_checkpointer: Option<WalCheckpointer>,
 }
 
 impl GroupCommit {
@@ -61,7 +64,14 @@ impl GroupCommit {
                 sender
             })
             .collect();
-        GroupCommit { lanes }
+        let _wal_checkpointer = match db.get_database_backend() {
+            DbBackend::Sqlite => Some(WalCheckpointer::start(db)),
+            _ => None,
+        };
+        GroupCommit {
+            lanes,
+            _wal_checkpointer,
+        }
     }
 
     /// Appends and waits until the records are durable.

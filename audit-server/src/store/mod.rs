@@ -25,6 +25,7 @@ pub mod secrets;
 pub mod streams;
 pub mod tail;
 pub mod verify;
+mod wal_checkpointer;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,6 +69,8 @@ impl Store {
                     .synchronous(SqliteSynchronous::Full)
                     .busy_timeout(Duration::from_secs(30))
                     .foreign_keys(true)
+                    // Checkpoints run beside the writer (wal_checkpointer), not in its commits.
+                    .pragma("wal_autocheckpoint", "0")
             });
         let db = Database::connect(options).await?;
         let sqlite_writer = Arc::new(Mutex::new(()));
