@@ -13,8 +13,7 @@ use crate::store::entity::audit_log::Column;
 use crate::store::reads::{ReadScope, select};
 use crate::store::stored_row::{StoredRow, fetch_stored};
 
-/// Rows per keyset chunk: fewer round trips, a few MiB per chunk in flight.
-const CHUNK: u64 = 2000;
+const CHUNK: u64 = 1000;
 
 /// Chunks read from the database ahead of the one being written.
 const READ_AHEAD: usize = 2;

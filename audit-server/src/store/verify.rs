@@ -10,7 +10,7 @@ use super::entity::{audit_log, chain_anchor, chain_head};
 use super::stored_row::{StoredRow, fetch_stored};
 use super::{RecordDecodeError, Store};
 
-const CHUNK: u64 = 4000;
+const CHUNK: u64 = 2000;
 /// Chunks read ahead of the one being checked.
 const READ_AHEAD: usize = 2;
 /// Chunks hashed at once on the blocking pool.
