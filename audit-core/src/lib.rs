@@ -35,6 +35,7 @@ mod cursor;
 mod encoded;
 mod event;
 mod json_scan;
+mod json_tree;
 pub mod merkle;
 pub mod note;
 mod organization;
@@ -45,6 +46,7 @@ mod proof_api;
 mod query;
 mod record;
 pub mod record_proof;
+mod record_view;
 mod retention;
 mod role;
 mod scope;
@@ -65,6 +67,7 @@ pub use checkpoint_api::{CheckpointCosignature, CheckpointPublicKey, SignedCheck
 pub use cursor::{Cursor, InvalidCursor};
 pub use encoded::{EncodedEvent, JsonMember, RawJson};
 pub use event::AuditEvent;
+pub use json_tree::JsonTree;
 pub use organization::{NewOrganization, Organization, OrganizationList};
 pub use page::AuditLogPage;
 pub use problem::{FieldError, MAX_DISPLAY_NAME_CHARS, Problem, check_display_name};
@@ -73,6 +76,7 @@ pub use query::{
     AuditLogFilter, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageParams, ParsedQuery, QueryError, parse_query,
 };
 pub use record::AuditRecord;
+pub use record_view::RecordView;
 pub use retention::{MAX_RETENTION_SECONDS, PurgeReport, RetentionPolicy};
 pub use role::{Role, can_read_audit_logs, effective_role};
 pub use scope::Scope;

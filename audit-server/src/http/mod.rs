@@ -8,6 +8,7 @@ pub mod body;
 pub mod connection_limit;
 pub mod error;
 pub mod export_body;
+pub mod export_format;
 pub mod ingest;
 pub mod metrics;
 pub mod openapi;

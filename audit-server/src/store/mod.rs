@@ -22,6 +22,7 @@ pub mod reads;
 mod records;
 pub mod retention;
 pub mod secrets;
+pub mod stored_row;
 pub mod streams;
 pub mod tail;
 pub mod verify;

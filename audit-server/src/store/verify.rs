@@ -1,12 +1,13 @@
 //! Recomputing an organization's chain from the stored records.
 
-use audit_core::{AuditRecord, ChainVerifier, GENESIS_HASH, VerifyReport};
+use audit_core::{ChainVerifier, GENESIS_HASH, VerifyReport};
 use futures::{Stream, StreamExt};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::entity::{audit_log, chain_anchor, chain_head};
+use super::stored_row::{StoredRow, fetch_stored};
 use super::{RecordDecodeError, Store};
 
 const CHUNK: u64 = 2000;
@@ -128,14 +129,13 @@ fn hashed_chunks(
     tokio::spawn(async move {
         let mut last_seq = from_seq - 1;
         while last_seq < to_seq {
-            let rows = audit_log::Entity::find()
+            let query = audit_log::Entity::find()
                 .filter(audit_log::Column::OrgId.eq(org_id))
                 .filter(audit_log::Column::Seq.gt(last_seq))
                 .filter(audit_log::Column::Seq.lte(to_seq))
                 .order_by_asc(audit_log::Column::Seq)
-                .limit(CHUNK)
-                .all(store.connection())
-                .await;
+                .limit(CHUNK);
+            let rows = fetch_stored(store.connection(), query).await;
             let rows = match rows {
                 Ok(rows) if rows.is_empty() => break,
                 Ok(rows) => rows,
@@ -155,20 +155,22 @@ fn hashed_chunks(
     })
     .map(|rows| async move {
         let rows = rows?;
-        tokio::task::spawn_blocking(move || rows.into_iter().map(hash_row).collect())
-            .await
-            .map_err(|error| DbErr::Custom(format!("hashing a chunk failed: {error}")))
+        tokio::task::spawn_blocking(move || {
+            let mut scratch = Vec::with_capacity(2048);
+            rows.into_iter().map(|row| hash_row(row, &mut scratch)).collect()
+        })
+        .await
+        .map_err(|error| DbErr::Custom(format!("hashing a chunk failed: {error}")))
     })
     .buffered(HASHING_IN_PARALLEL)
 }
 
-fn hash_row(row: audit_log::Model) -> Result<Hashed, RecordDecodeError> {
-    let record = AuditRecord::try_from(row)?;
-    let computed = record.compute_hash();
+fn hash_row(row: StoredRow, scratch: &mut Vec<u8>) -> Result<Hashed, RecordDecodeError> {
+    let computed = row.view()?.compute_hash(scratch);
     Ok(Hashed {
-        seq: record.seq,
-        prev_hash: record.prev_hash,
-        hash: record.hash,
+        seq: row.seq,
+        prev_hash: row.prev_hash,
+        hash: row.hash,
         computed,
     })
 }

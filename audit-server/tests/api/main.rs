@@ -8,6 +8,7 @@ mod bad_input;
 mod chain;
 mod checkpoints;
 mod concurrency;
+mod exports;
 mod isolation;
 mod keys;
 mod limits;
