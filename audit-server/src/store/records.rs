@@ -22,11 +22,7 @@ impl TryFrom<audit_log::Model> for AuditRecord {
     fn try_from(row: audit_log::Model) -> Result<Self, Self::Error> {
         let seq = row.seq;
         let fail = |message: String| RecordDecodeError { seq, message };
-        let role = |value: Option<String>| -> Result<Option<Role>, RecordDecodeError> {
-            value
-                .map(|text| Role::parse(&text).ok_or_else(|| fail(format!("unknown role `{text}`"))))
-                .transpose()
-        };
+        let role = |value: Option<String>| stored_role(seq, value.as_deref());
         let metadata = match row.metadata {
             None => None,
             Some(Value::Object(members)) => Some(members),
@@ -38,8 +34,7 @@ impl TryFrom<audit_log::Model> for AuditRecord {
             seq: row.seq,
             created_at: row.created_at,
             occurred_at: row.occurred_at,
-            actor_type: ActorType::parse(&row.actor_type)
-                .ok_or_else(|| fail(format!("unknown actor type `{}`", row.actor_type)))?,
+            actor_type: stored_actor_type(seq, &row.actor_type)?,
             user_id: row.user_id,
             api_key_id: row.api_key_id,
             user_org_role: role(row.user_org_role)?,
@@ -60,6 +55,25 @@ impl TryFrom<audit_log::Model> for AuditRecord {
             hash: row.hash,
         })
     }
+}
+
+/// A stored role of record `seq`, checked.
+pub(crate) fn stored_role(seq: i64, text: Option<&str>) -> Result<Option<Role>, RecordDecodeError> {
+    text.map(|text| {
+        Role::parse(text).ok_or_else(|| RecordDecodeError {
+            seq,
+            message: format!("unknown role `{text}`"),
+        })
+    })
+    .transpose()
+}
+
+/// The stored actor type of record `seq`, checked.
+pub(crate) fn stored_actor_type(seq: i64, text: &str) -> Result<ActorType, RecordDecodeError> {
+    ActorType::parse(text).ok_or_else(|| RecordDecodeError {
+        seq,
+        message: format!("unknown actor type `{text}`"),
+    })
 }
 
 /// The row that stores `record`, with the fingerprint of the event it came from.

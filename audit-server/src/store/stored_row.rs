@@ -2,7 +2,7 @@
 //! a record needs, its JSON members as their stored text (no `serde_json::Value` is built), and
 //! a [`RecordView`] borrowed from the row.
 
-use audit_core::{ActorType, JsonTree, RecordView, Role};
+use audit_core::{JsonTree, RecordView};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait};
 use sea_orm::{
@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::RecordDecodeError;
 use super::entity::audit_log::{self, Column};
+use super::records::{stored_actor_type, stored_role};
 
 /// The text columns before the JSON ones, in [`StoredRow::read`]'s order.
 const LEADING: [Column; 14] = [
@@ -122,12 +123,7 @@ impl StoredRow {
             seq: self.seq,
             message,
         };
-        let role = |value: &Option<String>| -> Result<Option<Role>, RecordDecodeError> {
-            value
-                .as_deref()
-                .map(|text| Role::parse(text).ok_or_else(|| fail(format!("unknown role `{text}`"))))
-                .transpose()
-        };
+        let role = |value: &Option<String>| stored_role(self.seq, value.as_deref());
         fn json<'r>(
             name: &str,
             text: &'r Option<String>,
@@ -148,8 +144,7 @@ impl StoredRow {
             seq: self.seq,
             created_at: self.created_at,
             occurred_at: self.occurred_at,
-            actor_type: ActorType::parse(&self.actor_type)
-                .ok_or_else(|| fail(format!("unknown actor type `{}`", self.actor_type)))?,
+            actor_type: stored_actor_type(self.seq, &self.actor_type)?,
             user_id: self.user_id.as_deref(),
             api_key_id: self.api_key_id.as_deref(),
             user_org_role: role(&self.user_org_role)?,
