@@ -5,10 +5,11 @@ use std::collections::HashMap;
 
 use audit_core::{AuditEvent, AuditRecord, timestamp};
 use sea_orm::ActiveValue::Set;
+use sea_orm::sea_query::Condition;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -112,50 +113,159 @@ pub(crate) async fn append_with(
     idempotency: Idempotency,
     predictions: Vec<Prediction>,
 ) -> Result<Option<Appended>, DbErr> {
-    let head = chain_head::Entity::find_by_id(org_id)
-        .lock_exclusive()
-        .one(txn)
+    let work = OrgWork {
+        org_id,
+        records,
+        predictions,
+    };
+    Ok(append_group(txn, vec![work], idempotency)
         .await?
-        .ok_or_else(|| DbErr::RecordNotFound(format!("chain head of organization {org_id}")))?;
+        .map(|mut all| all.remove(0)))
+}
 
-    // Ids stored before this append: (fingerprint, outcome index or the stored record).
-    let mut stored: HashMap<Uuid, (String, Stored)> = HashMap::new();
+/// One organization's part of a group append.
+pub(crate) struct OrgWork {
+    /// The organization.
+    pub org_id: Uuid,
+    /// Its records, in order.
+    pub records: Vec<NewRecord>,
+    /// The records already placed, one per job, used when they chain from the head found.
+    pub predictions: Vec<Prediction>,
+}
+
+/// Appends several organizations' records inside `txn` in a fixed number of statements (the
+/// heads, the id look-up when asked, the rows in 500- or 2,000-row inserts, the tree's tiles
+/// read and written, the heads moved), answering each organization's [`Appended`] in the order
+/// given; `None` when [`Idempotency::Optimistic`] met a stored id (the transaction must then be
+/// rolled back). Organizations must be given in `org_id` order, which is the order the heads are
+/// locked in.
+pub(crate) async fn append_group(
+    txn: &DatabaseTransaction,
+    orgs: Vec<OrgWork>,
+    idempotency: Idempotency,
+) -> Result<Option<Vec<Appended>>, DbErr> {
+    let org_ids: Vec<Uuid> = orgs.iter().map(|work| work.org_id).collect();
+    let mut heads: HashMap<Uuid, chain_head::Model> = chain_head::Entity::find()
+        .filter(chain_head::Column::OrgId.is_in(org_ids.clone()))
+        .order_by_asc(chain_head::Column::OrgId)
+        .lock_exclusive()
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|head| (head.org_id, head))
+        .collect();
+
+    // Ids stored before this append, by organization: (fingerprint, the stored record).
+    let mut stored: HashMap<Uuid, HashMap<Uuid, (String, Stored)>> = HashMap::new();
     if idempotency == Idempotency::LookUp {
-        let ids: Vec<Uuid> = records.iter().filter_map(|record| record.event.id).collect();
-        for row in audit_log::Entity::find()
-            .filter(audit_log::Column::OrgId.eq(org_id))
-            .filter(audit_log::Column::Id.is_in(ids))
-            .all(txn)
-            .await?
-        {
-            let fingerprint = row.content_hash.clone();
+        let mut wanted = Condition::any();
+        for work in &orgs {
+            let ids: Vec<Uuid> = work.records.iter().filter_map(|record| record.event.id).collect();
+            wanted = wanted.add(
+                Condition::all()
+                    .add(audit_log::Column::OrgId.eq(work.org_id))
+                    .add(audit_log::Column::Id.is_in(ids)),
+            );
+        }
+        for row in audit_log::Entity::find().filter(wanted).all(txn).await? {
+            let (org_id, fingerprint) = (row.org_id, row.content_hash.clone());
             let record = AuditRecord::try_from(row).map_err(|error| DbErr::Custom(error.to_string()))?;
-            stored.insert(record.id, (fingerprint, Stored::Before(Box::new(record))));
+            stored
+                .entry(org_id)
+                .or_default()
+                .insert(record.id, (fingerprint, Stored::Before(Box::new(record))));
         }
     }
 
-    let predicted =
-        idempotency == Idempotency::Optimistic && chains_from(&head, predictions.iter().map(Some));
-    let Placed {
-        outcomes,
-        fingerprints,
-        head: new_head,
-    } = match predicted {
-        true => Placed::concat(predictions.into_iter().map(|prediction| prediction.placed)),
-        false => None,
+    let mut placed = Vec::with_capacity(orgs.len());
+    for work in orgs {
+        let head = heads
+            .remove(&work.org_id)
+            .ok_or_else(|| DbErr::RecordNotFound(format!("chain head of organization {}", work.org_id)))?;
+        let predicted =
+            idempotency == Idempotency::Optimistic && chains_from(&head, work.predictions.iter().map(Some));
+        let placement = match predicted {
+            true => Placed::concat(work.predictions.into_iter().map(|prediction| prediction.placed)),
+            false => None,
+        }
+        .unwrap_or_else(|| {
+            let stored = stored.remove(&work.org_id).unwrap_or_default();
+            place(work.org_id, &head, work.records, stored)
+        });
+        placed.push((head, placement, predicted));
     }
-    .unwrap_or_else(|| place(org_id, &head, records, stored));
-    let rows: Vec<_> = created(&outcomes)
-        .zip(&fingerprints)
-        .map(|(record, fingerprint)| to_active_model(record, fingerprint))
+
+    let rows: Vec<_> = placed
+        .iter()
+        .flat_map(|(_, placement, _)| {
+            created(&placement.outcomes)
+                .zip(&placement.fingerprints)
+                .map(|(record, fingerprint)| to_active_model(record, fingerprint))
+        })
         .collect();
-    if rows.is_empty() {
-        return Ok(Some(Appended {
-            outcomes,
-            head,
-            predicted,
-        }));
+    if !rows.is_empty() {
+        if insert_rows(txn, rows, idempotency).await? == Inserted::Skipped {
+            return Ok(None);
+        }
+        let growths = placed
+            .iter()
+            .filter(|(old, placement, _)| placement.head.tree_size > old.tree_size)
+            .map(|(old, placement, _)| Ok((old.org_id, old.seq as u64, leaves(&placement.outcomes)?)))
+            .collect::<Result<Vec<_>, DbErr>>()?;
+        merkle::extend_many(txn, &growths).await?;
+        let moved: Vec<chain_head::ActiveModel> = placed
+            .iter()
+            .filter(|(old, placement, _)| placement.head.seq > old.seq)
+            .map(|(_, placement, _)| chain_head::ActiveModel {
+                org_id: Set(placement.head.org_id),
+                seq: Set(placement.head.seq),
+                hash: Set(placement.head.hash.clone()),
+                created_at: Set(placement.head.created_at),
+                tree_size: Set(placement.head.tree_size),
+            })
+            .collect();
+        if !moved.is_empty() {
+            chain_head::Entity::insert_many(moved)
+                .on_conflict(
+                    OnConflict::column(chain_head::Column::OrgId)
+                        .update_columns([
+                            chain_head::Column::Seq,
+                            chain_head::Column::Hash,
+                            chain_head::Column::CreatedAt,
+                            chain_head::Column::TreeSize,
+                        ])
+                        .to_owned(),
+                )
+                .exec_without_returning(txn)
+                .await?;
+        }
     }
+    Ok(Some(
+        placed
+            .into_iter()
+            .map(|(_, placement, predicted)| Appended {
+                outcomes: placement.outcomes,
+                head: placement.head,
+                predicted,
+            })
+            .collect(),
+    ))
+}
+
+/// Whether every row of an insert was stored.
+#[derive(Debug, PartialEq, Eq)]
+enum Inserted {
+    All,
+    /// An optimistic insert skipped a row whose id was stored already.
+    Skipped,
+}
+
+/// Inserts `rows` in statements as large as the backend allows.
+async fn insert_rows(
+    txn: &DatabaseTransaction,
+    rows: Vec<audit_log::ActiveModel>,
+    idempotency: Idempotency,
+) -> Result<Inserted, DbErr> {
     let rows_per_statement = rows_per_statement(txn.get_database_backend());
     let expected = rows.len() as u64;
     let mut inserted = 0;
@@ -177,26 +287,11 @@ pub(crate) async fn append_with(
             }
         };
     }
-    if inserted != expected {
-        return Ok(None);
-    }
-    if new_head.tree_size > head.tree_size {
-        merkle::extend(txn, org_id, head.seq as u64, &leaves(&outcomes)?).await?;
-    }
-    chain_head::ActiveModel {
-        org_id: Set(org_id),
-        seq: Set(new_head.seq),
-        hash: Set(new_head.hash.clone()),
-        created_at: Set(new_head.created_at),
-        tree_size: Set(new_head.tree_size),
-    }
-    .update(txn)
-    .await?;
-    Ok(Some(Appended {
-        outcomes,
-        head: new_head,
-        predicted,
-    }))
+    Ok(if inserted == expected {
+        Inserted::All
+    } else {
+        Inserted::Skipped
+    })
 }
 
 /// What an append inside a transaction did.

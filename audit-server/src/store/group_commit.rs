@@ -20,7 +20,7 @@ use sea_orm::{DatabaseConnection, DbBackend, DbErr, TransactionTrait};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
-use super::append::{AppendOutcome, Idempotency, NewRecord, Prediction, append_with};
+use super::append::{AppendOutcome, Idempotency, NewRecord, OrgWork, Prediction, append_group};
 use super::entity::chain_head;
 use super::wal_checkpointer::WalCheckpointer;
 use super::{pipelined_lane, postgres_group};
@@ -182,30 +182,30 @@ async fn commit_with(
     for (index, (org_id, _)) in jobs.iter().enumerate() {
         by_org.entry(*org_id).or_default().push(index);
     }
-    let mut committed = Committed {
-        outcomes: vec![Vec::new(); jobs.len()],
-        heads: Vec::with_capacity(by_org.len()),
-    };
-    let txn = db.begin().await?;
-    for (org_id, indexes) in by_org {
+    let mut work = Vec::with_capacity(by_org.len());
+    for (org_id, indexes) in &by_org {
         let records: Vec<NewRecord> = indexes
             .iter()
             .flat_map(|index| jobs[*index].1.iter().cloned())
             .collect();
         let org_predictions: Option<Vec<Prediction>> =
             indexes.iter().map(|index| predictions[*index].take()).collect();
-        let appended = append_with(
-            &txn,
-            org_id,
+        work.push(OrgWork {
+            org_id: *org_id,
             records,
-            idempotency,
-            org_predictions.unwrap_or_default(),
-        )
-        .await?;
-        let Some(appended) = appended else {
-            txn.rollback().await?;
-            return Ok(None);
-        };
+            predictions: org_predictions.unwrap_or_default(),
+        });
+    }
+    let txn = db.begin().await?;
+    let Some(appended) = append_group(&txn, work, idempotency).await? else {
+        txn.rollback().await?;
+        return Ok(None);
+    };
+    let mut committed = Committed {
+        outcomes: vec![Vec::new(); jobs.len()],
+        heads: Vec::with_capacity(by_org.len()),
+    };
+    for (appended, indexes) in appended.into_iter().zip(by_org.into_values()) {
         let mut outcomes = appended.outcomes.into_iter();
         for index in indexes {
             committed.outcomes[index] = outcomes.by_ref().take(jobs[index].1.len()).collect();

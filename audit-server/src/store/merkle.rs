@@ -58,53 +58,77 @@ async fn read_tiles(
     org_id: Uuid,
     ids: &BTreeSet<TileId>,
 ) -> Result<BTreeMap<TileId, Vec<Hash>>, DbErr> {
-    let mut tiles = BTreeMap::new();
-    if ids.is_empty() {
+    let wanted = BTreeMap::from([(org_id, ids.clone())]);
+    Ok(read_tiles_of(db, &wanted)
+        .await?
+        .remove(&org_id)
+        .unwrap_or_default())
+}
+
+/// The stored tiles of several organizations (`org_id` to tile ids), in one query.
+async fn read_tiles_of(
+    db: &impl ConnectionTrait,
+    wanted: &BTreeMap<Uuid, BTreeSet<TileId>>,
+) -> Result<BTreeMap<Uuid, BTreeMap<TileId, Vec<Hash>>>, DbErr> {
+    let mut places = Condition::any();
+    for (org_id, ids) in wanted {
+        for level in ids.iter().map(|tile| tile.level).collect::<BTreeSet<u8>>() {
+            let indexes: Vec<i64> = ids
+                .iter()
+                .filter(|tile| tile.level == level)
+                .map(|tile| tile.index as i64)
+                .collect();
+            places = places.add(
+                Condition::all()
+                    .add(merkle_tile::Column::OrgId.eq(*org_id))
+                    .add(merkle_tile::Column::Level.eq(i16::from(level)))
+                    .add(merkle_tile::Column::TileIndex.is_in(indexes)),
+            );
+        }
+    }
+    let mut tiles: BTreeMap<Uuid, BTreeMap<TileId, Vec<Hash>>> = BTreeMap::new();
+    if places.is_empty() {
         return Ok(tiles);
     }
-    let levels: BTreeSet<u8> = ids.iter().map(|tile| tile.level).collect();
-    let mut places = Condition::any();
-    for &level in &levels {
-        let indexes: Vec<i64> = ids
-            .iter()
-            .filter(|tile| tile.level == level)
-            .map(|tile| tile.index as i64)
-            .collect();
-        places = places.add(
-            Condition::all()
-                .add(merkle_tile::Column::Level.eq(i16::from(level)))
-                .add(merkle_tile::Column::TileIndex.is_in(indexes)),
-        );
-    }
-    let rows = merkle_tile::Entity::find()
-        .filter(merkle_tile::Column::OrgId.eq(org_id))
-        .filter(places)
-        .all(db)
-        .await?;
-    for row in rows {
+    for row in merkle_tile::Entity::find().filter(places).all(db).await? {
         let id = TileId {
             level: row.level as u8,
             index: row.tile_index as u64,
         };
-        tiles.insert(id, to_hashes(&row.hashes));
+        tiles
+            .entry(row.org_id)
+            .or_default()
+            .insert(id, to_hashes(&row.hashes));
     }
     Ok(tiles)
 }
 
-/// Adds `leaves` to `org_id`'s tree of `size` leaves, inside the caller's transaction.
-pub(crate) async fn extend(
+/// Grows several organizations' trees inside the caller's transaction: `(org_id, size,
+/// leaves)` adds `leaves` to a tree of `size` leaves. Their right-edge tiles are read in one
+/// query and the changed tiles written in one statement.
+pub(crate) async fn extend_many(
     db: &impl ConnectionTrait,
-    org_id: Uuid,
-    size: u64,
-    leaves: &[Hash],
+    growths: &[(Uuid, u64, Vec<Hash>)],
 ) -> Result<(), DbErr> {
-    let edge = read_tiles(db, org_id, &tiles::edge_tiles(size).into_iter().collect()).await?;
-    let changed = tiles::append(size, &edge, leaves).ok_or_else(|| {
-        DbErr::Custom(format!(
-            "the Merkle tree of organization {org_id} is not {size} leaves"
-        ))
-    })?;
-    write_tiles(db, org_id, changed).await
+    if growths.is_empty() {
+        return Ok(());
+    }
+    let wanted: BTreeMap<Uuid, BTreeSet<TileId>> = growths
+        .iter()
+        .map(|(org_id, size, _)| (*org_id, tiles::edge_tiles(*size).into_iter().collect()))
+        .collect();
+    let mut edges = read_tiles_of(db, &wanted).await?;
+    let mut changed = Vec::new();
+    for (org_id, size, leaves) in growths {
+        let edge = edges.remove(org_id).unwrap_or_default();
+        let tiles = tiles::append(*size, &edge, leaves).ok_or_else(|| {
+            DbErr::Custom(format!(
+                "the Merkle tree of organization {org_id} is not {size} leaves"
+            ))
+        })?;
+        changed.extend(tiles.into_iter().map(|(id, hashes)| (*org_id, id, hashes)));
+    }
+    write_tile_rows(db, changed).await
 }
 
 /// Stores tiles, replacing the stored ones of the same place.
@@ -113,15 +137,32 @@ pub(crate) async fn write_tiles(
     org_id: Uuid,
     tiles: BTreeMap<TileId, Vec<Hash>>,
 ) -> Result<(), DbErr> {
+    write_tile_rows(
+        db,
+        tiles
+            .into_iter()
+            .map(|(id, hashes)| (org_id, id, hashes))
+            .collect(),
+    )
+    .await
+}
+
+/// Stores `(org_id, tile, hashes)` rows, replacing the stored ones of the same place.
+async fn write_tile_rows(
+    db: &impl ConnectionTrait,
+    tiles: Vec<(Uuid, TileId, Vec<Hash>)>,
+) -> Result<(), DbErr> {
     if tiles.is_empty() {
         return Ok(());
     }
-    let rows = tiles.into_iter().map(|(id, hashes)| merkle_tile::ActiveModel {
-        org_id: Set(org_id),
-        level: Set(i16::from(id.level)),
-        tile_index: Set(id.index as i64),
-        hashes: Set(hashes.concat()),
-    });
+    let rows = tiles
+        .into_iter()
+        .map(|(org_id, id, hashes)| merkle_tile::ActiveModel {
+            org_id: Set(org_id),
+            level: Set(i16::from(id.level)),
+            tile_index: Set(id.index as i64),
+            hashes: Set(hashes.concat()),
+        });
     merkle_tile::Entity::insert_many(rows)
         .on_conflict(
             OnConflict::columns([
