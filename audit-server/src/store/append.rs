@@ -97,40 +97,91 @@ pub(crate) async fn append_in(
     org_id: Uuid,
     records: Vec<NewRecord>,
 ) -> Result<Vec<AppendOutcome>, DbErr> {
-    append_with(txn, org_id, records, Idempotency::LookUp, Vec::new())
+    let work = OrgWork {
+        org_id,
+        jobs: vec![records.as_slice()],
+        predictions: Vec::new(),
+    };
+    append_group(txn, vec![work], Idempotency::LookUp)
         .await?
-        .map(|appended| appended.outcomes)
+        .map(|mut all| all.remove(0).outcomes)
         .ok_or_else(|| DbErr::Custom("an append that looked its ids up met a stored id".to_owned()))
 }
 
-/// Appends `records` inside `txn`; `None` when [`Idempotency::Optimistic`] met a stored id (the
-/// transaction then holds a partial append and must be rolled back). `predictions`, when they
-/// chain from the head found (see [`chains_from`]), are the records already placed.
-pub(crate) async fn append_with(
-    txn: &DatabaseTransaction,
-    org_id: Uuid,
-    records: Vec<NewRecord>,
-    idempotency: Idempotency,
-    predictions: Vec<Prediction>,
-) -> Result<Option<Appended>, DbErr> {
-    let work = OrgWork {
-        org_id,
-        records,
-        predictions,
-    };
-    Ok(append_group(txn, vec![work], idempotency)
-        .await?
-        .map(|mut all| all.remove(0)))
-}
-
 /// One organization's part of a group append.
-pub(crate) struct OrgWork {
+pub(crate) struct OrgWork<'a> {
     /// The organization.
     pub org_id: Uuid,
-    /// Its records, in order.
-    pub records: Vec<NewRecord>,
-    /// The records already placed, one per job, used when they chain from the head found.
+    /// Its jobs' records, in order (copied only when they have to be placed here).
+    pub jobs: Vec<&'a [NewRecord]>,
+    /// The jobs already placed, one per job, used when they chain from the head found.
     pub predictions: Vec<Prediction>,
+}
+
+impl OrgWork<'_> {
+    fn records(&self) -> impl Iterator<Item = &NewRecord> {
+        self.jobs.iter().flat_map(|records| records.iter())
+    }
+}
+
+/// An organization's records placed on the head locked for it.
+pub(crate) struct OrgPlacement {
+    /// Its head before the append.
+    pub old: chain_head::Model,
+    /// The records on the chain after `old`.
+    pub placed: Placed,
+    /// Whether the predictions were used.
+    pub predicted: bool,
+}
+
+impl OrgPlacement {
+    /// Places `work` after `old`, its locked head: its predictions when `optimistic` and they
+    /// chain from `old`, else its records afresh (with `stored`, the ids stored before).
+    pub(crate) fn new(
+        work: OrgWork<'_>,
+        old: chain_head::Model,
+        stored: HashMap<Uuid, (String, Stored)>,
+        optimistic: bool,
+    ) -> Self {
+        let predicted = optimistic && chains_from(&old, work.predictions.iter().map(Some));
+        let OrgWork {
+            org_id,
+            jobs,
+            predictions,
+        } = work;
+        let placed = match predicted {
+            true => Placed::concat(predictions.into_iter().map(|prediction| prediction.placed)),
+            false => None,
+        }
+        .unwrap_or_else(|| {
+            let records = jobs.iter().flat_map(|records| records.iter().cloned()).collect();
+            place(org_id, &old, records, stored)
+        });
+        OrgPlacement {
+            old,
+            placed,
+            predicted,
+        }
+    }
+
+    /// What the append did.
+    pub(crate) fn appended(self) -> Appended {
+        Appended {
+            outcomes: self.placed.outcomes,
+            head: self.placed.head,
+            predicted: self.predicted,
+        }
+    }
+
+    /// Whether the organization's tree grows.
+    pub(crate) fn tree_grows(&self) -> bool {
+        self.placed.head.tree_size > self.old.tree_size
+    }
+
+    /// Whether the organization's head moves.
+    pub(crate) fn head_moves(&self) -> bool {
+        self.placed.head.seq > self.old.seq
+    }
 }
 
 /// Appends several organizations' records inside `txn` in a fixed number of statements (the
@@ -141,7 +192,7 @@ pub(crate) struct OrgWork {
 /// locked in.
 pub(crate) async fn append_group(
     txn: &DatabaseTransaction,
-    orgs: Vec<OrgWork>,
+    orgs: Vec<OrgWork<'_>>,
     idempotency: Idempotency,
 ) -> Result<Option<Vec<Appended>>, DbErr> {
     let org_ids: Vec<Uuid> = orgs.iter().map(|work| work.org_id).collect();
@@ -160,7 +211,7 @@ pub(crate) async fn append_group(
     if idempotency == Idempotency::LookUp {
         let mut wanted = Condition::any();
         for work in &orgs {
-            let ids: Vec<Uuid> = work.records.iter().filter_map(|record| record.event.id).collect();
+            let ids: Vec<Uuid> = work.records().filter_map(|record| record.event.id).collect();
             wanted = wanted.add(
                 Condition::all()
                     .add(audit_log::Column::OrgId.eq(work.org_id))
@@ -179,27 +230,23 @@ pub(crate) async fn append_group(
 
     let mut placed = Vec::with_capacity(orgs.len());
     for work in orgs {
-        let head = heads
+        let old = heads
             .remove(&work.org_id)
             .ok_or_else(|| DbErr::RecordNotFound(format!("chain head of organization {}", work.org_id)))?;
-        let predicted =
-            idempotency == Idempotency::Optimistic && chains_from(&head, work.predictions.iter().map(Some));
-        let placement = match predicted {
-            true => Placed::concat(work.predictions.into_iter().map(|prediction| prediction.placed)),
-            false => None,
-        }
-        .unwrap_or_else(|| {
-            let stored = stored.remove(&work.org_id).unwrap_or_default();
-            place(work.org_id, &head, work.records, stored)
-        });
-        placed.push((head, placement, predicted));
+        let stored = stored.remove(&work.org_id).unwrap_or_default();
+        placed.push(OrgPlacement::new(
+            work,
+            old,
+            stored,
+            idempotency == Idempotency::Optimistic,
+        ));
     }
 
     let rows: Vec<_> = placed
         .iter()
-        .flat_map(|(_, placement, _)| {
-            created(&placement.outcomes)
-                .zip(&placement.fingerprints)
+        .flat_map(|org| {
+            created(&org.placed.outcomes)
+                .zip(&org.placed.fingerprints)
                 .map(|(record, fingerprint)| to_active_model(record, fingerprint))
         })
         .collect();
@@ -209,19 +256,19 @@ pub(crate) async fn append_group(
         }
         let growths = placed
             .iter()
-            .filter(|(old, placement, _)| placement.head.tree_size > old.tree_size)
-            .map(|(old, placement, _)| Ok((old.org_id, old.seq as u64, leaves(&placement.outcomes)?)))
+            .filter(|org| org.tree_grows())
+            .map(|org| Ok((org.old.org_id, org.old.seq as u64, leaves(&org.placed.outcomes)?)))
             .collect::<Result<Vec<_>, DbErr>>()?;
         merkle::extend_many(txn, &growths).await?;
         let moved: Vec<chain_head::ActiveModel> = placed
             .iter()
-            .filter(|(old, placement, _)| placement.head.seq > old.seq)
-            .map(|(_, placement, _)| chain_head::ActiveModel {
-                org_id: Set(placement.head.org_id),
-                seq: Set(placement.head.seq),
-                hash: Set(placement.head.hash.clone()),
-                created_at: Set(placement.head.created_at),
-                tree_size: Set(placement.head.tree_size),
+            .filter(|org| org.head_moves())
+            .map(|org| chain_head::ActiveModel {
+                org_id: Set(org.placed.head.org_id),
+                seq: Set(org.placed.head.seq),
+                hash: Set(org.placed.head.hash.clone()),
+                created_at: Set(org.placed.head.created_at),
+                tree_size: Set(org.placed.head.tree_size),
             })
             .collect();
         if !moved.is_empty() {
@@ -240,16 +287,7 @@ pub(crate) async fn append_group(
                 .await?;
         }
     }
-    Ok(Some(
-        placed
-            .into_iter()
-            .map(|(_, placement, predicted)| Appended {
-                outcomes: placement.outcomes,
-                head: placement.head,
-                predicted,
-            })
-            .collect(),
-    ))
+    Ok(Some(placed.into_iter().map(OrgPlacement::appended).collect()))
 }
 
 /// Whether every row of an insert was stored.

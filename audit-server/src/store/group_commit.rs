@@ -150,12 +150,7 @@ pub(crate) async fn commit_predicted(
     jobs: &[(Uuid, &[NewRecord])],
     predictions: Vec<Option<Prediction>>,
 ) -> Result<Option<Committed>, DbErr> {
-    match db.get_database_backend() {
-        DbBackend::Postgres => {
-            postgres_group::commit(db.get_postgres_connection_pool(), jobs, predictions).await
-        }
-        _ => commit_with(db, jobs, Idempotency::Optimistic, predictions).await,
-    }
+    commit_with(db, jobs, Idempotency::Optimistic, predictions).await
 }
 
 /// Appends every job's records in one transaction, looking their ids up first.
@@ -171,7 +166,8 @@ pub(crate) async fn commit_looking_up(
 }
 
 /// Appends every job's records in one transaction; answers the outcomes job by job, or `None`
-/// (after rolling back) when an optimistic append met a stored id.
+/// (after rolling back) when an optimistic append met a stored id. An optimistic group on
+/// PostgreSQL takes [`postgres_group`]'s fixed six statements.
 async fn commit_with(
     db: &DatabaseConnection,
     jobs: &[(Uuid, &[NewRecord])],
@@ -182,23 +178,33 @@ async fn commit_with(
     for (index, (org_id, _)) in jobs.iter().enumerate() {
         by_org.entry(*org_id).or_default().push(index);
     }
-    let mut work = Vec::with_capacity(by_org.len());
-    for (org_id, indexes) in &by_org {
-        let records: Vec<NewRecord> = indexes
-            .iter()
-            .flat_map(|index| jobs[*index].1.iter().cloned())
-            .collect();
-        let org_predictions: Option<Vec<Prediction>> =
-            indexes.iter().map(|index| predictions[*index].take()).collect();
-        work.push(OrgWork {
-            org_id: *org_id,
-            records,
-            predictions: org_predictions.unwrap_or_default(),
-        });
-    }
-    let txn = db.begin().await?;
-    let Some(appended) = append_group(&txn, work, idempotency).await? else {
-        txn.rollback().await?;
+    let work: Vec<OrgWork<'_>> = by_org
+        .iter()
+        .map(|(org_id, indexes)| {
+            let predictions: Option<Vec<Prediction>> =
+                indexes.iter().map(|index| predictions[*index].take()).collect();
+            OrgWork {
+                org_id: *org_id,
+                jobs: indexes.iter().map(|index| jobs[*index].1).collect(),
+                predictions: predictions.unwrap_or_default(),
+            }
+        })
+        .collect();
+    let appended = match (db.get_database_backend(), idempotency) {
+        (DbBackend::Postgres, Idempotency::Optimistic) => {
+            postgres_group::append_group(db.get_postgres_connection_pool(), work).await?
+        }
+        _ => {
+            let txn = db.begin().await?;
+            let appended = append_group(&txn, work, idempotency).await?;
+            match appended {
+                Some(_) => txn.commit().await?,
+                None => txn.rollback().await?,
+            }
+            appended
+        }
+    };
+    let Some(appended) = appended else {
         return Ok(None);
     };
     let mut committed = Committed {
@@ -212,6 +218,5 @@ async fn commit_with(
         }
         committed.heads.push((appended.head, appended.predicted));
     }
-    txn.commit().await?;
     Ok(Some(committed))
 }

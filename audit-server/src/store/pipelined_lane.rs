@@ -78,11 +78,15 @@ pub(crate) async fn run(
 }
 
 /// Places `job` on its organization's predicted head, when there is one, and moves it on.
+/// The lock is not held while placing (hashing a batch takes milliseconds, and the committer
+/// publishes through it): a head the committer publishes meanwhile is overwritten, which only
+/// makes the next predictions wrong until it publishes again.
 fn predict(predicted: &Predicted, job: Job) -> (Job, Option<Prediction>) {
-    let mut heads = predicted.lock().unwrap_or_else(PoisonError::into_inner);
-    let prediction = heads.get(&job.org_id).cloned().map(|from| {
+    let heads = || predicted.lock().unwrap_or_else(PoisonError::into_inner);
+    let from = heads().get(&job.org_id).cloned();
+    let prediction = from.map(|from| {
         let placed = place(job.org_id, &from, job.records.clone(), HashMap::new());
-        heads.insert(job.org_id, placed.head.clone());
+        heads().insert(job.org_id, placed.head.clone());
         Prediction { from, placed }
     });
     (job, prediction)

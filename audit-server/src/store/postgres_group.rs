@@ -20,9 +20,8 @@ use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::append::{NewRecord, Placed, Prediction, chains_from, created, leaves, place};
+use super::append::{Appended, OrgPlacement, OrgWork, Placed, created, leaves};
 use super::entity::chain_head;
-use super::group_commit::Committed;
 
 /// Locks the heads of a group's organizations, in `org_id` order.
 const LOCK_HEADS: &str = "SELECT org_id, seq, hash, created_at, tree_size FROM chain_heads \
@@ -55,66 +54,26 @@ const MOVE_HEADS: &str = "UPDATE chain_heads AS head SET seq = moved.seq, hash =
      FROM UNNEST($1::uuid[], $2::int8[], $3::text[], $4::timestamptz[], $5::int8[]) \
      AS moved(org_id, seq, hash, created_at, tree_size) WHERE head.org_id = moved.org_id";
 
-/// One organization's part of a group.
-struct OrgAppend {
-    /// Its head before the group.
-    old: chain_head::Model,
-    /// Its jobs (index in the group, records placed), in order.
-    jobs: Vec<(usize, Placed)>,
-    /// Whether the predictions held.
-    predicted: bool,
-}
-
-impl OrgAppend {
-    /// The head after the group.
-    fn new_head(&self) -> &chain_head::Model {
-        self.jobs.last().map_or(&self.old, |(_, placed)| &placed.head)
-    }
-}
-
-/// Appends every job's records (`(org_id, records)`) in one transaction; answers the outcomes
-/// job by job, or `None` (after rolling back) when an event's id was stored already. A job's
-/// [`Prediction`] is used when its organization's jobs chain from the head locked here; else
-/// the jobs are placed again on that head.
-pub(crate) async fn commit(
+/// Appends the organizations' records (in `org_id` order) in one transaction, without looking
+/// their ids up; answers each organization's [`Appended`] in the order given, or `None` (after
+/// rolling back) when an event's id was stored already. An organization's predictions are used
+/// when they chain from the head locked here; else its records are placed again on that head.
+pub(crate) async fn append_group(
     pool: &PgPool,
-    jobs: &[(Uuid, &[NewRecord])],
-    mut predictions: Vec<Option<Prediction>>,
-) -> Result<Option<Committed>, DbErr> {
-    let mut by_org: BTreeMap<Uuid, Vec<usize>> = BTreeMap::new();
-    for (index, (org_id, _)) in jobs.iter().enumerate() {
-        by_org.entry(*org_id).or_default().push(index);
-    }
+    orgs: Vec<OrgWork<'_>>,
+) -> Result<Option<Vec<Appended>>, DbErr> {
     let mut txn = pool.begin().await.map_err(db_error)?;
-    let org_ids: Vec<Uuid> = by_org.keys().copied().collect();
-    let heads = lock_heads(&mut txn, &org_ids).await?;
-
-    let mut orgs: Vec<OrgAppend> = Vec::with_capacity(by_org.len());
-    for (org_id, indexes) in by_org {
+    let org_ids: Vec<Uuid> = orgs.iter().map(|work| work.org_id).collect();
+    let mut heads = lock_heads(&mut txn, &org_ids).await?;
+    let mut placed = Vec::with_capacity(orgs.len());
+    for work in orgs {
         let old = heads
-            .get(&org_id)
-            .cloned()
-            .ok_or_else(|| DbErr::RecordNotFound(format!("chain head of organization {org_id}")))?;
-        let predicted = chains_from(&old, indexes.iter().map(|index| predictions[*index].as_ref()));
-        let mut org = OrgAppend {
-            old: old.clone(),
-            jobs: Vec::with_capacity(indexes.len()),
-            predicted,
-        };
-        for index in indexes {
-            let placed = match predictions[index].take() {
-                Some(prediction) if predicted => prediction.placed,
-                _ => place(org_id, org.new_head(), jobs[index].1.to_vec(), HashMap::new()),
-            };
-            org.jobs.push((index, placed));
-        }
-        orgs.push(org);
+            .remove(&work.org_id)
+            .ok_or_else(|| DbErr::RecordNotFound(format!("chain head of organization {}", work.org_id)))?;
+        placed.push(OrgPlacement::new(work, old, HashMap::new(), true));
     }
 
-    let rows = Rows::of(
-        orgs.iter()
-            .flat_map(|org| org.jobs.iter().map(|(_, placed)| placed)),
-    );
+    let rows = Rows::of(placed.iter().map(|org| &org.placed));
     if rows.len() > 0 {
         let expected = rows.len() as u64;
         let inserted = rows.insert(&mut txn).await?;
@@ -122,22 +81,11 @@ pub(crate) async fn commit(
             txn.rollback().await.map_err(db_error)?;
             return Ok(None);
         }
-        extend_trees(&mut txn, &orgs).await?;
-        move_heads(&mut txn, &orgs).await?;
+        extend_trees(&mut txn, &placed).await?;
+        move_heads(&mut txn, &placed).await?;
     }
     txn.commit().await.map_err(db_error)?;
-
-    let mut committed = Committed {
-        outcomes: vec![Vec::new(); jobs.len()],
-        heads: Vec::with_capacity(orgs.len()),
-    };
-    for org in orgs {
-        committed.heads.push((org.new_head().clone(), org.predicted));
-        for (index, placed) in org.jobs {
-            committed.outcomes[index] = placed.outcomes;
-        }
-    }
-    Ok(Some(committed))
+    Ok(Some(placed.into_iter().map(OrgPlacement::appended).collect()))
 }
 
 async fn lock_heads(
@@ -276,11 +224,8 @@ impl<'a> Rows<'a> {
 
 /// Grows the trees of the organizations that keep one: their edge tiles are read in one
 /// statement and the changed tiles written in one.
-async fn extend_trees(txn: &mut Transaction<'_, Postgres>, orgs: &[OrgAppend]) -> Result<(), DbErr> {
-    let growing: Vec<&OrgAppend> = orgs
-        .iter()
-        .filter(|org| org.new_head().tree_size > org.old.tree_size)
-        .collect();
+async fn extend_trees(txn: &mut Transaction<'_, Postgres>, orgs: &[OrgPlacement]) -> Result<(), DbErr> {
+    let growing: Vec<&OrgPlacement> = orgs.iter().filter(|org| org.tree_grows()).collect();
     if growing.is_empty() {
         return Ok(());
     }
@@ -298,11 +243,7 @@ async fn extend_trees(txn: &mut Transaction<'_, Postgres>, orgs: &[OrgAppend]) -
         let org_id = org.old.org_id;
         let edge = edges.remove(&org_id).unwrap_or_default();
         let size = org.old.tree_size as u64;
-        let mut new_leaves = Vec::new();
-        for (_, placed) in &org.jobs {
-            new_leaves.extend(leaves(&placed.outcomes)?);
-        }
-        let tiles = tiles::append(size, &edge, &new_leaves).ok_or_else(|| {
+        let tiles = tiles::append(size, &edge, &leaves(&org.placed.outcomes)?).ok_or_else(|| {
             DbErr::Custom(format!(
                 "the Merkle tree of organization {org_id} is not {size} leaves"
             ))
@@ -379,13 +320,11 @@ async fn write_tiles(
     Ok(())
 }
 
-async fn move_heads(txn: &mut Transaction<'_, Postgres>, orgs: &[OrgAppend]) -> Result<(), DbErr> {
+async fn move_heads(txn: &mut Transaction<'_, Postgres>, orgs: &[OrgPlacement]) -> Result<(), DbErr> {
     let moved: Vec<&chain_head::Model> = orgs
         .iter()
-        .map(OrgAppend::new_head)
-        .zip(orgs)
-        .filter(|(new, org)| new.seq > org.old.seq)
-        .map(|(new, _)| new)
+        .filter(|org| org.head_moves())
+        .map(|org| &org.placed.head)
         .collect();
     sqlx::query(MOVE_HEADS)
         .bind(moved.iter().map(|head| head.org_id).collect::<Vec<_>>())
