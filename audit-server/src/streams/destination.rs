@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
-use audit_core::{AuditRecord, StreamDestination};
-use uuid::Uuid;
+use audit_core::StreamDestination;
 
+use super::batch::Batch;
 use super::{datadog, file, network, splunk, webhook};
 
 /// Why a batch was not delivered.
@@ -126,12 +126,8 @@ impl Destination {
     }
 
     /// Delivers one batch; `Ok` once the destination has it (2xx, or written and synced).
-    pub async fn send(
-        &mut self,
-        http: &reqwest::Client,
-        stream_id: Uuid,
-        records: &[AuditRecord],
-    ) -> Result<(), DeliveryError> {
+    pub async fn send(&mut self, http: &reqwest::Client, batch: &Batch<'_>) -> Result<(), DeliveryError> {
+        let (stream_id, records) = (batch.envelope.stream_id, batch.records);
         match self {
             Destination::Webhook { url, secret } => {
                 webhook::send(http, url, secret, stream_id, records).await

@@ -5,6 +5,7 @@
 //! order, sends them as one batch and moves the cursor only once the destination acknowledged
 //! it: delivery is at least once and in order, across restarts and several processes.
 
+pub mod batch;
 pub mod datadog;
 pub mod destination;
 pub mod file;

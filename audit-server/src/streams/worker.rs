@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use super::batch::Batch;
 use super::destination::{DeliveryError, Destination};
 use super::network::PublicOnly;
 use crate::config::Config;
@@ -284,8 +285,9 @@ async fn deliver(context: Arc<Context>, id: Uuid, mut stop: watch::Receiver<bool
                 break;
             }
         }
+        let batch = Batch::native(id, &records, None);
         let sent = tokio::select! {
-            sent = sink.send(&context.http, id, &records) => sent,
+            sent = sink.send(&context.http, &batch) => sent,
             _ = stop.changed() => break,
         };
         match sent {

@@ -1,0 +1,85 @@
+//! One batch as a destination sends it: the stored records, what is sent for each of them, and
+//! the envelope a receiver checks completeness with.
+//!
+//! Invariant: `events[i]` is what the stream sends for `records[i]`, in `seq` order. Destinations
+//! write `events` (the stream's format with its privacy policy applied) and read `records` only
+//! for transport fields (`seq`, times, trace ids); the stored records are never changed.
+
+use audit_core::AuditRecord;
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+/// What a receiver needs to prove no batch is missing or replayed, carried by every batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchEnvelope {
+    /// The stream delivering.
+    pub stream_id: Uuid,
+    /// The organization whose trail this is.
+    pub org_id: Uuid,
+    /// How many records the batch holds.
+    pub count: usize,
+    /// The `seq` of the first record.
+    pub first_seq: i64,
+    /// The `seq` of the last record.
+    pub last_seq: i64,
+    /// The hash of the last record of the previous batch this stream delivered (`None` for a
+    /// stream's first batch).
+    pub previous_batch_hash: Option<String>,
+    /// The hash of the last record of this batch.
+    pub last_hash: String,
+    /// The newest signed checkpoint of the organization's log, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<String>,
+}
+
+/// One batch ready to send.
+#[derive(Debug)]
+pub struct Batch<'a> {
+    /// The stored records, in `seq` order; never empty.
+    pub records: &'a [AuditRecord],
+    /// What is sent for each record, in the same order.
+    pub events: Vec<Value>,
+    /// The batch's envelope.
+    pub envelope: BatchEnvelope,
+}
+
+impl<'a> Batch<'a> {
+    /// The batch of `records` (not empty) sent as they are stored; `previous_batch_hash` is the
+    /// last hash the stream delivered before.
+    pub fn native(stream_id: Uuid, records: &'a [AuditRecord], previous_batch_hash: Option<String>) -> Self {
+        let events = records
+            .iter()
+            .map(|record| serde_json::to_value(record).unwrap_or(Value::Null))
+            .collect();
+        Batch::new(stream_id, records, events, previous_batch_hash)
+    }
+
+    /// The batch sending `events` for `records` (not empty, same length).
+    pub fn new(
+        stream_id: Uuid,
+        records: &'a [AuditRecord],
+        events: Vec<Value>,
+        previous_batch_hash: Option<String>,
+    ) -> Self {
+        debug_assert_eq!(records.len(), events.len());
+        let first = records.first();
+        let last = records.last();
+        let envelope = BatchEnvelope {
+            stream_id,
+            org_id: first.map(|record| record.org_id).unwrap_or_default(),
+            count: records.len(),
+            first_seq: first.map_or(0, |record| record.seq),
+            last_seq: last.map_or(0, |record| record.seq),
+            previous_batch_hash,
+            last_hash: last.map(|record| record.hash.clone()).unwrap_or_default(),
+            checkpoint: None,
+        };
+        Batch {
+            records,
+            events,
+            envelope,
+        }
+    }
+}
