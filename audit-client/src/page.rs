@@ -90,6 +90,18 @@ impl ListRequest {
         self
     }
 
+    /// Records of actions taken on behalf of this user (by an agent or API key).
+    pub fn on_behalf_of(mut self, user_id: impl Into<String>) -> Self {
+        self.filter.on_behalf_of = Some(user_id.into());
+        self
+    }
+
+    /// Records of actions taken by this staff member impersonating the actor.
+    pub fn impersonated_by(mut self, staff_id: impl Into<String>) -> Self {
+        self.filter.impersonated_by = Some(staff_id.into());
+        self
+    }
+
     /// Records per page, clamped to 1..=1,000.
     pub fn page_size(mut self, page_size: u32) -> Self {
         self.page_size = Some(page_size.clamp(1, MAX_PAGE_SIZE));

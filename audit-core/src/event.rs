@@ -100,6 +100,14 @@ pub struct AuditEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "utoipa", schema(max_length = 256))]
     pub trace_id: Option<String>,
+    /// The user the actor acted for: the person an AI agent or API key worked on behalf of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(max_length = 256))]
+    pub on_behalf_of: Option<String>,
+    /// The staff member acting as the actor: support impersonating the user in `userId`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(max_length = 256))]
+    pub impersonated_by: Option<String>,
     /// Free-form context: an object of any members.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "utoipa", schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>))]
@@ -133,6 +141,8 @@ impl AuditEvent {
             user_agent: None,
             request_id: None,
             trace_id: None,
+            on_behalf_of: None,
+            impersonated_by: None,
             metadata: None,
         }
     }

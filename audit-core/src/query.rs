@@ -33,6 +33,10 @@ pub struct AuditLogFilter {
     pub resource_id: Option<String>,
     /// Records of this action.
     pub action: Option<String>,
+    /// Records of actions taken on behalf of this user.
+    pub on_behalf_of: Option<String>,
+    /// Records of actions taken by this staff member impersonating the actor.
+    pub impersonated_by: Option<String>,
 }
 
 /// One page of the read endpoint.
@@ -120,6 +124,8 @@ text_filters! {
     "resourceType" => resource_type,
     "resourceId" => resource_id,
     "action" => action,
+    "onBehalfOf" => on_behalf_of,
+    "impersonatedBy" => impersonated_by,
 }
 
 impl AuditLogFilter {
@@ -287,6 +293,8 @@ mod tests {
             resource_type: Some("prompt".into()),
             resource_id: Some("pr_1".into()),
             action: Some("update".into()),
+            on_behalf_of: Some("u_principal".into()),
+            impersonated_by: Some("staff_7".into()),
         };
         let owned: Vec<(String, String)> = filter
             .to_query_pairs()

@@ -95,6 +95,14 @@ pub struct AuditRecord {
     /// The W3C trace id.
     #[cfg_attr(feature = "utoipa", schema(required))]
     pub trace_id: Option<String>,
+    /// The user the actor acted for (an agent's or API key's principal). Absent, not null,
+    /// when unset: records without it hash exactly as before the field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_behalf_of: Option<String>,
+    /// The staff member acting as the actor (impersonation). Absent, not null, when unset, as
+    /// `onBehalfOf`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impersonated_by: Option<String>,
     /// Free-form context: an object of any members, or null.
     #[cfg_attr(feature = "utoipa", schema(value_type = Option<std::collections::HashMap<String, serde_json::Value>>, required))]
     pub metadata: Option<Map<String, Value>>,
@@ -140,6 +148,8 @@ impl AuditRecord {
             user_agent: event.user_agent,
             request_id: event.request_id,
             trace_id: event.trace_id,
+            on_behalf_of: event.on_behalf_of,
+            impersonated_by: event.impersonated_by,
             metadata: event.metadata,
             recorded_by,
             prev_hash: String::new(),
@@ -178,5 +188,66 @@ impl AuditRecord {
     pub fn seal(&mut self, prev_hash: &str) {
         self.prev_hash = prev_hash.to_owned();
         self.hash = self.compute_hash();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A record as stored before `onBehalfOf` and `impersonatedBy` existed, with the hash it was
+    /// sealed with then (`SHA-256(prevHash || JCS(record without hash))`, computed outside Rust).
+    fn record_from_before_delegation() -> AuditRecord {
+        serde_json::from_value(json!({
+            "id": "019ab9a4-7c2e-7d3a-9a51-3f1e2b9c0d11",
+            "orgId": "019ab9a0-1f2e-7c3d-8a4b-5c6d7e8f9a0b",
+            "seq": 1,
+            "createdAt": "2026-11-25T10:00:00.120Z",
+            "occurredAt": "2026-11-25T10:00:00.000Z",
+            "type": "USER",
+            "userId": "u_123",
+            "apiKeyId": null,
+            "userOrgRole": "ADMIN",
+            "projectId": "p_1",
+            "userProjectRole": null,
+            "resourceType": "prompt",
+            "resourceId": "pr_9",
+            "action": "update",
+            "before": {"prompt": "Hi"},
+            "after": {"prompt": "Hello"},
+            "ipAddress": "203.0.113.7",
+            "userAgent": null,
+            "requestId": null,
+            "traceId": null,
+            "metadata": null,
+            "recordedBy": null,
+            "prevHash": chain::GENESIS_HASH,
+            "hash": "d9aaac6be5df0d3c07254ea385ffc2e3975c67dcb3e8be416196e5e2d115717b"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_record_sealed_before_delegated_actors_still_verifies() {
+        let record = record_from_before_delegation();
+        assert_eq!(record.on_behalf_of, None);
+        assert_eq!(record.compute_hash(), record.hash);
+        let written = serde_json::to_value(&record).unwrap();
+        assert!(written.get("onBehalfOf").is_none() && written.get("impersonatedBy").is_none());
+    }
+
+    #[test]
+    fn delegated_actors_are_part_of_the_hashed_content_when_present() {
+        let mut record = record_from_before_delegation();
+        record.on_behalf_of = Some("u_principal".to_owned());
+        let with_principal = record.compute_hash();
+        assert_ne!(with_principal, record.hash);
+        record.impersonated_by = Some("staff_7".to_owned());
+        let with_both = record.compute_hash();
+        assert_ne!(with_both, with_principal);
+        let content = String::from_utf8(record.hashed_bytes()).unwrap();
+        assert!(content.contains(r#""impersonatedBy":"staff_7""#), "{content}");
+        assert!(content.contains(r#""onBehalfOf":"u_principal""#), "{content}");
     }
 }

@@ -37,6 +37,10 @@ pub struct RecordView<'a> {
     pub user_agent: Option<&'a str>,
     pub request_id: Option<&'a str>,
     pub trace_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_behalf_of: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub impersonated_by: Option<&'a str>,
     /// An object when present (the record's `metadata` is a map).
     pub metadata: Option<JsonTree<'a>>,
     pub recorded_by: Option<Uuid>,
@@ -94,6 +98,8 @@ mod tests {
             user_agent: record.user_agent.as_deref(),
             request_id: record.request_id.as_deref(),
             trace_id: record.trace_id.as_deref(),
+            on_behalf_of: record.on_behalf_of.as_deref(),
+            impersonated_by: record.impersonated_by.as_deref(),
             metadata: tree(&texts[2]),
             recorded_by: record.recorded_by,
             prev_hash: &record.prev_hash,
@@ -116,6 +122,8 @@ mod tests {
             event.after = states[states.len() - 1 - index].clone();
             event.user_org_role = (index % 2 == 0).then_some(Role::Admin);
             event.ip_address = (index % 2 == 1).then(|| "203.0.113.7".to_owned());
+            event.on_behalf_of = (index % 2 == 1).then(|| "u_principal".to_owned());
+            event.impersonated_by = (index % 3 == 0).then(|| "staff_7".to_owned());
             event.metadata = (index % 2 == 0).then(|| {
                 [
                     ("source".to_owned(), json!("web")),

@@ -78,6 +78,8 @@ impl AuditEvent {
             ("ipAddress", self.ip_address.as_deref()),
             ("requestId", self.request_id.as_deref()),
             ("traceId", self.trace_id.as_deref()),
+            ("onBehalfOf", self.on_behalf_of.as_deref()),
+            ("impersonatedBy", self.impersonated_by.as_deref()),
         ];
         for (field, value) in identifiers {
             check_text(field, value, limits.max_identifier_chars, &mut invalid);

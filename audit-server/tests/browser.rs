@@ -124,6 +124,10 @@ struct Seeded {
     prompts: usize,
     /// Every seeded event.
     total: usize,
+    /// The update an agent made on behalf of u_alice.
+    on_behalf: String,
+    /// The update staff_sam made impersonating u_erin.
+    impersonated: String,
 }
 
 /// Records a realistic trail: several resource types, projects and actors, nested changes,
@@ -239,6 +243,22 @@ async fn seed(server: &TestServer, secret: &str) -> Seeded {
         json!({ "note": "CI deploys" }),
     );
     push(
+        json!({ "type": "API_KEY", "apiKeyId": "agent_support_bot", "onBehalfOf": "u_alice" }),
+        Some("search"),
+        ("dataset", "ds_queries", "update"),
+        json!({ "description": "Search queries" }),
+        json!({ "description": "Queries users searched for" }),
+    );
+    let mut staff = user("u_erin", "MEMBER");
+    staff["impersonatedBy"] = json!("staff_sam");
+    push(
+        staff,
+        None,
+        ("membership", "m_frank", "delete"),
+        json!({ "userId": "u_frank", "role": "VIEWER" }),
+        Value::Null,
+    );
+    push(
         alice(),
         Some("checkout"),
         ("prompt", "pr_welcome", "update"),
@@ -247,6 +267,13 @@ async fn seed(server: &TestServer, secret: &str) -> Seeded {
     );
 
     let total = events.len();
+    let position = |field: &str| {
+        events
+            .iter()
+            .position(|event| event.get(field).is_some())
+            .unwrap()
+    };
+    let (on_behalf, impersonated) = (position("onBehalfOf"), position("impersonatedBy"));
     let now = Utc::now();
     for (index, event) in events.iter_mut().enumerate() {
         let minutes = i64::try_from((total - index) * 9).unwrap();
@@ -278,6 +305,8 @@ async fn seed(server: &TestServer, secret: &str) -> Seeded {
         nested_update: results[total - 1]["id"].as_str().unwrap().to_owned(),
         prompts,
         total,
+        on_behalf: results[on_behalf]["id"].as_str().unwrap().to_owned(),
+        impersonated: results[impersonated]["id"].as_str().unwrap().to_owned(),
     }
 }
 
@@ -396,6 +425,7 @@ async fn org_wide_view(
             .iter()
             .any(|actor| actor.contains("Org Admin · Project Owner"))
     );
+    delegated_actors(browser, seeded).await;
     let time_title = browser
         .js(
             "return document.querySelector('#rows tr[data-id] time').title;",
@@ -639,6 +669,52 @@ async fn org_wide_view(
 }
 
 /// How many records the read endpoint answers for `query` (all fit in one page here).
+/// The delegated actors on their rows and in the record dialog.
+async fn delegated_actors(browser: &Browser, seeded: &Seeded) {
+    let actor_of = |id: &str| {
+        format!("return document.querySelector('#rows tr[data-id=\"{id}\"] td.col-actor').innerText;")
+    };
+    let agent = browser.js(&actor_of(&seeded.on_behalf), vec![]).await;
+    let agent = agent.as_str().unwrap();
+    assert!(
+        agent.contains("agent_support_bot") && agent.contains("on behalf of u_alice"),
+        "{agent}"
+    );
+    let staff = browser.js(&actor_of(&seeded.impersonated), vec![]).await;
+    let staff = staff.as_str().unwrap();
+    assert!(
+        staff.contains("u_erin") && staff.contains("impersonated by staff_sam"),
+        "{staff}"
+    );
+    assert!(!staff.contains("on behalf of"), "{staff}");
+
+    for (id, shown, field) in [
+        (&seeded.on_behalf, "on behalf of u_alice", "onBehalfOf"),
+        (
+            &seeded.impersonated,
+            "impersonated by staff_sam",
+            "impersonatedBy",
+        ),
+    ] {
+        browser
+            .click(&format!("#rows tr[data-id=\"{id}\"] .row-open"))
+            .await;
+        browser.element("#detail[open]").await;
+        let subtitle = browser.text("#detail-subtitle").await;
+        assert!(subtitle.contains(shown), "{subtitle}");
+        let fields = browser.text("#detail dl.fields").await;
+        assert!(fields.contains(field), "{fields}");
+        browser.click("#detail-close").await;
+        browser
+            .wait_until(
+                "the dialog to close",
+                "return !document.querySelector('#detail').open;",
+            )
+            .await;
+        wait_for_the_record_to_leave_the_url(browser).await;
+    }
+}
+
 async fn api_count(server: &TestServer, secret: &str, query: &str) -> usize {
     let page: Value = server
         .http()

@@ -17,6 +17,11 @@
 //! let (parts, _) = request.into_parts();
 //! assert_eq!(from_header.extract(&parts), Some(Actor::user("u_1").with_org_role(Role::Admin)));
 //! ```
+//!
+//! An agent acting for a user, or staff impersonating a customer, is one actor with its
+//! principal attached: `Actor::api_key("agent_7").on_behalf_of("u_1")` records
+//! `apiKeyId: agent_7, onBehalfOf: u_1`; `Actor::user("u_1").impersonated_by("staff_3")`
+//! records `userId: u_1, impersonatedBy: staff_3`.
 
 use audit_core::{ActorType, Role};
 use http::request::Parts;
@@ -32,6 +37,12 @@ pub struct Actor {
     pub org_role: Option<Role>,
     /// The actor's role in the request's project.
     pub project_role: Option<Role>,
+    /// The user the actor acted for (an AI agent or API key working on a person's behalf);
+    /// recorded as `onBehalfOf`.
+    pub on_behalf_of: Option<String>,
+    /// The staff member acting as this actor (support impersonating a customer); recorded as
+    /// `impersonatedBy`.
+    pub impersonated_by: Option<String>,
 }
 
 impl Actor {
@@ -42,6 +53,8 @@ impl Actor {
             id: id.into(),
             org_role: None,
             project_role: None,
+            on_behalf_of: None,
+            impersonated_by: None,
         }
     }
 
@@ -70,6 +83,18 @@ impl Actor {
     /// With this project role.
     pub fn with_project_role(mut self, role: Role) -> Self {
         self.project_role = Some(role);
+        self
+    }
+
+    /// Acting for this user: an agent or API key working on a person's behalf.
+    pub fn on_behalf_of(mut self, user_id: impl Into<String>) -> Self {
+        self.on_behalf_of = Some(user_id.into());
+        self
+    }
+
+    /// Acted as by this staff member (impersonation): the actor is the user impersonated.
+    pub fn impersonated_by(mut self, staff_id: impl Into<String>) -> Self {
+        self.impersonated_by = Some(staff_id.into());
         self
     }
 }

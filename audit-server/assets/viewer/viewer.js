@@ -27,7 +27,8 @@ window.__viewerErrors = [];
 
 // --- Constants and state -------------------------------------------------------------------------
 const TOKEN_KEY = 'auditViewer.token';
-const FILTER_NAMES = ['range', 'from', 'to', 'projectId', 'userId', 'apiKeyId', 'resourceType', 'resourceId', 'action'];
+const FILTER_NAMES = ['range', 'from', 'to', 'projectId', 'userId', 'apiKeyId', 'resourceType', 'resourceId', 'action',
+  'onBehalfOf', 'impersonatedBy'];
 const PRESETS = {
   '1h': 60 * 60 * 1000,
   '24h': 24 * 60 * 60 * 1000,
@@ -39,7 +40,7 @@ const DEFAULT_LIMIT = 50;
 const RECORD_FIELDS = [
   'id', 'seq', 'createdAt', 'occurredAt', 'type', 'userId', 'apiKeyId', 'userOrgRole', 'projectId',
   'userProjectRole', 'resourceType', 'resourceId', 'action', 'ipAddress', 'userAgent', 'requestId',
-  'traceId', 'recordedBy', 'orgId', 'prevHash', 'hash',
+  'traceId', 'onBehalfOf', 'impersonatedBy', 'recordedBy', 'orgId', 'prevHash', 'hash',
 ];
 const STATE_FIELDS = ['before', 'after', 'metadata'];
 
@@ -234,7 +235,7 @@ function apiQuery() {
   } else if (filters.projectId) {
     query.set('projectId', filters.projectId);
   }
-  for (const name of ['userId', 'apiKeyId', 'resourceType', 'resourceId', 'action']) {
+  for (const name of ['userId', 'apiKeyId', 'resourceType', 'resourceId', 'action', 'onBehalfOf', 'impersonatedBy']) {
     if (filters[name]) query.set(name, filters[name]);
   }
   return query;
@@ -533,6 +534,21 @@ function summary(record) {
 // --- Table ---------------------------------------------------------------------------------------
 const titleCase = (text) => (text ? text.charAt(0) + text.slice(1).toLowerCase() : '');
 
+// Who else stood behind the actor: the user an agent acted for, the staff member impersonating.
+function delegations(record) {
+  const parts = [];
+  if (record.onBehalfOf) parts.push(['on behalf of', record.onBehalfOf, 'on-behalf-of']);
+  if (record.impersonatedBy) parts.push(['impersonated by', record.impersonatedBy, 'impersonated-by']);
+  return parts;
+}
+
+function delegationLine(record) {
+  const parts = delegations(record);
+  if (!parts.length) return null;
+  return h('div', { class: 'delegation' }, ...parts.flatMap(([label, id, cls], index) => [
+    index ? ' · ' : '', `${label} `, h('span', { class: `mono ${cls}`, title: id }, id)]));
+}
+
 function actorCell(record) {
   const type = record.type || 'SYSTEM';
   const label = { USER: 'User', API_KEY: 'API key', SYSTEM: 'System' }[type] || type;
@@ -544,7 +560,8 @@ function actorCell(record) {
     h('div', { class: 'actor' },
       h('span', { class: `badge badge-${type.toLowerCase().replace('_', '-')}` }, label),
       id ? h('span', { class: 'mono', title: id }, id) : null),
-    roles.length ? h('div', { class: 'roles' }, roles.join(' · ')) : null);
+    roles.length ? h('div', { class: 'roles' }, roles.join(' · ')) : null,
+    delegationLine(record));
 }
 
 function actionClass(action) {
@@ -1052,7 +1069,8 @@ function openDetail(record, opener) {
   const actor = record.userId || record.apiKeyId || titleCase(record.type);
   $('detail-title').textContent = `${record.resourceType} ${record.action}`;
   $('detail-subtitle').replaceChildren(
-    h('span', { class: 'mono' }, record.resourceId), ' · by ', h('span', { class: 'mono' }, actor), ' · ',
+    h('span', { class: 'mono' }, record.resourceId), ' · by ', h('span', { class: 'mono' }, actor),
+    ...delegations(record).flatMap(([label, id]) => [` ${label} `, h('span', { class: 'mono' }, id)]), ' · ',
     h('time', { datetime: record.occurredAt, title: timeTitle(record) }, localTime(record.occurredAt)));
   $('detail-body').replaceChildren(...detailContent(record));
   $('detail-body').scrollTop = 0;

@@ -7,7 +7,7 @@ use audit_core::{JsonTree, RecordView, Role, timestamp};
 use uuid::Uuid;
 
 /// The CSV columns: the record's JSON field names, in the order of the record.
-pub const CSV_COLUMNS: [&str; 24] = [
+pub const CSV_COLUMNS: [&str; 26] = [
     "id",
     "orgId",
     "seq",
@@ -28,6 +28,8 @@ pub const CSV_COLUMNS: [&str; 24] = [
     "userAgent",
     "requestId",
     "traceId",
+    "onBehalfOf",
+    "impersonatedBy",
     "metadata",
     "recordedBy",
     "prevHash",
@@ -86,11 +88,13 @@ pub fn push_csv_row(out: &mut Vec<u8>, scratch: &mut Vec<u8>, record: &RecordVie
         out.push(b',');
         push_json_field(out, scratch, json.as_ref());
     }
-    let fields: [&[u8]; 4] = [
+    let fields: [&[u8]; 6] = [
         text(record.ip_address),
         text(record.user_agent),
         text(record.request_id),
         text(record.trace_id),
+        text(record.on_behalf_of),
+        text(record.impersonated_by),
     ];
     for field in fields {
         out.push(b',');

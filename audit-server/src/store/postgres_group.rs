@@ -1,6 +1,6 @@
 //! A group commit on PostgreSQL in a fixed number of statements, however many events and
 //! organizations it holds: the chain heads are locked in one statement, every row goes in one
-//! `INSERT … SELECT FROM UNNEST(…)` (25 array parameters instead of 25 per row), the Merkle
+//! `INSERT … SELECT FROM UNNEST(…)` (27 array parameters instead of 27 per row), the Merkle
 //! tiles are read and written in one statement each, and the heads move in one `UPDATE`.
 //!
 //! Invariants: heads are locked in `org_id` order (as the one-by-one path does), so lanes and
@@ -31,11 +31,12 @@ const LOCK_HEADS: &str = "SELECT org_id, seq, hash, created_at, tree_size FROM c
 const INSERT_ROWS: &str = "INSERT INTO audit_logs (org_id, seq, id, created_at, occurred_at, actor_type, \
      user_id, api_key_id, user_org_role, project_id, user_project_role, resource_type, resource_id, \
      action, before, after, ip_address, user_agent, request_id, trace_id, metadata, recorded_by, \
-     prev_hash, hash, content_hash) \
+     prev_hash, hash, content_hash, on_behalf_of, impersonated_by) \
      SELECT * FROM UNNEST($1::uuid[], $2::int8[], $3::uuid[], $4::timestamptz[], $5::timestamptz[], \
      $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], \
      $14::text[], $15::jsonb[], $16::jsonb[], $17::text[], $18::text[], $19::text[], $20::text[], \
-     $21::jsonb[], $22::uuid[], $23::text[], $24::text[], $25::text[]) \
+     $21::jsonb[], $22::uuid[], $23::text[], $24::text[], $25::text[], \
+     $26::text[], $27::text[]) \
      ON CONFLICT (org_id, id) DO NOTHING";
 
 /// Reads the right-edge tiles of the group's trees.
@@ -140,6 +141,8 @@ struct Rows<'a> {
     prev_hash: Vec<&'a str>,
     hash: Vec<&'a str>,
     content_hash: Vec<&'a str>,
+    on_behalf_of: Vec<Option<&'a str>>,
+    impersonated_by: Vec<Option<&'a str>>,
 }
 
 impl<'a> Rows<'a> {
@@ -176,6 +179,8 @@ impl<'a> Rows<'a> {
         self.user_agent.push(record.user_agent.as_deref());
         self.request_id.push(record.request_id.as_deref());
         self.trace_id.push(record.trace_id.as_deref());
+        self.on_behalf_of.push(record.on_behalf_of.as_deref());
+        self.impersonated_by.push(record.impersonated_by.as_deref());
         self.metadata.push(record.metadata.as_ref().map(Json));
         self.recorded_by.push(record.recorded_by);
         self.prev_hash.push(&record.prev_hash);
@@ -215,6 +220,8 @@ impl<'a> Rows<'a> {
             .bind(self.prev_hash)
             .bind(self.hash)
             .bind(self.content_hash)
+            .bind(self.on_behalf_of)
+            .bind(self.impersonated_by)
             .execute(&mut **txn)
             .await
             .map_err(db_error)?;

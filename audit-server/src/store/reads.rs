@@ -39,6 +39,8 @@ pub fn filtered(scope: &ReadScope, filter: &AuditLogFilter) -> Select<audit_log:
         (Column::ResourceType, &filter.resource_type),
         (Column::ResourceId, &filter.resource_id),
         (Column::Action, &filter.action),
+        (Column::OnBehalfOf, &filter.on_behalf_of),
+        (Column::ImpersonatedBy, &filter.impersonated_by),
     ];
     for (column, value) in texts {
         if let Some(value) = value {

@@ -52,7 +52,13 @@ pub fn select_stored(query: Select<audit_log::Entity>, backend: DbBackend) -> Se
             Column::TraceId,
         ])
         .expr(json(Column::Metadata))
-        .columns([Column::RecordedBy, Column::PrevHash, Column::Hash])
+        .columns([
+            Column::RecordedBy,
+            Column::PrevHash,
+            Column::Hash,
+            Column::OnBehalfOf,
+            Column::ImpersonatedBy,
+        ])
 }
 
 /// One stored record as read by [`select_stored`]: text, not yet checked or parsed.
@@ -83,6 +89,8 @@ pub struct StoredRow {
     pub recorded_by: Option<Uuid>,
     pub prev_hash: String,
     pub hash: String,
+    pub on_behalf_of: Option<String>,
+    pub impersonated_by: Option<String>,
 }
 
 impl StoredRow {
@@ -113,6 +121,8 @@ impl StoredRow {
             recorded_by: row.try_get_by_index(21)?,
             prev_hash: row.try_get_by_index(22)?,
             hash: row.try_get_by_index(23)?,
+            on_behalf_of: row.try_get_by_index(24)?,
+            impersonated_by: row.try_get_by_index(25)?,
         })
     }
 
@@ -159,6 +169,8 @@ impl StoredRow {
             user_agent: self.user_agent.as_deref(),
             request_id: self.request_id.as_deref(),
             trace_id: self.trace_id.as_deref(),
+            on_behalf_of: self.on_behalf_of.as_deref(),
+            impersonated_by: self.impersonated_by.as_deref(),
             metadata,
             recorded_by: self.recorded_by,
             prev_hash: &self.prev_hash,

@@ -108,6 +108,8 @@ impl Pending {
         }
         event.user_org_role = actor.org_role;
         event.user_project_role = actor.project_role;
+        event.on_behalf_of = actor.on_behalf_of.map(|id| truncate(id, MAX_ID_CHARS));
+        event.impersonated_by = actor.impersonated_by.map(|id| truncate(id, MAX_ID_CHARS));
         event.project_id = project_id.map(|p| truncate(p, MAX_ID_CHARS));
         event.occurred_at = Some(occurred_at);
         event.ip_address = context.ip_address;

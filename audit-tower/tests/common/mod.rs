@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use audit_client::{AuditClient, Dispatcher, DispatcherConfig, ListRequest, RetryPolicy};
 use audit_core::{AuditRecord, Scope};
-use audit_server::testing::TestServer;
+use audit_server::testing::{Backend, TestServer};
 use futures::TryStreamExt;
 use serde_json::Value;
 
@@ -14,11 +14,21 @@ pub struct World {
     pub server: TestServer,
     pub client: AuditClient,
     pub dispatcher: Dispatcher,
+    /// The key's secret, for calls made without the SDK.
+    pub secret: String,
 }
 
 impl World {
     pub async fn start() -> Self {
-        let server = TestServer::start_sqlite().await;
+        World::on(TestServer::start_sqlite().await).await
+    }
+
+    /// A world on `backend`; `None` (with the server's skip line) when PostgreSQL is not set up.
+    pub async fn start_on(backend: Backend) -> Option<Self> {
+        Some(World::on(TestServer::start(backend).await?).await)
+    }
+
+    async fn on(server: TestServer) -> Self {
         let org = server.create_org("Acme").await;
         let key = server
             .create_key(org.id, &[Scope::AuditLogsWrite, Scope::AuditLogsRead])
@@ -37,6 +47,7 @@ impl World {
             .with_backoff(backoff);
         let dispatcher = Dispatcher::spawn(client.clone(), config);
         World {
+            secret: key.secret.as_str().to_owned(),
             server,
             client,
             dispatcher,

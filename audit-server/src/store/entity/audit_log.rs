@@ -61,6 +61,10 @@ pub struct Model {
     pub hash: String,
     /// Fingerprint of the submitted event, for idempotent retries.
     pub content_hash: String,
+    /// The user the actor acted for (added after the first schema, hence last).
+    pub on_behalf_of: Option<String>,
+    /// The staff member acting as the actor.
+    pub impersonated_by: Option<String>,
 }
 
 /// No relations are navigated through the ORM.
