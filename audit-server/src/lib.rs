@@ -14,11 +14,13 @@
 //! | [`store`] | the database: schema, migrations, the append path, reads | `keys` |
 //! | [`streams`] | log streams: the delivery worker and one module per destination | `store`, `keys` |
 //! | [`tasks`] | background tasks: checkpoint signing, retention purge | `store`, `keys` |
+//! | [`import`] | imports of other trails (Langfuse's `audit_logs`) through the append path | `store` |
 //! | [`http`] | the HTTP API: router, extractors, problem+json errors, routes | everything |
 //! | [`witness`] | `audit-witness`, a tlog-witness cosigning checkpoints: independent of the server | – |
 
 pub mod config;
 pub mod http;
+pub mod import;
 pub mod keys;
 pub mod state;
 pub mod store;

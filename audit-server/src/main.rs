@@ -1,4 +1,5 @@
-//! `audit-server`: runs the server (default), applies migrations, or prints the OpenAPI document.
+//! `audit-server`: runs the server (default), applies migrations, prints the OpenAPI document,
+//! purges, or imports a Langfuse audit trail.
 
 use audit_server::config::Config;
 use audit_server::store::Store;
@@ -36,6 +37,24 @@ enum Command {
     /// Run the retention purge for every organization with a retention period now, print what
     /// it did (one JSON line per organization) and exit.
     Purge,
+    /// Import a Langfuse `audit_logs` table (re-runs import only rows not imported yet), print
+    /// what it did as one JSON line and exit.
+    ImportLangfuse(ImportLangfuseArgs),
+}
+
+/// The arguments of `import-langfuse`.
+#[derive(Debug, clap::Args)]
+struct ImportLangfuseArgs {
+    /// The Langfuse database: `postgres://USER@HOST:PORT/DB`.
+    #[arg(long)]
+    from: String,
+    /// The JSON file mapping Langfuse organization ids to ours; read if present, written with
+    /// every organization the import creates.
+    #[arg(long, default_value = "langfuse-organizations.json")]
+    mapping: std::path::PathBuf,
+    /// The database to import into (overrides `AUDIT_DATABASE_URL`).
+    #[arg(long = "database-url")]
+    database_url: Option<String>,
 }
 
 #[tokio::main]
@@ -59,6 +78,28 @@ async fn main() -> anyhow::Result<()> {
             for report in audit_server::tasks::purger::purge_all(&store, &signer).await? {
                 println!("{}", serde_json::to_string(&report)?);
             }
+            store.close().await?;
+        }
+        Command::ImportLangfuse(args) => {
+            let mut config = cli.config;
+            if let Some(url) = args.database_url {
+                config.database_url = url;
+            }
+            config.validate()?;
+            let store = Store::connect(&config.database_url).await?;
+            store.migrate().await?;
+            let mut catalog = audit_core::Catalog::langfuse();
+            catalog.extend(&audit_server::store::catalog::service_entries());
+            catalog.extend(&config.catalog_file()?);
+            let options = audit_server::import::langfuse::ImportOptions {
+                from: args.from,
+                mapping: args.mapping,
+                limits: config.event_limits(),
+                catalog,
+                progress: true,
+            };
+            let report = audit_server::import::langfuse::import(&store, &options).await?;
+            println!("{}", serde_json::to_string(&report)?);
             store.close().await?;
         }
         Command::Serve => {
