@@ -4,7 +4,8 @@ mod common;
 
 use audit_client::StatusCode;
 use audit_core::{
-    LogStreamUpdate, NewLogStream, Scope, StreamDestination, StreamFilter, StreamState, WebhookDestination,
+    LogStreamUpdate, NewLogStream, Scope, StreamDestination, StreamFilter, StreamFormat, StreamState,
+    WebhookDestination,
 };
 
 use common::World;
@@ -18,6 +19,7 @@ fn new_stream() -> NewLogStream {
         }),
         secret: Some("whsec_sdk_test_secret_42".to_owned()),
         filter: StreamFilter::default(),
+        format: StreamFormat::Ocsf,
         from_beginning: false,
         start_seq: None,
     }
@@ -28,6 +30,7 @@ async fn streams_are_created_listed_changed_paused_resumed_and_deleted() {
     let world = World::start().await;
     let created = world.client.create_stream(&new_stream()).await.unwrap();
     assert_eq!(created.org_id, world.org.id);
+    assert_eq!(created.format, StreamFormat::Ocsf);
     assert!(created.has_secret);
     assert_eq!(created.secret_hint.as_deref(), Some("…t_42"));
     assert_eq!(created.state, StreamState::Active);

@@ -82,8 +82,8 @@ pub use role::{Role, can_read_audit_logs, effective_role};
 pub use scope::Scope;
 pub use stream::{
     DatadogDestination, FileDestination, LogStream, LogStreamList, LogStreamUpdate, NewLogStream,
-    SplunkHecDestination, StreamDestination, StreamFilter, StreamHealth, StreamHealthStatus, StreamState,
-    WebhookDestination,
+    SplunkHecDestination, StreamDestination, StreamFilter, StreamFormat, StreamHealth, StreamHealthStatus,
+    StreamState, WebhookDestination,
 };
 pub use validation::{EventLimits, EventViolation};
 pub use verify::{VerifyParams, VerifyReport};

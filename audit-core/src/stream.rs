@@ -124,6 +124,36 @@ pub struct FileDestination {
     pub rotate_seconds: Option<u64>,
 }
 
+/// What a stream sends for each record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum StreamFormat {
+    /// The record as it is stored and read through the API.
+    #[default]
+    Native,
+    /// An OCSF event (API Activity, Entity Management, Account Change or User Access
+    /// Management) with the `record_integrity` profile; see the README's mapping table.
+    Ocsf,
+}
+
+impl StreamFormat {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamFormat::Native => "native",
+            StreamFormat::Ocsf => "ocsf",
+        }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(text: &str) -> Option<Self> {
+        [StreamFormat::Native, StreamFormat::Ocsf]
+            .into_iter()
+            .find(|format| format.as_str() == text)
+    }
+}
+
 /// Which records a stream delivers; an empty list means any.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
@@ -167,6 +197,9 @@ pub struct NewLogStream {
     /// Which records to deliver (default: all).
     #[serde(default)]
     pub filter: StreamFilter,
+    /// What is sent for each record (default `native`).
+    #[serde(default)]
+    pub format: StreamFormat,
     /// Deliver from the start of the trail instead of from now.
     #[serde(default)]
     pub from_beginning: bool,
@@ -197,6 +230,9 @@ pub struct LogStreamUpdate {
     /// A new filter, replacing the old one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<StreamFilter>,
+    /// A new format, for the records not delivered yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<StreamFormat>,
 }
 
 /// Whether a stream delivers.
@@ -268,7 +304,7 @@ pub struct StreamHealth {
     "name": "SIEM webhook", "destination": {"type": "webhook", "url": "https://hooks.example.com/audit"},
     "hasSecret": true, "secretHint": "…2b1a",
     "filter": {"projectId": null, "resourceTypes": ["apiKey", "prompt"], "actions": []},
-    "state": "active", "deliveredSeq": 1234, "deliveredTotal": 1200,
+    "format": "native", "state": "active", "deliveredSeq": 1234, "deliveredTotal": 1200,
     "health": {"status": "healthy", "consecutiveFailures": 0, "lastError": null,
                "lastSuccessAt": "2026-11-26T10:00:01.250Z", "lastAttemptAt": "2026-11-26T10:00:01.200Z"},
     "createdAt": "2026-11-26T09:00:00.000Z", "updatedAt": "2026-11-26T09:00:00.000Z"
@@ -290,6 +326,8 @@ pub struct LogStream {
     pub secret_hint: Option<String>,
     /// Which records it delivers.
     pub filter: StreamFilter,
+    /// What it sends for each record.
+    pub format: StreamFormat,
     /// Active or paused.
     pub state: StreamState,
     /// The cursor: every record up to this `seq` has been delivered (or filtered out).
@@ -316,7 +354,7 @@ pub struct LogStream {
     "name": "SIEM webhook", "destination": {"type": "webhook", "url": "https://hooks.example.com/audit"},
     "hasSecret": true, "secretHint": "…2b1a",
     "filter": {"projectId": null, "resourceTypes": [], "actions": []},
-    "state": "paused", "deliveredSeq": 1234, "deliveredTotal": 1234,
+    "format": "ocsf", "state": "paused", "deliveredSeq": 1234, "deliveredTotal": 1234,
     "health": {"status": "healthy", "consecutiveFailures": 0, "lastError": null,
                "lastSuccessAt": null, "lastAttemptAt": null},
     "createdAt": "2026-11-26T09:00:00.000Z", "updatedAt": "2026-11-26T09:30:00.000Z"

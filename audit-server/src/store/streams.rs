@@ -2,8 +2,8 @@
 //! transaction) and the delivery bookkeeping the worker does under a lease.
 
 use audit_core::{
-    AuditEvent, AuditRecord, LogStream, StreamDestination, StreamFilter, StreamHealth, StreamHealthStatus,
-    StreamState, timestamp,
+    AuditEvent, AuditRecord, LogStream, StreamDestination, StreamFilter, StreamFormat, StreamHealth,
+    StreamHealthStatus, StreamState, timestamp,
 };
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
@@ -35,6 +35,8 @@ pub struct StreamSpec {
     pub secret: Option<String>,
     /// Filter.
     pub filter: StreamFilter,
+    /// Format.
+    pub format: StreamFormat,
     /// Where delivery starts: records after this `seq`; `None` for the current head.
     pub start_after: Option<i64>,
 }
@@ -50,6 +52,8 @@ pub struct StreamChange {
     pub secret: Option<Option<String>>,
     /// New filter.
     pub filter: Option<StreamFilter>,
+    /// New format.
+    pub format: Option<StreamFormat>,
     /// New state.
     pub state: Option<StreamState>,
 }
@@ -74,6 +78,7 @@ fn snapshot(stream: &LogStream) -> Value {
         "destination": stream.destination,
         "hasSecret": stream.has_secret,
         "filter": stream.filter,
+        "format": stream.format,
         "state": stream.state,
     })
 }
@@ -123,8 +128,10 @@ pub async fn create(
         secret_sealed,
         secret_hint,
         filter: serde_json::to_value(&spec.filter).map_err(|error| DbErr::Custom(error.to_string()))?,
+        format: spec.format.as_str().to_owned(),
         state: StreamState::Active.as_str().to_owned(),
         cursor_seq: spec.start_after.unwrap_or(head),
+        last_delivered_hash: None,
         delivered_total: 0,
         health: "healthy".to_owned(),
         consecutive_failures: 0,
@@ -218,6 +225,9 @@ pub async fn change(
     if let Some(filter) = change.filter {
         active.filter = Set(serde_json::to_value(&filter).map_err(|error| DbErr::Custom(error.to_string()))?);
     }
+    if let Some(format) = change.format {
+        active.format = Set(format.as_str().to_owned());
+    }
     if let Some(state) = change.state {
         active.state = Set(state.as_str().to_owned());
     }
@@ -258,6 +268,7 @@ fn to_wire(row: log_stream::Model) -> Result<LogStream, DbErr> {
         serde_json::from_value(row.config.clone()).map_err(|_| bad("destination"))?;
     let filter: StreamFilter = serde_json::from_value(row.filter.clone()).map_err(|_| bad("filter"))?;
     let state = StreamState::parse(&row.state).ok_or_else(|| bad("state"))?;
+    let format = StreamFormat::parse(&row.format).ok_or_else(|| bad("format"))?;
     Ok(LogStream {
         id: row.id,
         org_id: row.org_id,
@@ -266,6 +277,7 @@ fn to_wire(row: log_stream::Model) -> Result<LogStream, DbErr> {
         has_secret: row.secret_sealed.is_some(),
         secret_hint: row.secret_hint,
         filter,
+        format,
         state,
         delivered_seq: row.cursor_seq,
         delivered_total: row.delivered_total,
@@ -296,6 +308,8 @@ pub struct Claimed {
     pub secret_sealed: Option<String>,
     /// Who holds the lease, and until when.
     pub lease: Option<(Uuid, DateTime<Utc>)>,
+    /// The hash of the last record delivered, moved with the cursor.
+    pub last_delivered_hash: Option<String>,
 }
 
 fn lease_available(owner: Uuid, now: DateTime<Utc>) -> Condition {
@@ -355,10 +369,12 @@ pub async fn load(store: &Store, id: Uuid) -> Result<Option<Claimed>, DbErr> {
     };
     let lease = row.lease_owner.zip(row.lease_expires_at);
     let secret_sealed = row.secret_sealed.clone();
+    let last_delivered_hash = row.last_delivered_hash.clone();
     Ok(Some(Claimed {
         stream: to_wire(row)?,
         secret_sealed,
         lease,
+        last_delivered_hash,
     }))
 }
 
@@ -405,14 +421,16 @@ pub async fn next_batch(
     Ok((records, cursor))
 }
 
-/// Moves the cursor forward after the destination acknowledged `delivered` records, marks the
-/// stream healthy and renews the lease. `false` (nothing written) when `owner` lost the lease.
+/// Moves the cursor forward after the destination acknowledged `delivered` records (the last
+/// of them hashed `last_hash`, stored in the same UPDATE as the cursor), marks the stream
+/// healthy and renews the lease. `false` (nothing written) when `owner` lost the lease.
 pub async fn advance(
     store: &Store,
     id: Uuid,
     owner: Uuid,
     cursor: i64,
     delivered: i64,
+    last_hash: Option<&str>,
     lease_until: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
     let now = timestamp::now();
@@ -420,6 +438,9 @@ pub async fn advance(
     let mut update = log_stream::Entity::update_many()
         .col_expr(log_stream::Column::CursorSeq, Expr::value(cursor))
         .col_expr(log_stream::Column::LeaseExpiresAt, Expr::value(lease_until));
+    if let Some(last_hash) = last_hash {
+        update = update.col_expr(log_stream::Column::LastDeliveredHash, Expr::value(last_hash));
+    }
     if delivered > 0 {
         update = update
             .col_expr(

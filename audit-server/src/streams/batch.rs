@@ -5,7 +5,7 @@
 //! write `events` (the stream's format with its privacy policy applied) and read `records` only
 //! for transport fields (`seq`, times, trace ids); the stored records are never changed.
 
-use audit_core::AuditRecord;
+use audit_core::{AuditRecord, StreamFormat};
 use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -54,6 +54,27 @@ impl<'a> Batch<'a> {
             .map(|record| serde_json::to_value(record).unwrap_or(Value::Null))
             .collect();
         Batch::new(stream_id, records, events, previous_batch_hash)
+    }
+
+    /// The batch of `records` (not empty) in `format`; OCSF events name the log `origin`
+    /// (`<log name>/<orgId>`) in their attestations.
+    pub fn in_format(
+        stream_id: Uuid,
+        format: StreamFormat,
+        origin: &str,
+        records: &'a [AuditRecord],
+        previous_batch_hash: Option<String>,
+    ) -> Self {
+        match format {
+            StreamFormat::Native => Batch::native(stream_id, records, previous_batch_hash),
+            StreamFormat::Ocsf => {
+                let events = records
+                    .iter()
+                    .map(|record| super::ocsf::event(record, origin))
+                    .collect();
+                Batch::new(stream_id, records, events, previous_batch_hash)
+            }
+        }
     }
 
     /// The batch sending `events` for `records` (not empty, same length).

@@ -1,11 +1,12 @@
 //! Datadog logs intake: `POST https://http-intake.logs.{site}/api/v2/logs` with the `DD-API-KEY`
 //! header and a JSON array of `{"ddsource", "ddtags", "hostname", "service", "message"}`, as
-//! Datadog's "Send logs" API (v2) documents. The message is the record as JSON text, which
+//! Datadog's "Send logs" API (v2) documents. The message is the event sent for the record (its stream format) as JSON text, which
 //! Datadog parses into attributes.
 
-use audit_core::{AuditRecord, DatadogDestination};
+use audit_core::DatadogDestination;
 use serde_json::{Value, json};
 
+use super::batch::Batch;
 use super::destination::{DeliveryError, check_status};
 
 /// The intake endpoint.
@@ -19,10 +20,12 @@ pub fn endpoint(config: &DatadogDestination) -> String {
 }
 
 /// The body of a batch.
-pub fn body(config: &DatadogDestination, records: &[AuditRecord]) -> Vec<u8> {
-    let items: Vec<Value> = records
+pub fn body(config: &DatadogDestination, batch: &Batch<'_>) -> Vec<u8> {
+    let items: Vec<Value> = batch
+        .records
         .iter()
-        .map(|record| {
+        .zip(&batch.events)
+        .map(|(record, sent)| {
             let mut tags = format!(
                 "org_id:{},resource_type:{},action:{}",
                 record.org_id, record.resource_type, record.action
@@ -39,7 +42,7 @@ pub fn body(config: &DatadogDestination, records: &[AuditRecord]) -> Vec<u8> {
                 "ddtags": tags,
                 "hostname": config.hostname.as_deref().unwrap_or("audit-log"),
                 "service": config.service.as_deref().unwrap_or("audit-log"),
-                "message": serde_json::to_string(record).unwrap_or_default(),
+                "message": serde_json::to_string(sent).unwrap_or_default(),
             })
         })
         .collect();
@@ -51,13 +54,13 @@ pub async fn send(
     http: &reqwest::Client,
     config: &DatadogDestination,
     api_key: &str,
-    records: &[AuditRecord],
+    batch: &Batch<'_>,
 ) -> Result<(), DeliveryError> {
     let response = http
         .post(endpoint(config))
         .header("DD-API-KEY", api_key)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(body(config, records))
+        .body(body(config, batch))
         .send()
         .await
         .map_err(DeliveryError::from_reqwest)?;

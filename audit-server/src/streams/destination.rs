@@ -127,14 +127,11 @@ impl Destination {
 
     /// Delivers one batch; `Ok` once the destination has it (2xx, or written and synced).
     pub async fn send(&mut self, http: &reqwest::Client, batch: &Batch<'_>) -> Result<(), DeliveryError> {
-        let (stream_id, records) = (batch.envelope.stream_id, batch.records);
         match self {
-            Destination::Webhook { url, secret } => {
-                webhook::send(http, url, secret, stream_id, records).await
-            }
-            Destination::SplunkHec { config, token } => splunk::send(http, config, token, records).await,
-            Destination::Datadog { config, api_key } => datadog::send(http, config, api_key, records).await,
-            Destination::File(sink) => sink.write(records).await,
+            Destination::Webhook { url, secret } => webhook::send(http, url, secret, batch).await,
+            Destination::SplunkHec { config, token } => splunk::send(http, config, token, batch).await,
+            Destination::Datadog { config, api_key } => datadog::send(http, config, api_key, batch).await,
+            Destination::File(sink) => sink.write(batch).await,
         }
     }
 

@@ -5,10 +5,11 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use audit_core::{AuditRecord, FileDestination};
+use audit_core::FileDestination;
 use tokio::fs::{File, OpenOptions};
 use tokio::io::AsyncWriteExt;
 
+use super::batch::Batch;
 use super::destination::DeliveryError;
 
 /// The default size at which a file is rotated: 64 MiB.
@@ -43,9 +44,10 @@ impl FileSink {
         }
     }
 
-    /// Appends `records` and syncs the file; rotates first when the file is full or old.
-    pub async fn write(&mut self, records: &[AuditRecord]) -> Result<(), DeliveryError> {
-        let Some(first) = records.first() else {
+    /// Appends the batch's events and syncs the file; rotates first when the file is full or
+    /// old.
+    pub async fn write(&mut self, batch: &Batch<'_>) -> Result<(), DeliveryError> {
+        let Some(first) = batch.records.first() else {
             return Ok(());
         };
         let fail = |error: std::io::Error| DeliveryError(format!("file: {error}"));
@@ -76,8 +78,8 @@ impl FileSink {
             });
         }
         let mut lines = Vec::new();
-        for record in records {
-            lines.extend(serde_json::to_vec(record).unwrap_or_default());
+        for event in &batch.events {
+            lines.extend(serde_json::to_vec(event).unwrap_or_default());
             lines.push(b'\n');
         }
         let open = self.current.as_mut().expect("opened above");

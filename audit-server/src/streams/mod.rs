@@ -11,6 +11,7 @@ pub mod destination;
 pub mod file;
 pub mod metrics;
 pub mod network;
+pub mod ocsf;
 pub mod signature;
 pub mod splunk;
 pub mod validate;

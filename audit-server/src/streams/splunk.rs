@@ -3,15 +3,16 @@
 //! (`{"time", "host", "source", "sourcetype", "index", "event"}`), as "Format events for HTTP
 //! Event Collector" in Splunk's documentation describes.
 
-use audit_core::{AuditRecord, SplunkHecDestination};
+use audit_core::SplunkHecDestination;
 use serde_json::{Map, Value, json};
 
+use super::batch::Batch;
 use super::destination::{DeliveryError, check_status};
 
 /// The body of a batch: one JSON object per record, newline-separated.
-pub fn body(config: &SplunkHecDestination, records: &[AuditRecord]) -> Vec<u8> {
+pub fn body(config: &SplunkHecDestination, batch: &Batch<'_>) -> Vec<u8> {
     let mut out = Vec::new();
-    for record in records {
+    for (record, sent) in batch.records.iter().zip(&batch.events) {
         let mut event = Map::new();
         // Epoch seconds with milliseconds, as HEC's `time` takes it.
         let millis = record.created_at.timestamp_millis();
@@ -31,10 +32,7 @@ pub fn body(config: &SplunkHecDestination, records: &[AuditRecord]) -> Vec<u8> {
         if let Some(index) = &config.index {
             event.insert("index".to_owned(), json!(index));
         }
-        event.insert(
-            "event".to_owned(),
-            serde_json::to_value(record).unwrap_or(Value::Null),
-        );
+        event.insert("event".to_owned(), sent.clone());
         if !out.is_empty() {
             out.push(b'\n');
         }
@@ -53,13 +51,13 @@ pub async fn send(
     http: &reqwest::Client,
     config: &SplunkHecDestination,
     token: &str,
-    records: &[AuditRecord],
+    batch: &Batch<'_>,
 ) -> Result<(), DeliveryError> {
     let response = http
         .post(endpoint(config))
         .header(reqwest::header::AUTHORIZATION, format!("Splunk {token}"))
         .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(body(config, records))
+        .body(body(config, batch))
         .send()
         .await
         .map_err(DeliveryError::from_reqwest)?;

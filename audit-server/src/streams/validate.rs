@@ -202,6 +202,7 @@ pub fn new_stream(body: NewLogStream, head: i64, allowed: Allowed) -> Result<Str
         destination: body.destination,
         secret: body.secret,
         filter: body.filter,
+        format: body.format,
         start_after,
     })
 }
@@ -240,6 +241,7 @@ pub fn update(
         destination: body.destination,
         secret: secret_change,
         filter: body.filter,
+        format: body.format,
         state: None,
     })
 }

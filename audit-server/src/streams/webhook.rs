@@ -1,15 +1,14 @@
-//! Webhook batches: `POST {url}` with `{"events": [record, ...]}`, signed.
+//! Webhook batches: `POST {url}` with `{"batch": envelope, "events": [event, ...]}`, signed.
 
-use audit_core::AuditRecord;
 use serde_json::json;
-use uuid::Uuid;
 
+use super::batch::Batch;
 use super::destination::{DeliveryError, check_status};
 use super::signature;
 
-/// The JSON body of a batch.
-pub fn body(records: &[AuditRecord]) -> Vec<u8> {
-    serde_json::to_vec(&json!({ "events": records })).unwrap_or_default()
+/// The JSON body of a batch: its envelope and its events.
+pub fn body(batch: &Batch<'_>) -> Vec<u8> {
+    serde_json::to_vec(&json!({ "batch": batch.envelope, "events": batch.events })).unwrap_or_default()
 }
 
 /// Sends one batch.
@@ -17,10 +16,10 @@ pub async fn send(
     http: &reqwest::Client,
     url: &str,
     secret: &str,
-    stream_id: Uuid,
-    records: &[AuditRecord],
+    batch: &Batch<'_>,
 ) -> Result<(), DeliveryError> {
-    let body = body(records);
+    let stream_id = batch.envelope.stream_id;
+    let body = body(batch);
     let timestamp = chrono::Utc::now().timestamp();
     let response = http
         .post(url)

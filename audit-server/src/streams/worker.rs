@@ -41,6 +41,8 @@ pub struct WorkerSettings {
     pub file_root: Option<PathBuf>,
     /// Whether destinations on loopback, private and link-local networks may be called.
     pub allow_private_networks: bool,
+    /// The log name of checkpoints, the first half of each organization's origin.
+    pub log_name: String,
 }
 
 impl WorkerSettings {
@@ -58,6 +60,7 @@ impl WorkerSettings {
             lease: (max_backoff + request_timeout) * 2 + Duration::from_secs(10),
             file_root: config.streams_file_root.clone(),
             allow_private_networks: config.streams_allow_private_networks,
+            log_name: config.signing_key_name.clone(),
         }
     }
 }
@@ -262,7 +265,8 @@ async fn deliver(context: Arc<Context>, id: Uuid, mut stop: watch::Receiver<bool
         };
         if records.is_empty() {
             if cursor > stream.delivered_seq {
-                let _ = streams::advance(&context.store, id, context.owner, cursor, 0, lease_until).await;
+                let _ =
+                    streams::advance(&context.store, id, context.owner, cursor, 0, None, lease_until).await;
                 continue;
             }
             if pause(&mut stop, settings.poll).await {
@@ -285,7 +289,14 @@ async fn deliver(context: Arc<Context>, id: Uuid, mut stop: watch::Receiver<bool
                 break;
             }
         }
-        let batch = Batch::native(id, &records, None);
+        let origin = format!("{}/{}", settings.log_name, stream.org_id);
+        let batch = Batch::in_format(
+            id,
+            stream.format,
+            &origin,
+            &records,
+            claimed.last_delivered_hash.clone(),
+        );
         let sent = tokio::select! {
             sent = sink.send(&context.http, &batch) => sent,
             _ = stop.changed() => break,
@@ -295,7 +306,18 @@ async fn deliver(context: Arc<Context>, id: Uuid, mut stop: watch::Receiver<bool
                 let count = records.len() as i64;
                 context.counters.delivered(id, count as u64);
                 failures = Some(0);
-                match streams::advance(&context.store, id, context.owner, cursor, count, lease_until).await {
+                let last_hash = records.last().map(|record| record.hash.as_str());
+                match streams::advance(
+                    &context.store,
+                    id,
+                    context.owner,
+                    cursor,
+                    count,
+                    last_hash,
+                    lease_until,
+                )
+                .await
+                {
                     Ok(true) => {}
                     Ok(false) => break,
                     Err(error) => tracing::warn!(%error, stream = %id, "log stream: cannot move the cursor"),

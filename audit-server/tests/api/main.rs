@@ -23,6 +23,7 @@ mod retention;
 mod sse;
 mod streams;
 mod streams_delivery;
+mod streams_ocsf;
 mod tail;
 mod tamper;
 mod viewing;

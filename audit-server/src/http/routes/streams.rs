@@ -198,6 +198,7 @@ pub async fn update_stream(
         && change.destination.is_none()
         && change.secret.is_none()
         && change.filter.is_none()
+        && change.format.is_none()
     {
         return Ok(Json(current));
     }

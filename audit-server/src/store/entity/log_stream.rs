@@ -26,10 +26,15 @@ pub struct Model {
     /// Which records it delivers.
     #[sea_orm(column_type = "JsonBinary")]
     pub filter: Json,
+    /// `native` or `ocsf`.
+    pub format: String,
     /// `active` or `paused`.
     pub state: String,
     /// Every record up to this `seq` is delivered (or filtered out).
     pub cursor_seq: i64,
+    /// The hash of the last record delivered (`None` before the first batch).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub last_delivered_hash: Option<String>,
     /// Records delivered so far.
     pub delivered_total: i64,
     /// `healthy` or `unhealthy`.

@@ -11,6 +11,7 @@ mod m20261126_000003_allow_sanctioned_purges;
 mod m20261206_000001_add_merkle_trees;
 mod m20261207_000001_create_checkpoint_cosignatures;
 mod m20261207_000002_add_delegated_actors;
+mod m20261207_000002_add_stream_format;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_add_merkle_trees::Migration),
             Box::new(m20261207_000001_create_checkpoint_cosignatures::Migration),
             Box::new(m20261207_000002_add_delegated_actors::Migration),
+            Box::new(m20261207_000002_add_stream_format::Migration),
         ]
     }
 }
