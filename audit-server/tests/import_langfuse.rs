@@ -342,3 +342,64 @@ async fn imports_into_sqlite() {
 async fn imports_into_postgres() {
     imports_every_row_once_in_order_and_resumes(Backend::Postgres).await;
 }
+
+/// A source database with Langfuse's table holding `rows`, and an empty SQLite target.
+async fn small_import(rows: &[Row]) -> Option<(TestDatabase, TestDatabase, Store)> {
+    let source_db = TestDatabase::create(Backend::Postgres).await?;
+    let target_db = TestDatabase::create(Backend::Sqlite).await?;
+    let source = PgPool::connect(source_db.url()).await.expect("Langfuse database");
+    for statement in LANGFUSE_SCHEMA {
+        sqlx::query(statement)
+            .execute(&source)
+            .await
+            .expect("Langfuse schema");
+    }
+    insert(&source, rows).await;
+    source.close().await;
+    let store = Store::connect(target_db.url()).await.expect("target");
+    store.migrate().await.expect("migrate");
+    Some((source_db, target_db, store))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_over_the_limits_stops_the_import_naming_it_before_its_page_is_written() {
+    let mut rows: Vec<Row> = (1..4).map(row).collect();
+    rows[1].after = Some(json!({"prompt": "x".repeat(500)}).to_string());
+    let Some((source_db, _target, store)) = small_import(&rows).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = options(source_db.url(), &dir.path().join("orgs.json"));
+    options.limits.max_state_bytes = 200;
+    let error = import(&store, &options).await.expect_err("refused").to_string();
+    assert!(error.contains(&rows[1].id) && error.contains("after"), "{error}");
+    let stored = audit_log::Entity::find().all(store.connection()).await.unwrap();
+    assert!(stored.is_empty(), "nothing of the refused row's page is stored");
+    assert!(
+        !dir.path().join("orgs.json").exists(),
+        "no organization was created"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mapping_to_an_organization_that_does_not_exist_is_refused() {
+    let rows: Vec<Row> = (0..1).map(row).collect();
+    let Some((source_db, _target, store)) = small_import(&rows).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mapping = dir.path().join("orgs.json");
+    let missing = Uuid::now_v7();
+    std::fs::write(&mapping, json!({ rows[0].org_id: missing }).to_string()).unwrap();
+    let error = import(&store, &options(source_db.url(), &mapping))
+        .await
+        .expect_err("refused");
+    assert!(error.to_string().contains(&missing.to_string()), "{error}");
+    assert!(
+        audit_log::Entity::find()
+            .all(store.connection())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
