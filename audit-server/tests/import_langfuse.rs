@@ -81,9 +81,9 @@ struct Row {
 fn row(n: usize) -> Row {
     let base = NaiveDateTime::parse_from_str("2025-01-01 00:00:00.000", "%Y-%m-%d %H:%M:%S%.f").unwrap();
     let created_at = base + TimeDelta::milliseconds((n / 2) as i64);
-    let id = format!("cm{:09}{}", n / 2, if n % 2 == 0 { "z" } else { "a" });
+    let id = format!("cm{:09}{}", n / 2, if n.is_multiple_of(2) { "z" } else { "a" });
     let org_id = LANGFUSE_ORGS[[0, 0, 0, 1, 1, 2, 2][n % 7]];
-    let api_key = n % 10 == 0;
+    let api_key = n.is_multiple_of(10);
     let roles = ["OWNER", "ADMIN", "MEMBER", "VIEWER"];
     let resource_type = ["prompt", "dataset", "apiKey", "project", "trace"][n % 5];
     let action = ["create", "update", "delete"][n % 3];
@@ -99,11 +99,11 @@ fn row(n: usize) -> Row {
         created_at,
         record_type: if api_key { "API_KEY" } else { "USER" },
         api_key_id: api_key.then(|| format!("key-{}", n % 4)),
-        user_id: (!api_key || n % 20 == 0).then(|| format!("user-{}", n % 50)),
+        user_id: (!api_key || n.is_multiple_of(20)).then(|| format!("user-{}", n % 50)),
         org_id,
         user_org_role: (!api_key).then(|| roles[n % 4]),
-        project_id: (n % 2 == 0).then(|| format!("proj-{}", n % 5)),
-        user_project_role: (!api_key && n % 4 == 0).then(|| roles[(n / 4) % 4]),
+        project_id: n.is_multiple_of(2).then(|| format!("proj-{}", n % 5)),
+        user_project_role: (!api_key && n.is_multiple_of(4)).then(|| roles[(n / 4) % 4]),
         resource_type,
         resource_id: format!("res-{n}"),
         action,
@@ -329,11 +329,6 @@ async fn imports_every_row_once_in_order_and_resumes(target: Backend) {
     let all: Vec<Row> = first.iter().chain(&later).cloned().collect();
     assert_trails(&store, &report.organizations, &all).await;
 
-    // A third run finds nothing new.
-    let third = import(&store, &options(source_db.url(), &mapping))
-        .await
-        .expect("import");
-    assert_eq!((third.imported, third.already_imported), (0, all.len() as u64));
     source.close().await;
     store.close().await.unwrap();
 }
@@ -346,4 +341,65 @@ async fn imports_into_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn imports_into_postgres() {
     imports_every_row_once_in_order_and_resumes(Backend::Postgres).await;
+}
+
+/// A source database with Langfuse's table holding `rows`, and an empty SQLite target.
+async fn small_import(rows: &[Row]) -> Option<(TestDatabase, TestDatabase, Store)> {
+    let source_db = TestDatabase::create(Backend::Postgres).await?;
+    let target_db = TestDatabase::create(Backend::Sqlite).await?;
+    let source = PgPool::connect(source_db.url()).await.expect("Langfuse database");
+    for statement in LANGFUSE_SCHEMA {
+        sqlx::query(statement)
+            .execute(&source)
+            .await
+            .expect("Langfuse schema");
+    }
+    insert(&source, rows).await;
+    source.close().await;
+    let store = Store::connect(target_db.url()).await.expect("target");
+    store.migrate().await.expect("migrate");
+    Some((source_db, target_db, store))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_over_the_limits_stops_the_import_naming_it_before_its_page_is_written() {
+    let mut rows: Vec<Row> = (1..4).map(row).collect();
+    rows[1].after = Some(json!({"prompt": "x".repeat(500)}).to_string());
+    let Some((source_db, _target, store)) = small_import(&rows).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = options(source_db.url(), &dir.path().join("orgs.json"));
+    options.limits.max_state_bytes = 200;
+    let error = import(&store, &options).await.expect_err("refused").to_string();
+    assert!(error.contains(&rows[1].id) && error.contains("after"), "{error}");
+    let stored = audit_log::Entity::find().all(store.connection()).await.unwrap();
+    assert!(stored.is_empty(), "nothing of the refused row's page is stored");
+    assert!(
+        !dir.path().join("orgs.json").exists(),
+        "no organization was created"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mapping_to_an_organization_that_does_not_exist_is_refused() {
+    let rows: Vec<Row> = (0..1).map(row).collect();
+    let Some((source_db, _target, store)) = small_import(&rows).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mapping = dir.path().join("orgs.json");
+    let missing = Uuid::now_v7();
+    std::fs::write(&mapping, json!({ rows[0].org_id: missing }).to_string()).unwrap();
+    let error = import(&store, &options(source_db.url(), &mapping))
+        .await
+        .expect_err("refused");
+    assert!(error.to_string().contains(&missing.to_string()), "{error}");
+    assert!(
+        audit_log::Entity::find()
+            .all(store.connection())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

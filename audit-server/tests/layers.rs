@@ -6,11 +6,12 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// Each folder of `src/` and the folders of `src/` it may name besides itself.
-const LAYERS: [(&str, &[&str]); 6] = [
+const LAYERS: [(&str, &[&str]); 7] = [
     ("keys", &[]),
     ("store", &["keys"]),
     ("streams", &["store", "keys"]),
     ("tasks", &["store", "keys"]),
+    ("import", &["store"]),
     ("http", &["tasks", "streams", "store", "keys"]),
     ("witness", &[]),
 ];

@@ -198,14 +198,14 @@ impl Organizations {
         langfuse_org: &str,
     ) -> Result<Uuid, ImportError> {
         if let Some(ours) = self.mapping.get(langfuse_org) {
-            if !self.catalogs.contains_key(&ours) {
+            if let std::collections::hash_map::Entry::Vacant(entry) = self.catalogs.entry(ours) {
                 if organizations::find(store, ours).await?.is_none() {
                     return Err(ImportError::UnknownOrganization {
                         langfuse: langfuse_org.to_owned(),
                         ours,
                     });
                 }
-                self.catalogs.insert(ours, catalog::extension(store, ours).await?);
+                entry.insert(catalog::extension(store, ours).await?);
             }
             return Ok(ours);
         }
