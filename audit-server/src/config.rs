@@ -326,3 +326,30 @@ impl Config {
         Ok(catalog)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_replicas_need_postgres_on_both_sides() {
+        let mut config = Config::new("sqlite://audit.db?mode=rwc");
+        config.database_read_urls = vec!["postgres://postgres@127.0.0.1:5433/audit".into()];
+        assert!(matches!(
+            config.validate(),
+            Err(ConfigError::ReadReplicaNotPostgres)
+        ));
+
+        config.database_url = "postgres://postgres@127.0.0.1:5432/audit".into();
+        assert!(config.validate().is_ok());
+
+        config.database_read_urls.push("sqlite://replica.db".into());
+        assert!(matches!(
+            config.validate(),
+            Err(ConfigError::ReadReplicaNotPostgres)
+        ));
+
+        config.database_read_urls.clear();
+        assert!(config.validate().is_ok(), "no replicas: any database");
+    }
+}

@@ -115,7 +115,7 @@ async fn three_servers_one_killed_mid_load_lose_and_duplicate_nothing() {
         })
         .collect();
 
-    // A log stream made before the load, on the server that will be killed.
+    // A log stream made before the load (through the server that will be killed).
     let receiver = Receiver::start().await;
     let stream = clients[SERVERS - 1]
         .create_stream(
