@@ -3,6 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use audit_core::{
@@ -40,6 +41,9 @@ pub(crate) struct ClientInner {
     pub(crate) api_key: Option<ApiKeySecret>,
     pub(crate) request_timeout: Duration,
     pub(crate) retry: RetryPolicy,
+    /// The highest `seq` this client's writes produced (`X-Audit-Seq`), sent with every read
+    /// as `X-Audit-Min-Seq` so that a read replica behind it is not read.
+    pub(crate) written_seq: AtomicI64,
 }
 
 impl fmt::Debug for AuditClient {
@@ -59,6 +63,11 @@ pub type ExportBody = BoxStream<'static, Result<Bytes>>;
 /// The former name of [`ExportBody`] ("stream" now means log streams only).
 #[deprecated(since = "0.1.0", note = "renamed to ExportBody")]
 pub type ExportStream = ExportBody;
+
+/// The response header naming the `seq` a write produced.
+const SEQ_HEADER: &str = "x-audit-seq";
+/// The request header naming the `seq` a read must see.
+const MIN_SEQ_HEADER: &str = "x-audit-min-seq";
 
 /// Which failures a call may retry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -500,6 +509,10 @@ impl AuditClient {
         if let Some(key) = &inner.api_key {
             request = request.bearer_auth(key.expose());
         }
+        let written_seq = inner.written_seq.load(Ordering::Relaxed);
+        if call.method == Method::GET && written_seq > 0 {
+            request = request.header(MIN_SEQ_HEADER, written_seq);
+        }
         if let Some(body) = &call.body {
             request = request
                 .header(CONTENT_TYPE, "application/json")
@@ -517,6 +530,13 @@ impl AuditClient {
         .map_err(Error::from_reqwest)?;
         let status = response.status();
         if status.is_success() {
+            let seq = response
+                .headers()
+                .get(SEQ_HEADER)
+                .and_then(|value| value.to_str().ok()?.parse().ok());
+            if let Some(seq) = seq {
+                inner.written_seq.fetch_max(seq, Ordering::Relaxed);
+            }
             return Ok(response);
         }
         let retry_after = parse_retry_after(response.headers());

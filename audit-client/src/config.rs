@@ -128,6 +128,7 @@ impl ClientBuilder {
         let base_url = parsed.as_str().trim_end_matches('/').to_owned();
         Ok(AuditClient {
             inner: Arc::new(ClientInner {
+                written_seq: std::sync::atomic::AtomicI64::new(0),
                 http,
                 base_url,
                 api_key: self.api_key,

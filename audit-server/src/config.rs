@@ -24,6 +24,17 @@ pub struct Config {
     #[arg(long, env = "AUDIT_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub database_url: String,
 
+    /// Read replicas of the PostgreSQL database (`postgres://...`, repeat the flag or separate
+    /// with commas): list, get, export and the live tail read from them; writes, verify,
+    /// proofs and checkpoints stay on `AUDIT_DATABASE_URL`.
+    #[arg(
+        long = "database-read-url",
+        env = "AUDIT_DATABASE_READ_URL",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub database_read_urls: Vec<String>,
+
     /// Address to listen on.
     #[arg(long, env = "AUDIT_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
@@ -175,6 +186,11 @@ pub enum ConfigError {
     /// The witnesses do not make a verification policy (two share a key, say).
     #[error("AUDIT_WITNESSES do not make a verification policy: {0}")]
     BadWitnessPolicy(#[from] PolicyError),
+    /// A read replica is configured for a database that is not PostgreSQL, or is not PostgreSQL.
+    #[error(
+        "AUDIT_DATABASE_READ_URL needs PostgreSQL: both it and AUDIT_DATABASE_URL must be postgres:// URLs"
+    )]
+    ReadReplicaNotPostgres,
     /// The catalog file cannot be read.
     #[error("cannot read AUDIT_CATALOG_FILE {path}: {message}")]
     CatalogFile {
@@ -211,6 +227,12 @@ impl Config {
             if value == 0 {
                 return Err(ConfigError::ZeroSchedule(name));
             }
+        }
+        let postgres = |url: &str| url.starts_with("postgres://") || url.starts_with("postgresql://");
+        let replicas_fit =
+            postgres(&self.database_url) && self.database_read_urls.iter().all(|url| postgres(url.trim()));
+        if !self.database_read_urls.is_empty() && !replicas_fit {
+            return Err(ConfigError::ReadReplicaNotPostgres);
         }
         let name = &self.signing_key_name;
         if name.is_empty() || name.contains('+') || name.chars().any(char::is_whitespace) {
@@ -302,5 +324,32 @@ impl Config {
             catalog.extend(&Catalog::from_tsv(&text).map_err(|error| fail(error.to_string()))?);
         }
         Ok(catalog)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_replicas_need_postgres_on_both_sides() {
+        let mut config = Config::new("sqlite://audit.db?mode=rwc");
+        config.database_read_urls = vec!["postgres://postgres@127.0.0.1:5433/audit".into()];
+        assert!(matches!(
+            config.validate(),
+            Err(ConfigError::ReadReplicaNotPostgres)
+        ));
+
+        config.database_url = "postgres://postgres@127.0.0.1:5432/audit".into();
+        assert!(config.validate().is_ok());
+
+        config.database_read_urls.push("sqlite://replica.db".into());
+        assert!(matches!(
+            config.validate(),
+            Err(ConfigError::ReadReplicaNotPostgres)
+        ));
+
+        config.database_read_urls.clear();
+        assert!(config.validate().is_ok(), "no replicas: any database");
     }
 }

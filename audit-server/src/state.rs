@@ -13,6 +13,7 @@ use crate::http::metrics::Metrics;
 use crate::http::rate_limit::RateLimiter;
 use crate::keys::sealed::STREAM_SECRET_KEY;
 use crate::keys::signing_key;
+use crate::store::replicas::Readers;
 use crate::store::{self, Store, secrets};
 use crate::tasks::witness_board::WitnessBoard;
 
@@ -21,6 +22,8 @@ use crate::tasks::witness_board::WitnessBoard;
 pub struct AppState {
     /// The database.
     pub store: Store,
+    /// Where list, get, export and tail read: a read replica fit to answer, or the primary.
+    pub readers: Arc<Readers>,
     /// The configuration.
     pub config: Arc<Config>,
     /// The catalog every organization gets.
@@ -57,7 +60,14 @@ impl AppState {
         let viewer_key = secrets::get_or_create(&store, secrets::VIEWER_TOKEN_KEY).await?;
         let stream_key = secrets::get_or_create(&store, STREAM_SECRET_KEY).await?;
         let checkpoint_signer = checkpoint_signer(&config, &store).await?;
+        let read_urls: Vec<String> = config
+            .database_read_urls
+            .iter()
+            .map(|url| url.trim().to_owned())
+            .collect();
+        let readers = Readers::connect(store.clone(), &read_urls).await?;
         Ok(AppState {
+            readers: Arc::new(readers),
             store,
             catalog: Arc::new(catalog),
             viewer_key: Arc::new(viewer_key),

@@ -4,94 +4,21 @@
 //! the order recorded, and the chain verifies. On SQLite (a temporary file) and PostgreSQL (a
 //! database of its own; skipped without `AUDIT_TEST_POSTGRES_URL`).
 
-use std::fs::File;
-use std::net::{SocketAddr, TcpListener};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+#[path = "support/server_process.rs"]
+#[allow(dead_code, reason = "each test binary uses part of it")]
+mod server_process;
+
 use std::time::{Duration, Instant};
 
 use audit_client::{AuditClient, Dispatcher, DispatcherConfig, ListRequest, RetryPolicy};
-use audit_core::{AuditEvent, NewApiKey, NewOrganization, Scope, VerifyParams};
-use audit_server::testing::{ADMIN_TOKEN, Backend, TestDatabase};
+use audit_core::{AuditEvent, VerifyParams};
+use audit_server::testing::{Backend, TestDatabase};
 use futures::TryStreamExt;
+use server_process::ServerProcess;
 use uuid::Uuid;
 
 const EVENTS: usize = 50_000;
 const KILLS: usize = 4;
-
-/// The server binary as a child process on a fixed port.
-struct ServerProcess {
-    child: Option<Child>,
-    address: SocketAddr,
-    database_url: String,
-    log: File,
-}
-
-impl ServerProcess {
-    async fn start(database_url: &str, log: &Path) -> Self {
-        // A free port, released for the server to bind (and to bind again after each kill).
-        let address = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-        let mut server = ServerProcess {
-            child: None,
-            address,
-            database_url: database_url.to_owned(),
-            log: File::create(log).unwrap(),
-        };
-        server.restart().await;
-        server
-    }
-
-    fn base_url(&self) -> String {
-        format!("http://{}", self.address)
-    }
-
-    /// Starts the binary and waits until `/ready` answers 200.
-    async fn restart(&mut self) {
-        let http = reqwest::Client::new();
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(120) {
-            let mut child = Command::new(env!("CARGO_BIN_EXE_audit-server"))
-                .env("AUDIT_DATABASE_URL", &self.database_url)
-                .env("AUDIT_BIND", self.address.to_string())
-                .env("AUDIT_ADMIN_TOKEN", ADMIN_TOKEN)
-                .env("RUST_LOG", "warn")
-                .stdout(Stdio::null())
-                .stderr(self.log.try_clone().unwrap())
-                .spawn()
-                .expect("start audit-server");
-            loop {
-                if let Some(status) = child.try_wait().unwrap() {
-                    // Did not come up (e.g. the port was not free yet): try again.
-                    eprintln!("audit-server exited at start-up ({status}); starting it again");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                    break;
-                }
-                let ready = http.get(format!("{}/ready", self.base_url())).send().await;
-                if ready.is_ok_and(|response| response.status() == 200) {
-                    self.child = Some(child);
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(25)).await;
-            }
-        }
-        panic!("audit-server did not become ready");
-    }
-
-    /// SIGKILL: no graceful shutdown, no flushing, requests cut off where they are.
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().expect("SIGKILL audit-server");
-            let status = child.wait().unwrap();
-            assert!(!status.success(), "{status:?}");
-        }
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 fn random_below(bound: u64) -> u64 {
     (Uuid::new_v4().as_u128() % u128::from(bound)) as u64
@@ -112,22 +39,7 @@ async fn killed_again_and_again(backend: Backend) {
     let work = tempfile::tempdir().unwrap();
     let mut server = ServerProcess::start(database.url(), &work.path().join("server.log")).await;
 
-    let admin = AuditClient::new(server.base_url(), ADMIN_TOKEN).unwrap();
-    let org = admin
-        .create_organization(NewOrganization { name: "Crash".into() })
-        .await
-        .unwrap();
-    let key = admin
-        .create_api_key(
-            org.id,
-            NewApiKey {
-                name: "crash".into(),
-                scopes: Scope::ALL.to_vec(),
-                project_id: None,
-            },
-        )
-        .await
-        .unwrap();
+    let key = server_process::organization_with_key(&server.base_url(), "Crash").await;
     let client = AuditClient::builder()
         .base_url(server.base_url())
         .api_key(key.secret.clone())

@@ -13,6 +13,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod openapi;
 pub mod rate_limit;
+pub mod read_your_writes;
 pub mod router;
 pub mod routes;
 pub mod server;

@@ -34,6 +34,8 @@ pub const RECONNECT_AFTER: Duration = Duration::from_secs(1);
 /// One connection's tail.
 struct Tail {
     store: Store,
+    /// Where reads go after a failure of `store` (a read replica that went away).
+    primary: Store,
     scope: ReadScope,
     filter: AuditLogFilter,
     cursor: i64,
@@ -46,9 +48,11 @@ struct Tail {
 }
 
 /// The events of the records matching `filter` within `scope` committed after `after_seq`,
-/// oldest first, until the server shuts down. `guard` is held as long as the stream lives.
+/// oldest first, until the server shuts down, read from `store` (a read replica, or the
+/// primary) and from `primary` once `store` fails. `guard` is held as long as the stream lives.
 pub fn stream(
     store: Store,
+    primary: Store,
     scope: ReadScope,
     filter: AuditLogFilter,
     after_seq: i64,
@@ -58,6 +62,7 @@ pub fn stream(
     let tail = Tail {
         commits: store.commits().subscribe(),
         store,
+        primary,
         scope,
         filter,
         cursor: after_seq,
@@ -95,7 +100,10 @@ impl Tail {
             match self.read().await {
                 Ok(()) if !self.pending.is_empty() => continue,
                 Ok(()) => {}
-                Err(error) => tracing::warn!(%error, "live tail: reading failed; retrying"),
+                Err(error) => {
+                    tracing::warn!(%error, "live tail: reading failed; retrying on the primary");
+                    self.store = self.primary.clone();
+                }
             }
             self.wait().await;
         }

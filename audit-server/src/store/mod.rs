@@ -20,6 +20,7 @@ mod pipelined_lane;
 mod postgres_group;
 pub mod reads;
 mod records;
+pub mod replicas;
 pub mod retention;
 pub mod secrets;
 pub mod stored_row;
@@ -86,6 +87,18 @@ impl Store {
             commits: commits::CommitNotifier::default(),
             key_cache: Arc::default(),
         })
+    }
+
+    /// A store that reads from `db` (a read replica of this store's database) and writes,
+    /// authenticates and signals commits through this one.
+    pub(crate) fn reading_from(&self, db: DatabaseConnection) -> Self {
+        Store {
+            db,
+            sqlite_writer: self.sqlite_writer.clone(),
+            group_commit: self.group_commit.clone(),
+            commits: self.commits.clone(),
+            key_cache: self.key_cache.clone(),
+        }
     }
 
     /// Applies every pending migration.

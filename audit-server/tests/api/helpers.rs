@@ -103,7 +103,7 @@ impl Answer {
     }
 }
 
-async fn answer(response: reqwest::Response) -> Answer {
+pub async fn answer(response: reqwest::Response) -> Answer {
     let status = response.status();
     let content_type = response
         .headers()

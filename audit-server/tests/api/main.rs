@@ -15,6 +15,7 @@ mod limits;
 mod metrics;
 mod openapi;
 mod proofs;
+mod read_your_writes;
 mod reading;
 mod receiver;
 mod record_proofs;

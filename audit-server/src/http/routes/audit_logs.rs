@@ -16,6 +16,7 @@ use crate::http::auth::Caller;
 use crate::http::body::{ApiPath, JsonBody, parse_item, query_pairs, uuid_param};
 use crate::http::error::ApiError;
 use crate::http::ingest::{CatalogCheck, prepare};
+use crate::http::read_your_writes::{MinSeq, insert_seq};
 use crate::state::AppState;
 use crate::store::append::{AppendOutcome, append};
 use crate::store::reads;
@@ -40,8 +41,9 @@ pub fn router() -> OpenApiRouter<AppState> {
     request_body(content = AuditEvent, description = "The event."),
     responses(
         (status = 201, description = "Recorded.", body = AuditRecord,
-            headers(("Location" = String, description = "The record's URL."))),
-        (status = 200, description = "Already recorded with the same content (a safe retry).", body = AuditRecord),
+            headers(("Location" = String, description = "The record's URL."), ("X-Audit-Seq" = i64, description = "The record's `seq`; send it back as `X-Audit-Min-Seq` to read your write."))),
+        (status = 200, description = "Already recorded with the same content (a safe retry).", body = AuditRecord,
+            headers(("X-Audit-Seq" = i64, description = "The record's `seq`; send it back as `X-Audit-Min-Seq` to read your write."))),
         (status = 400, description = "Malformed JSON.", body = Problem),
         (status = 401, description = "Missing or unknown credentials.", body = Problem),
         (status = 403, description = "Missing scope, another organization's `orgId`, or another project.", body = Problem),
@@ -83,12 +85,17 @@ async fn record_one(
     match outcome {
         Some(AppendOutcome::Created(record)) => {
             let mut headers = HeaderMap::new();
+            insert_seq(&mut headers, record.seq);
             if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/audit-logs/{}", record.id)) {
                 headers.insert(header::LOCATION, location);
             }
             Ok((StatusCode::CREATED, headers, Json(record)))
         }
-        Some(AppendOutcome::Duplicate(record)) => Ok((StatusCode::OK, HeaderMap::new(), Json(record))),
+        Some(AppendOutcome::Duplicate(record)) => {
+            let mut headers = HeaderMap::new();
+            insert_seq(&mut headers, record.seq);
+            Ok((StatusCode::OK, headers, Json(record)))
+        }
         Some(AppendOutcome::Conflict(id)) => Err(ApiError::conflict(format!(
             "event {id} is already recorded with different content"
         ))),
@@ -130,7 +137,8 @@ impl SentId {
                    `auditLogs:write`.",
     request_body(content = BatchRequest, description = "The events."),
     responses(
-        (status = 200, description = "Each event's outcome.", body = BatchResponse),
+        (status = 200, description = "Each event's outcome.", body = BatchResponse,
+            headers(("X-Audit-Seq" = i64, description = "The highest `seq` of the stored events (absent when none was stored); send it back as `X-Audit-Min-Seq` to read your writes."))),
         (status = 400, description = "Malformed JSON.", body = Problem),
         (status = 401, description = "Missing or unknown credentials.", body = Problem),
         (status = 403, description = "Missing scope.", body = Problem),
@@ -145,7 +153,7 @@ pub async fn record_audit_log_batch(
     State(state): State<AppState>,
     caller: Caller,
     JsonBody(batch): JsonBody<RawBatch>,
-) -> Result<Json<BatchResponse>, ApiError> {
+) -> Result<(HeaderMap, Json<BatchResponse>), ApiError> {
     let key = caller.key_with(Scope::AuditLogsWrite)?;
     if batch.events.len() > MAX_BATCH_EVENTS {
         return Err(ApiError::unprocessable(
@@ -194,6 +202,14 @@ pub async fn record_audit_log_batch(
     }
 
     let outcomes = append(&state.store, key.org_id, Some(key.id), accepted).await?;
+    let mut headers = HeaderMap::new();
+    let stored_seqs = outcomes.iter().filter_map(|outcome| match outcome {
+        AppendOutcome::Created(record) | AppendOutcome::Duplicate(record) => Some(record.seq),
+        AppendOutcome::Conflict(_) => None,
+    });
+    if let Some(seq) = stored_seqs.max() {
+        insert_seq(&mut headers, seq);
+    }
     for (index, outcome) in accepted_indexes.into_iter().zip(outcomes) {
         let result = match outcome {
             AppendOutcome::Created(record) => BatchItemResult {
@@ -231,7 +247,7 @@ pub async fn record_audit_log_batch(
             (BatchItemStatus::Rejected, None) => state.metrics.rejected("unknown"),
         }
     }
-    Ok(Json(BatchResponse { results }))
+    Ok((headers, Json(BatchResponse { results })))
 }
 
 /// Turns a query-string problem into its answer.
@@ -251,7 +267,7 @@ pub(crate) fn query_error(error: QueryError) -> ApiError {
     description = "Lists the organization's events, newest first, filtered and paginated by keyset: follow \
                    `nextCursor` until it is null. Following the cursor costs the same at any depth. A \
                    project-restricted key sees its project only. Needs `auditLogs:read`.",
-    params(AuditLogFilter, PageParams),
+    params(AuditLogFilter, PageParams, ("X-Audit-Min-Seq" = Option<i64>, Header, description = "The `seq` of the caller's last write (its `X-Audit-Seq`): the read sees at least up to it, also with read replicas.")),
     responses(
         (status = 200, description = "One page of records.", body = AuditLogPage),
         (status = 400, description = "Malformed or unknown parameters, or a cursor this API did not make.", body = Problem),
@@ -265,19 +281,21 @@ pub(crate) fn query_error(error: QueryError) -> ApiError {
 pub async fn list_audit_logs(
     State(state): State<AppState>,
     caller: Caller,
+    MinSeq(min_seq): MinSeq,
     RawQuery(query): RawQuery,
 ) -> Result<Json<AuditLogPage>, ApiError> {
     let pairs = query_pairs(query.as_deref())?;
     let audit_core::ParsedQuery { filter, page, .. } = parse_query(&pairs, &[]).map_err(query_error)?;
     let scope = caller.read_scope(filter.project_id.as_deref())?;
-    let (data, next_cursor) = reads::list(
-        &state.store,
-        &scope,
-        &filter,
-        page.decoded_cursor(),
-        page.limit_or_default(),
-    )
-    .await?;
+    let cursor = page.decoded_cursor();
+    let limit = page.limit_or_default();
+    let (data, next_cursor) = state
+        .readers
+        .read(scope.org_id, min_seq, |store| {
+            let (scope, filter) = (&scope, &filter);
+            async move { reads::list(&store, scope, filter, cursor, limit).await }
+        })
+        .await?;
     Ok(Json(AuditLogPage { data, next_cursor }))
 }
 
@@ -289,7 +307,7 @@ pub async fn list_audit_logs(
     tag = "audit-logs",
     description = "Fetches one record by id. Another organization's record, or another project's for a \
                    project-restricted key, is 404. Needs `auditLogs:read`.",
-    params(("id" = uuid::Uuid, Path, description = "The record id.")),
+    params(("id" = uuid::Uuid, Path, description = "The record id."), ("X-Audit-Min-Seq" = Option<i64>, Header, description = "The `seq` of the caller's last write (its `X-Audit-Seq`): the read sees at least up to it, also with read replicas.")),
     responses(
         (status = 200, description = "The record.", body = AuditRecord),
         (status = 400, description = "The id is not a UUID.", body = Problem),
@@ -303,11 +321,17 @@ pub async fn list_audit_logs(
 pub async fn get_audit_log(
     State(state): State<AppState>,
     caller: Caller,
+    MinSeq(min_seq): MinSeq,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<AuditRecord>, ApiError> {
     let id = uuid_param("id", &id)?;
     let scope = caller.read_scope(None)?;
-    reads::get(&state.store, &scope, id)
+    state
+        .readers
+        .read(scope.org_id, min_seq, |store| {
+            let scope = &scope;
+            async move { reads::get(&store, scope, id).await }
+        })
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found("no such record"))

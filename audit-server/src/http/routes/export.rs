@@ -15,9 +15,10 @@ use crate::http::auth::Caller;
 use crate::http::body::query_pairs;
 use crate::http::error::ApiError;
 use crate::http::export_body;
+use crate::http::read_your_writes::MinSeq;
 use crate::http::routes::audit_logs::query_error;
 use crate::state::AppState;
-use crate::store::append::{NewRecord, append};
+use crate::store::append::{AppendOutcome, NewRecord, append};
 
 /// The export route.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -47,7 +48,7 @@ pub struct ExportParams {
     description = "Streams every record matching the filters, oldest first (in `seq` order, ready for offline chain \
                    checks), as CSV or JSON Lines, in constant memory, with a `Content-Disposition` file name. \
                    Exporting is recorded as a `batchExport` `create` event. Needs `auditLogs:read` or a viewer token.",
-    params(ExportParams, AuditLogFilter),
+    params(ExportParams, AuditLogFilter, ("X-Audit-Min-Seq" = Option<i64>, Header, description = "The `seq` of the caller's last write (its `X-Audit-Seq`): the read sees at least up to it, also with read replicas.")),
     responses(
         (status = 200, description = "The records.", content(
             (String = "text/csv"),
@@ -64,6 +65,7 @@ pub struct ExportParams {
 pub async fn export_audit_logs(
     State(state): State<AppState>,
     caller: Caller,
+    MinSeq(min_seq): MinSeq,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let pairs = query_pairs(query.as_deref())?;
@@ -110,13 +112,19 @@ pub async fn export_audit_logs(
         Caller::Viewer(grant) => Some(grant.minted_by),
         Caller::Operator => None,
     };
-    append(
+    let outcomes = append(
         &state.store,
         scope.org_id,
         recorded_by,
         vec![NewRecord::from_submitted(event)],
     )
     .await?;
+    // The export reads at least up to its own record, wherever it reads.
+    let export_seq = outcomes.iter().find_map(|outcome| match outcome {
+        AppendOutcome::Created(record) | AppendOutcome::Duplicate(record) => Some(record.seq),
+        AppendOutcome::Conflict(_) => None,
+    });
+    let source = state.readers.choose(scope.org_id, min_seq.max(export_seq)).await;
 
     let (content_type, extension) = match format {
         ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
@@ -127,7 +135,7 @@ pub async fn export_audit_logs(
         scope.org_id,
         timestamp::now().format("%Y%m%dT%H%M%SZ")
     );
-    let body = Body::from_stream(export_body::chunks(state.store.clone(), scope, filter, format));
+    let body = Body::from_stream(export_body::chunks(source, scope, filter, format));
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 use crate::http::auth::Caller;
 use crate::http::body::query_pairs;
 use crate::http::error::ApiError;
+use crate::http::read_your_writes::MinSeq;
 use crate::http::routes::audit_logs::query_error;
 use crate::http::tail;
 use crate::state::AppState;
@@ -67,6 +68,8 @@ pub struct TailEvent {
         ("afterSeq" = Option<i64>, Query, minimum = 0, description = "Start after this `seq`, for a first connection \
             that must not miss what was recorded since an earlier read (e.g. the newest `seq` of a list page)."),
         AuditLogFilter,
+        ("X-Audit-Min-Seq" = Option<i64>, Header, minimum = 0, description = "The `seq` of the caller's last write (its \
+            `X-Audit-Seq`): the tail reads from a database holding at least up to it, also with read replicas."),
     ),
     responses(
         (status = 200, description = "The event stream; it does not end on its own.", content_type = "text/event-stream", body = TailEvent),
@@ -83,6 +86,7 @@ pub struct TailEvent {
 pub async fn tail_audit_logs(
     State(state): State<AppState>,
     caller: Caller,
+    MinSeq(min_seq): MinSeq,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -124,11 +128,13 @@ pub async fn tail_audit_logs(
         })?),
         None => None,
     };
+    let source = state.readers.choose(scope.org_id, min_seq).await;
     let after_seq = match after_header.or(after_query) {
         Some(seq) => seq,
-        None => head_seq(&state.store, scope.org_id).await?,
+        None => head_seq(&source, scope.org_id).await?,
     };
     let events = tail::stream(
+        source,
         state.store.clone(),
         scope,
         filter,
