@@ -11,6 +11,8 @@ pub mod destination;
 pub mod file;
 pub mod metrics;
 pub mod network;
+pub mod otlp;
+pub mod s3;
 pub mod signature;
 pub mod splunk;
 pub mod validate;
