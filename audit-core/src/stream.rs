@@ -1,14 +1,17 @@
 //! Log streams: an organization's trail delivered, in `seq` order and at least once, to a
-//! webhook, Splunk's HTTP Event Collector, Datadog's logs intake, or NDJSON files.
+//! webhook, Splunk's HTTP Event Collector, Datadog's logs intake, NDJSON files, S3-compatible
+//! object storage or an OpenTelemetry collector.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::stream_destinations::{OtlpDestination, S3Destination};
 use crate::timestamp;
 
-/// Where a stream delivers. The secret (webhook signing secret, Splunk token, Datadog API key)
-/// is not part of it: it is sent beside it, stored encrypted and never returned.
+/// Where a stream delivers. The secret (webhook signing secret, Splunk token, Datadog API key,
+/// S3 credentials, OTLP `Authorization` header) is not part of it: it is sent beside it, stored
+/// encrypted and never returned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "camelCase")]
@@ -21,6 +24,10 @@ pub enum StreamDestination {
     Datadog(DatadogDestination),
     /// NDJSON files in a directory under the operator's `AUDIT_STREAMS_FILE_ROOT`.
     File(FileDestination),
+    /// Gzipped NDJSON objects with manifests in an S3-compatible bucket.
+    S3(S3Destination),
+    /// OpenTelemetry logs over OTLP/HTTP (protobuf, `/v1/logs`).
+    Otlp(OtlpDestination),
 }
 
 impl StreamDestination {
@@ -31,6 +38,8 @@ impl StreamDestination {
             StreamDestination::SplunkHec(_) => "splunkHec",
             StreamDestination::Datadog(_) => "datadog",
             StreamDestination::File(_) => "file",
+            StreamDestination::S3(_) => "s3",
+            StreamDestination::Otlp(_) => "otlp",
         }
     }
 
@@ -189,7 +198,8 @@ pub struct NewLogStream {
     pub name: String,
     /// Where to deliver.
     pub destination: StreamDestination,
-    /// The webhook signing secret, Splunk HEC token or Datadog API key (16 to 1,024 characters
+    /// The webhook signing secret, Splunk HEC token, Datadog API key, S3 credentials
+    /// (`ACCESS_KEY_ID:SECRET_ACCESS_KEY`) or OTLP `Authorization` header (16 to 1,024 characters
     /// for a webhook, 1 to 1,024 otherwise); required except for files. Never returned.
     #[serde(default)]
     #[cfg_attr(feature = "utoipa", schema(max_length = 1024))]
@@ -383,5 +393,10 @@ mod tests {
                 .is_err()
         );
         assert!(serde_json::from_value::<StreamDestination>(json!({"type": "s3"})).is_err());
+        let s3: StreamDestination = serde_json::from_value(
+            json!({"type": "s3", "region": "us-east-1", "bucket": "audit", "pathStyle": true}),
+        )
+        .unwrap();
+        assert_eq!(s3.kind(), "s3");
     }
 }

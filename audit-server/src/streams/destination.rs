@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use audit_core::StreamDestination;
 
 use super::batch::Batch;
-use super::{datadog, file, network, splunk, webhook};
+use super::{datadog, file, network, otlp, s3, splunk, webhook};
 
 /// Why a batch was not delivered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -68,6 +68,15 @@ pub enum Destination {
     },
     /// NDJSON files.
     File(file::FileSink),
+    /// Objects in an S3-compatible bucket.
+    S3(s3::S3Sink),
+    /// OpenTelemetry logs.
+    Otlp {
+        /// Settings.
+        config: audit_core::OtlpDestination,
+        /// The `Authorization` header.
+        authorization: String,
+    },
 }
 
 impl Destination {
@@ -84,6 +93,8 @@ impl Destination {
             StreamDestination::SplunkHec(config) => Some(splunk::endpoint(config)),
             StreamDestination::Datadog(config) => Some(datadog::endpoint(config)),
             StreamDestination::File(_) => None,
+            StreamDestination::S3(config) => Some(s3::endpoint(config)),
+            StreamDestination::Otlp(config) => Some(otlp::endpoint(config)),
         };
         if !allow_private
             && let Some(url) = url
@@ -122,6 +133,11 @@ impl Destination {
                 })?;
                 Destination::File(file::FileSink::new(root.join(&config.directory), config))
             }
+            StreamDestination::S3(config) => Destination::S3(s3::S3Sink::new(config, &secret()?)?),
+            StreamDestination::Otlp(config) => Destination::Otlp {
+                config: config.clone(),
+                authorization: secret()?,
+            },
         })
     }
 
@@ -132,6 +148,11 @@ impl Destination {
             Destination::SplunkHec { config, token } => splunk::send(http, config, token, batch).await,
             Destination::Datadog { config, api_key } => datadog::send(http, config, api_key, batch).await,
             Destination::File(sink) => sink.write(batch).await,
+            Destination::S3(sink) => sink.send(http, batch).await,
+            Destination::Otlp {
+                config,
+                authorization,
+            } => otlp::send(http, config, authorization, batch).await,
         }
     }
 

@@ -12,6 +12,8 @@ pub mod file;
 pub mod metrics;
 pub mod network;
 pub mod ocsf;
+pub mod otlp;
+pub mod s3;
 pub mod signature;
 pub mod splunk;
 pub mod validate;

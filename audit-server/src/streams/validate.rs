@@ -6,7 +6,7 @@ use audit_core::{
     FieldError, LogStreamUpdate, NewLogStream, StreamDestination, StreamFilter, check_display_name,
 };
 
-use super::network;
+use super::{network, s3};
 use crate::store::streams::{StreamChange, StreamSpec};
 
 /// The longest URL accepted.
@@ -133,7 +133,54 @@ pub fn destination(destination: &StreamDestination, allowed: Allowed) -> Result<
             }
             Ok(())
         }
+        StreamDestination::S3(config) => s3_destination(config, private),
+        StreamDestination::Otlp(config) => {
+            check_url("destination.url", &config.url, private)?;
+            check_optional_name("destination.serviceName", &config.service_name)
+        }
     }
+}
+
+/// Whether `text` is 1 to `max` characters, each accepted by `allowed`.
+fn made_of(text: &str, min: usize, max: usize, allowed: impl Fn(char) -> bool) -> bool {
+    (min..=max).contains(&text.chars().count()) && text.chars().all(allowed)
+}
+
+fn s3_destination(config: &audit_core::S3Destination, private: bool) -> Result<(), FieldError> {
+    if let Some(endpoint) = &config.endpoint {
+        check_url("destination.endpoint", endpoint, private)?;
+    }
+    if !made_of(&config.region, 1, 64, |c| {
+        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
+    }) {
+        return Err(invalid(
+            "destination.region",
+            "must be a region such as `us-east-1` (1 to 64 lowercase letters, digits and `-`)",
+        ));
+    }
+    let bucket_chars = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-';
+    if !made_of(&config.bucket, 3, 63, bucket_chars)
+        || config.bucket.starts_with(['.', '-'])
+        || config.bucket.ends_with(['.', '-'])
+    {
+        return Err(invalid(
+            "destination.bucket",
+            "must be a bucket name: 3 to 63 lowercase letters, digits, `.` and `-`, starting and ending with a letter or digit",
+        ));
+    }
+    if let Some(prefix) = &config.prefix {
+        let segments_valid = prefix
+            .trim_end_matches('/')
+            .split('/')
+            .all(|segment| !segment.is_empty() && segment != "." && segment != "..");
+        if !made_of(prefix, 1, 512, |c| !c.is_control() && c != '\\') || !segments_valid {
+            return Err(invalid(
+                "destination.prefix",
+                "must be 1 to 512 characters of `/`-separated names (no leading `/`, no empty, `.` or `..` part)",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Checks the secret a destination needs (and refuses one a file does not).
@@ -141,7 +188,7 @@ pub fn secret(destination: &StreamDestination, secret: &Option<String>) -> Resul
     match (destination.needs_secret(), secret) {
         (true, None) => Err(invalid(
             "secret",
-            "is required (webhook signing secret, Splunk HEC token or Datadog API key)",
+            "is required (webhook signing secret, Splunk HEC token, Datadog API key, S3 credentials or OTLP `Authorization` header)",
         )),
         (false, Some(_)) => Err(invalid("secret", "must be absent for a file destination")),
         (false, None) => Ok(()),
@@ -155,6 +202,11 @@ pub fn secret(destination: &StreamDestination, secret: &Option<String>) -> Resul
                 Err(invalid(
                     "secret",
                     &format!("must be {min} to {MAX_SECRET_CHARS} characters without control characters"),
+                ))
+            } else if matches!(destination, StreamDestination::S3(_)) && s3::credentials(secret).is_none() {
+                Err(invalid(
+                    "secret",
+                    "must be S3 credentials `ACCESS_KEY_ID:SECRET_ACCESS_KEY`",
                 ))
             } else {
                 Ok(())

@@ -1,0 +1,57 @@
+//! The settings of the SIEM-native stream destinations: S3-compatible object storage (and
+//! later syslog and OpenTelemetry). Like the others, their secrets travel beside them.
+
+use serde::{Deserialize, Serialize};
+
+/// S3-compatible object storage: one gzipped NDJSON object per batch, plus a manifest object.
+/// The secret is the credentials, `ACCESS_KEY_ID:SECRET_ACCESS_KEY`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct S3Destination {
+    /// The service's base URL (MinIO, Ceph, R2, ...); absent for AWS, whose regional endpoint
+    /// `https://s3.{region}.amazonaws.com` is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(max_length = 2048, example = "https://minio.example.com:9000")
+    )]
+    pub endpoint: Option<String>,
+    /// The region the requests are signed for, e.g. `us-east-1`.
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(min_length = 1, max_length = 64, example = "eu-west-1")
+    )]
+    pub region: String,
+    /// The bucket, 3 to 63 characters of lowercase letters, digits, `.` and `-`.
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(min_length = 3, max_length = 63, example = "acme-audit")
+    )]
+    pub bucket: String,
+    /// The key prefix objects are written under (no leading `/`, no `..`); default none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(max_length = 512, example = "audit/prod"))]
+    pub prefix: Option<String>,
+    /// Path-style URLs (`{endpoint}/{bucket}/{key}`, what most S3-compatible servers need)
+    /// instead of virtual-host style (`{bucket}.{endpoint}/{key}`). Default false.
+    #[serde(default)]
+    pub path_style: bool,
+}
+
+/// OpenTelemetry logs over OTLP/HTTP with protobuf: one log record per audit record. The
+/// secret is sent as the `Authorization` header (e.g. `Bearer <token>` or `Basic <base64>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OtlpDestination {
+    /// The collector's base URL; logs go to `{url}/v1/logs`.
+    #[cfg_attr(
+        feature = "utoipa",
+        schema(max_length = 2048, example = "https://otel-collector.example.com:4318")
+    )]
+    pub url: String,
+    /// The `service.name` resource attribute (default `audit-log`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_name: Option<String>,
+}
