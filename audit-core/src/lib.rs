@@ -51,6 +51,7 @@ mod retention;
 mod role;
 mod scope;
 mod stream;
+mod stream_privacy;
 pub mod timestamp;
 pub mod tlog_proof;
 mod validation;
@@ -85,6 +86,7 @@ pub use stream::{
     SplunkHecDestination, StreamDestination, StreamFilter, StreamFormat, StreamHealth, StreamHealthStatus,
     StreamState, WebhookDestination,
 };
+pub use stream_privacy::{PRIVACY_FIELDS, PRIVACY_PATH_ROOTS, PrivacyAction, PrivacyPolicy, PrivacyRule};
 pub use validation::{EventLimits, EventViolation};
 pub use verify::{VerifyParams, VerifyReport};
 pub use viewer::{ExportFormat, NewViewerToken, ViewerToken};

@@ -12,6 +12,7 @@ pub mod file;
 pub mod metrics;
 pub mod network;
 pub mod ocsf;
+pub mod privacy;
 pub mod signature;
 pub mod splunk;
 pub mod validate;

@@ -290,10 +290,23 @@ async fn deliver(context: Arc<Context>, id: Uuid, mut stop: watch::Receiver<bool
             }
         }
         let origin = format!("{}/{}", settings.log_name, stream.org_id);
+        let privacy_key = match privacy_key(&context, id, &claimed) {
+            Ok(key) => key,
+            Err(error) => {
+                let failures_now = failures_so_far + 1;
+                failures = Some(failures_now);
+                fail(&context, id, failures_now, &error, lease_until).await;
+                if pause(&mut stop, backoff(settings, failures_now)).await {
+                    continue;
+                }
+                break;
+            }
+        };
         let batch = Batch::in_format(
             id,
             stream.format,
             &origin,
+            (&stream.privacy, &privacy_key),
             &records,
             claimed.last_delivered_hash.clone(),
         );
@@ -338,6 +351,19 @@ async fn deliver(context: Arc<Context>, id: Uuid, mut stop: watch::Receiver<bool
         sink.close().await;
     }
     let _ = streams::release(&context.store, id, context.owner).await;
+}
+
+/// The stream's opened hashing key; empty when its policy has no rules.
+fn privacy_key(context: &Context, id: Uuid, claimed: &streams::Claimed) -> Result<Vec<u8>, DeliveryError> {
+    if claimed.stream.privacy.rules.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sealed = claimed
+        .privacy_key_sealed
+        .as_deref()
+        .ok_or_else(|| DeliveryError("the stream has no privacy key".to_owned()))?;
+    let opened = sealed::open(&context.key, id, sealed).map_err(|error| DeliveryError(error.to_string()))?;
+    hex::decode(opened).map_err(|_| DeliveryError("the stream's privacy key cannot be read".to_owned()))
 }
 
 async fn fail(

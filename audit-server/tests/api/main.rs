@@ -24,6 +24,7 @@ mod sse;
 mod streams;
 mod streams_delivery;
 mod streams_ocsf;
+mod streams_privacy;
 mod tail;
 mod tamper;
 mod viewing;
