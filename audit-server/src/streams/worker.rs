@@ -302,7 +302,7 @@ async fn deliver(context: Arc<Context>, id: Uuid, mut stop: watch::Receiver<bool
                 break;
             }
         };
-        let batch = Batch::in_format(
+        let mut batch = Batch::in_format(
             id,
             stream.format,
             &origin,
@@ -310,6 +310,12 @@ async fn deliver(context: Arc<Context>, id: Uuid, mut stop: watch::Receiver<bool
             &records,
             claimed.last_delivered_hash.clone(),
         );
+        match crate::store::checkpoints::latest(&context.store, stream.org_id, None).await {
+            Ok(newest) => batch.envelope.checkpoint = newest.map(|checkpoint| checkpoint.note),
+            Err(error) => {
+                tracing::warn!(%error, stream = %id, "log stream: cannot read the newest checkpoint")
+            }
+        }
         let sent = tokio::select! {
             sent = sink.send(&context.http, &batch) => sent,
             _ = stop.changed() => break,
