@@ -22,6 +22,7 @@ mod recording;
 mod retention;
 mod sse;
 mod streams;
+mod streams_batches;
 mod streams_delivery;
 mod streams_ocsf;
 mod streams_privacy;
