@@ -20,6 +20,7 @@ fn new_stream() -> NewLogStream {
         secret: Some("whsec_sdk_test_secret_42".to_owned()),
         filter: StreamFilter::default(),
         format: StreamFormat::Ocsf,
+        privacy: Default::default(),
         from_beginning: false,
         start_seq: None,
     }

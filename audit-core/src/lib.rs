@@ -52,6 +52,7 @@ mod role;
 mod scope;
 mod stream;
 mod stream_destinations;
+mod stream_privacy;
 pub mod timestamp;
 pub mod tlog_proof;
 mod validation;
@@ -87,6 +88,7 @@ pub use stream::{
     StreamState, WebhookDestination,
 };
 pub use stream_destinations::{OtlpDestination, S3Destination};
+pub use stream_privacy::{PRIVACY_FIELDS, PRIVACY_PATH_ROOTS, PrivacyAction, PrivacyPolicy, PrivacyRule};
 pub use validation::{EventLimits, EventViolation};
 pub use verify::{VerifyParams, VerifyReport};
 pub use viewer::{ExportFormat, NewViewerToken, ViewerToken};

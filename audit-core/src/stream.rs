@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::stream_destinations::{OtlpDestination, S3Destination};
+use crate::stream_privacy::PrivacyPolicy;
 use crate::timestamp;
 
 /// Where a stream delivers. The secret (webhook signing secret, Splunk token, Datadog API key,
@@ -210,6 +211,9 @@ pub struct NewLogStream {
     /// What is sent for each record (default `native`).
     #[serde(default)]
     pub format: StreamFormat,
+    /// Fields dropped, masked or hashed in what is sent (default: none).
+    #[serde(default)]
+    pub privacy: PrivacyPolicy,
     /// Deliver from the start of the trail instead of from now.
     #[serde(default)]
     pub from_beginning: bool,
@@ -243,6 +247,9 @@ pub struct LogStreamUpdate {
     /// A new format, for the records not delivered yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<StreamFormat>,
+    /// A new privacy policy, replacing the old one, for the records not delivered yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy: Option<PrivacyPolicy>,
 }
 
 /// Whether a stream delivers.
@@ -314,7 +321,7 @@ pub struct StreamHealth {
     "name": "SIEM webhook", "destination": {"type": "webhook", "url": "https://hooks.example.com/audit"},
     "hasSecret": true, "secretHint": "…2b1a",
     "filter": {"projectId": null, "resourceTypes": ["apiKey", "prompt"], "actions": []},
-    "format": "native", "state": "active", "deliveredSeq": 1234, "deliveredTotal": 1200,
+    "format": "native", "privacy": {"rules": [{"field": "ipAddress", "action": "hash"}]}, "state": "active", "deliveredSeq": 1234, "deliveredTotal": 1200,
     "health": {"status": "healthy", "consecutiveFailures": 0, "lastError": null,
                "lastSuccessAt": "2026-11-26T10:00:01.250Z", "lastAttemptAt": "2026-11-26T10:00:01.200Z"},
     "createdAt": "2026-11-26T09:00:00.000Z", "updatedAt": "2026-11-26T09:00:00.000Z"
@@ -338,6 +345,8 @@ pub struct LogStream {
     pub filter: StreamFilter,
     /// What it sends for each record.
     pub format: StreamFormat,
+    /// What it drops, masks or hashes in what it sends (its hashing key is never shown).
+    pub privacy: PrivacyPolicy,
     /// Active or paused.
     pub state: StreamState,
     /// The cursor: every record up to this `seq` has been delivered (or filtered out).
@@ -364,7 +373,7 @@ pub struct LogStream {
     "name": "SIEM webhook", "destination": {"type": "webhook", "url": "https://hooks.example.com/audit"},
     "hasSecret": true, "secretHint": "…2b1a",
     "filter": {"projectId": null, "resourceTypes": [], "actions": []},
-    "format": "ocsf", "state": "paused", "deliveredSeq": 1234, "deliveredTotal": 1234,
+    "format": "ocsf", "privacy": {"rules": []}, "state": "paused", "deliveredSeq": 1234, "deliveredTotal": 1234,
     "health": {"status": "healthy", "consecutiveFailures": 0, "lastError": null,
                "lastSuccessAt": null, "lastAttemptAt": null},
     "createdAt": "2026-11-26T09:00:00.000Z", "updatedAt": "2026-11-26T09:30:00.000Z"

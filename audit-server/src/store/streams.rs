@@ -2,8 +2,8 @@
 //! transaction) and the delivery bookkeeping the worker does under a lease.
 
 use audit_core::{
-    AuditEvent, AuditRecord, LogStream, StreamDestination, StreamFilter, StreamFormat, StreamHealth,
-    StreamHealthStatus, StreamState, timestamp,
+    AuditEvent, AuditRecord, LogStream, PrivacyPolicy, StreamDestination, StreamFilter, StreamFormat,
+    StreamHealth, StreamHealthStatus, StreamState, timestamp,
 };
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
@@ -37,6 +37,8 @@ pub struct StreamSpec {
     pub filter: StreamFilter,
     /// Format.
     pub format: StreamFormat,
+    /// Privacy policy.
+    pub privacy: PrivacyPolicy,
     /// Where delivery starts: records after this `seq`; `None` for the current head.
     pub start_after: Option<i64>,
 }
@@ -54,6 +56,8 @@ pub struct StreamChange {
     pub filter: Option<StreamFilter>,
     /// New format.
     pub format: Option<StreamFormat>,
+    /// New privacy policy.
+    pub privacy: Option<PrivacyPolicy>,
     /// New state.
     pub state: Option<StreamState>,
 }
@@ -79,8 +83,26 @@ fn snapshot(stream: &LogStream) -> Value {
         "hasSecret": stream.has_secret,
         "filter": stream.filter,
         "format": stream.format,
+        "privacy": stream.privacy,
         "state": stream.state,
     })
+}
+
+/// A new hashing key for a stream's privacy policy (32 random bytes, hex), sealed.
+fn new_privacy_key(key: &[u8; 32], id: Uuid) -> Result<String, DbErr> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|error| DbErr::Custom(format!("no randomness: {error}")))?;
+    sealed::seal(key, id, &hex::encode(bytes)).map_err(|error| DbErr::Custom(error.to_string()))
+}
+
+/// The stored form of a policy: `None` for no rules.
+fn stored_privacy(policy: &PrivacyPolicy) -> Result<Option<String>, DbErr> {
+    if policy.rules.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_string(policy)
+        .map(Some)
+        .map_err(|error| DbErr::Custom(error.to_string()))
 }
 
 /// Creates a stream and records it; `None` when the organization already holds `max_streams`
@@ -129,6 +151,8 @@ pub async fn create(
         secret_hint,
         filter: serde_json::to_value(&spec.filter).map_err(|error| DbErr::Custom(error.to_string()))?,
         format: spec.format.as_str().to_owned(),
+        privacy: stored_privacy(&spec.privacy)?,
+        privacy_key_sealed: Some(new_privacy_key(key, id)?),
         state: StreamState::Active.as_str().to_owned(),
         cursor_seq: spec.start_after.unwrap_or(head),
         last_delivered_hash: None,
@@ -228,6 +252,13 @@ pub async fn change(
     if let Some(format) = change.format {
         active.format = Set(format.as_str().to_owned());
     }
+    if let Some(privacy) = &change.privacy {
+        active.privacy = Set(stored_privacy(privacy)?);
+        if row.privacy_key_sealed.is_none() {
+            // Streams made before policies existed get their key with their first policy.
+            active.privacy_key_sealed = Set(Some(new_privacy_key(key, id)?));
+        }
+    }
     if let Some(state) = change.state {
         active.state = Set(state.as_str().to_owned());
     }
@@ -269,6 +300,10 @@ fn to_wire(row: log_stream::Model) -> Result<LogStream, DbErr> {
     let filter: StreamFilter = serde_json::from_value(row.filter.clone()).map_err(|_| bad("filter"))?;
     let state = StreamState::parse(&row.state).ok_or_else(|| bad("state"))?;
     let format = StreamFormat::parse(&row.format).ok_or_else(|| bad("format"))?;
+    let privacy: PrivacyPolicy = match &row.privacy {
+        Some(text) => serde_json::from_str(text).map_err(|_| bad("privacy policy"))?,
+        None => PrivacyPolicy::default(),
+    };
     Ok(LogStream {
         id: row.id,
         org_id: row.org_id,
@@ -278,6 +313,7 @@ fn to_wire(row: log_stream::Model) -> Result<LogStream, DbErr> {
         secret_hint: row.secret_hint,
         filter,
         format,
+        privacy,
         state,
         delivered_seq: row.cursor_seq,
         delivered_total: row.delivered_total,
@@ -310,6 +346,8 @@ pub struct Claimed {
     pub lease: Option<(Uuid, DateTime<Utc>)>,
     /// The hash of the last record delivered, moved with the cursor.
     pub last_delivered_hash: Option<String>,
+    /// The sealed hashing key of the privacy policy.
+    pub privacy_key_sealed: Option<String>,
 }
 
 fn lease_available(owner: Uuid, now: DateTime<Utc>) -> Condition {
@@ -370,11 +408,13 @@ pub async fn load(store: &Store, id: Uuid) -> Result<Option<Claimed>, DbErr> {
     let lease = row.lease_owner.zip(row.lease_expires_at);
     let secret_sealed = row.secret_sealed.clone();
     let last_delivered_hash = row.last_delivered_hash.clone();
+    let privacy_key_sealed = row.privacy_key_sealed.clone();
     Ok(Some(Claimed {
         stream: to_wire(row)?,
         secret_sealed,
         lease,
         last_delivered_hash,
+        privacy_key_sealed,
     }))
 }
 

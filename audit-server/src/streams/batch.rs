@@ -5,7 +5,7 @@
 //! write `events` (the stream's format with its privacy policy applied) and read `records` only
 //! for transport fields (`seq`, times, trace ids); the stored records are never changed.
 
-use audit_core::{AuditRecord, StreamFormat};
+use audit_core::{AuditRecord, PrivacyPolicy, StreamFormat};
 use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -56,25 +56,32 @@ impl<'a> Batch<'a> {
         Batch::new(stream_id, records, events, previous_batch_hash)
     }
 
-    /// The batch of `records` (not empty) in `format`; OCSF events name the log `origin`
-    /// (`<log name>/<orgId>`) in their attestations.
+    /// The batch of `records` (not empty) in `format`, with `privacy` applied under the
+    /// stream's hashing key `privacy_key`; OCSF events name the log `origin` (`<log
+    /// name>/<orgId>`) in their attestations.
     pub fn in_format(
         stream_id: Uuid,
         format: StreamFormat,
         origin: &str,
+        (privacy, privacy_key): (&PrivacyPolicy, &[u8]),
         records: &'a [AuditRecord],
         previous_batch_hash: Option<String>,
     ) -> Self {
-        match format {
-            StreamFormat::Native => Batch::native(stream_id, records, previous_batch_hash),
-            StreamFormat::Ocsf => {
-                let events = records
-                    .iter()
-                    .map(|record| super::ocsf::event(record, origin))
-                    .collect();
-                Batch::new(stream_id, records, events, previous_batch_hash)
-            }
-        }
+        let event = |record: &AuditRecord| match format {
+            StreamFormat::Native => serde_json::to_value(record).unwrap_or(Value::Null),
+            StreamFormat::Ocsf => super::ocsf::event(record, origin),
+        };
+        let events = records
+            .iter()
+            .map(|record| {
+                if privacy.rules.is_empty() {
+                    event(record)
+                } else {
+                    event(&super::privacy::apply(privacy, privacy_key, record))
+                }
+            })
+            .collect();
+        Batch::new(stream_id, records, events, previous_batch_hash)
     }
 
     /// The batch sending `events` for `records` (not empty, same length).

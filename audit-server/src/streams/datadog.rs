@@ -21,6 +21,11 @@ pub fn endpoint(config: &DatadogDestination) -> String {
 
 /// The body of a batch.
 pub fn body(config: &DatadogDestination, batch: &Batch<'_>) -> Vec<u8> {
+    // The envelope without the checkpoint note (large, and the same on every log).
+    let mut batch_attribute = serde_json::to_value(&batch.envelope).unwrap_or(Value::Null);
+    if let Value::Object(members) = &mut batch_attribute {
+        members.remove("checkpoint");
+    }
     let items: Vec<Value> = batch
         .records
         .iter()
@@ -43,6 +48,7 @@ pub fn body(config: &DatadogDestination, batch: &Batch<'_>) -> Vec<u8> {
                 "hostname": config.hostname.as_deref().unwrap_or("audit-log"),
                 "service": config.service.as_deref().unwrap_or("audit-log"),
                 "message": serde_json::to_string(sent).unwrap_or_default(),
+                "audit_batch": batch_attribute,
             })
         })
         .collect();

@@ -1,6 +1,8 @@
 //! NDJSON files: one record per line, appended and synced to disk with every batch, in files
 //! named `audit-<first seq>-<unix millis>.ndjson` (names sort in delivery order) that rotate
-//! by size or age, for shipping agents such as Vector or Fluent Bit to tail.
+//! by size or age, for shipping agents such as Vector or Fluent Bit to tail. Beside each file,
+//! `<file>.batches` gets one line per batch: its envelope as JSON, written and synced before
+//! the events, so a file never holds events whose batch is not described.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -20,8 +22,14 @@ pub const DEFAULT_ROTATE_SECONDS: u64 = 3600;
 #[derive(Debug)]
 struct OpenFile {
     file: File,
+    sidecar: File,
     bytes: u64,
     opened: Instant,
+}
+
+/// Creates `path` for appending; an error if it exists.
+async fn create_new(path: PathBuf) -> std::io::Result<File> {
+    OpenOptions::new().create_new(true).append(true).open(path).await
 }
 
 /// Writes batches into rotating NDJSON files in one directory.
@@ -65,14 +73,13 @@ impl FileSink {
                 first.seq,
                 chrono::Utc::now().timestamp_millis()
             );
-            let file = OpenOptions::new()
-                .create_new(true)
-                .append(true)
-                .open(self.directory.join(name))
+            let sidecar = create_new(self.directory.join(format!("{name}.batches")))
                 .await
                 .map_err(fail)?;
+            let file = create_new(self.directory.join(name)).await.map_err(fail)?;
             self.current = Some(OpenFile {
                 file,
+                sidecar,
                 bytes: 0,
                 opened: Instant::now(),
             });
@@ -83,7 +90,11 @@ impl FileSink {
             lines.push(b'\n');
         }
         let open = self.current.as_mut().expect("opened above");
+        let mut envelope = serde_json::to_vec(&batch.envelope).unwrap_or_default();
+        envelope.push(b'\n');
         let written = async {
+            open.sidecar.write_all(&envelope).await?;
+            open.sidecar.sync_data().await?;
             open.file.write_all(&lines).await?;
             open.file.sync_data().await
         }
@@ -102,6 +113,7 @@ impl FileSink {
         if let Some(mut open) = self.current.take() {
             let _ = open.file.flush().await;
             let _ = open.file.sync_all().await;
+            let _ = open.sidecar.sync_all().await;
         }
     }
 }

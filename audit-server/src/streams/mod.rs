@@ -14,6 +14,7 @@ pub mod network;
 pub mod ocsf;
 pub mod otlp;
 pub mod s3;
+pub mod privacy;
 pub mod signature;
 pub mod splunk;
 pub mod validate;

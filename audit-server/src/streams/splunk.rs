@@ -33,12 +33,30 @@ pub fn body(config: &SplunkHecDestination, batch: &Batch<'_>) -> Vec<u8> {
             event.insert("index".to_owned(), json!(index));
         }
         event.insert("event".to_owned(), sent.clone());
+        event.insert("fields".to_owned(), envelope_fields(batch));
         if !out.is_empty() {
             out.push(b'\n');
         }
         out.extend(serde_json::to_vec(&Value::Object(event)).unwrap_or_default());
     }
     out
+}
+
+/// The batch's envelope as HEC indexed `fields` (flat: HEC takes no nested values), on every
+/// event of the batch; the checkpoint note is left out (large, and the same on every event).
+fn envelope_fields(batch: &Batch<'_>) -> Value {
+    let envelope = &batch.envelope;
+    let mut fields = json!({
+        "audit_stream_id": envelope.stream_id.to_string(),
+        "audit_batch_count": envelope.count,
+        "audit_batch_first_seq": envelope.first_seq,
+        "audit_batch_last_seq": envelope.last_seq,
+        "audit_batch_last_hash": envelope.last_hash,
+    });
+    if let Some(previous) = &envelope.previous_batch_hash {
+        fields["audit_batch_previous_hash"] = json!(previous);
+    }
+    fields
 }
 
 /// The collector endpoint.

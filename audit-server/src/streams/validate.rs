@@ -238,6 +238,7 @@ pub fn new_stream(body: NewLogStream, head: i64, allowed: Allowed) -> Result<Str
     destination(&body.destination, allowed)?;
     secret(&body.destination, &body.secret)?;
     filter(&body.filter)?;
+    super::privacy::check(&body.privacy)?;
     let start_after = match (body.from_beginning, body.start_seq) {
         (true, Some(_)) => return Err(invalid("startSeq", "cannot be combined with `fromBeginning`")),
         (true, None) => Some(0),
@@ -255,6 +256,7 @@ pub fn new_stream(body: NewLogStream, head: i64, allowed: Allowed) -> Result<Str
         secret: body.secret,
         filter: body.filter,
         format: body.format,
+        privacy: body.privacy,
         start_after,
     })
 }
@@ -271,6 +273,9 @@ pub fn update(
     }
     if let Some(filter_value) = &body.filter {
         filter(filter_value)?;
+    }
+    if let Some(policy) = &body.privacy {
+        super::privacy::check(policy)?;
     }
     let destination_after = body.destination.as_ref().unwrap_or(current);
     if let Some(destination_value) = &body.destination {
@@ -294,6 +299,7 @@ pub fn update(
         secret: secret_change,
         filter: body.filter,
         format: body.format,
+        privacy: body.privacy,
         state: None,
     })
 }

@@ -290,13 +290,32 @@ async fn deliver(context: Arc<Context>, id: Uuid, mut stop: watch::Receiver<bool
             }
         }
         let origin = format!("{}/{}", settings.log_name, stream.org_id);
-        let batch = Batch::in_format(
+        let privacy_key = match privacy_key(&context, id, &claimed) {
+            Ok(key) => key,
+            Err(error) => {
+                let failures_now = failures_so_far + 1;
+                failures = Some(failures_now);
+                fail(&context, id, failures_now, &error, lease_until).await;
+                if pause(&mut stop, backoff(settings, failures_now)).await {
+                    continue;
+                }
+                break;
+            }
+        };
+        let mut batch = Batch::in_format(
             id,
             stream.format,
             &origin,
+            (&stream.privacy, &privacy_key),
             &records,
             claimed.last_delivered_hash.clone(),
         );
+        match crate::store::checkpoints::latest(&context.store, stream.org_id, None).await {
+            Ok(newest) => batch.envelope.checkpoint = newest.map(|checkpoint| checkpoint.note),
+            Err(error) => {
+                tracing::warn!(%error, stream = %id, "log stream: cannot read the newest checkpoint")
+            }
+        }
         let sent = tokio::select! {
             sent = sink.send(&context.http, &batch) => sent,
             _ = stop.changed() => break,
@@ -338,6 +357,19 @@ async fn deliver(context: Arc<Context>, id: Uuid, mut stop: watch::Receiver<bool
         sink.close().await;
     }
     let _ = streams::release(&context.store, id, context.owner).await;
+}
+
+/// The stream's opened hashing key; empty when its policy has no rules.
+fn privacy_key(context: &Context, id: Uuid, claimed: &streams::Claimed) -> Result<Vec<u8>, DeliveryError> {
+    if claimed.stream.privacy.rules.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sealed = claimed
+        .privacy_key_sealed
+        .as_deref()
+        .ok_or_else(|| DeliveryError("the stream has no privacy key".to_owned()))?;
+    let opened = sealed::open(&context.key, id, sealed).map_err(|error| DeliveryError(error.to_string()))?;
+    hex::decode(opened).map_err(|_| DeliveryError("the stream's privacy key cannot be read".to_owned()))
 }
 
 async fn fail(

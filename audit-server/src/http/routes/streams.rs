@@ -199,6 +199,7 @@ pub async fn update_stream(
         && change.secret.is_none()
         && change.filter.is_none()
         && change.format.is_none()
+        && change.privacy.is_none()
     {
         return Ok(Json(current));
     }

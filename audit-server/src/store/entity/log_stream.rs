@@ -28,6 +28,12 @@ pub struct Model {
     pub filter: Json,
     /// `native` or `ocsf`.
     pub format: String,
+    /// The privacy policy as JSON text (`None`: no rules).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub privacy: Option<String>,
+    /// The stream's hashing key for its privacy policy, sealed like the secret.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub privacy_key_sealed: Option<String>,
     /// `active` or `paused`.
     pub state: String,
     /// Every record up to this `seq` is delivered (or filtered out).

@@ -1,6 +1,8 @@
 //! `log_streams.format` (what a stream sends for each record: `native` or `ocsf`, existing
 //! streams keep `native`) and `log_streams.last_delivered_hash` (the hash of the last record
-//! the stream delivered, moved with the cursor, so every batch can name the one before it).
+//! the stream delivered, moved with the cursor, so every batch can name the one before it),
+//! `log_streams.privacy` (the privacy policy as JSON text, absent for none) and
+//! `log_streams.privacy_key_sealed` (the stream's hashing key, sealed like its secret).
 //! One column per statement: SQLite adds one at a time.
 
 use sea_orm_migration::prelude::*;
@@ -13,6 +15,8 @@ enum LogStreams {
     Table,
     Format,
     LastDeliveredHash,
+    Privacy,
+    PrivacyKeySealed,
 }
 
 #[async_trait::async_trait]
@@ -31,18 +35,30 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(LogStreams::Table)
-                    .add_column(ColumnDef::new(LogStreams::LastDeliveredHash).text().null())
-                    .to_owned(),
-            )
-            .await
+        for column in [
+            LogStreams::LastDeliveredHash,
+            LogStreams::Privacy,
+            LogStreams::PrivacyKeySealed,
+        ] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(LogStreams::Table)
+                        .add_column(ColumnDef::new(column).text().null())
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for column in [LogStreams::LastDeliveredHash, LogStreams::Format] {
+        for column in [
+            LogStreams::PrivacyKeySealed,
+            LogStreams::Privacy,
+            LogStreams::LastDeliveredHash,
+            LogStreams::Format,
+        ] {
             manager
                 .alter_table(
                     Table::alter()

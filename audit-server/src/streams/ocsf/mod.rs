@@ -183,8 +183,14 @@ pub fn event(record: &AuditRecord, origin: &str) -> Value {
     );
     event.insert("actor".to_owned(), actor(record));
     event.insert("metadata".to_owned(), metadata(record));
-    if let Some(ip) = &record.ip_address {
-        event.insert("src_endpoint".to_owned(), json!({"ip": ip, "name": ip}));
+    if let Some(address) = &record.ip_address {
+        // A hashed or masked address (a stream's privacy policy) is no IP: named, not `ip`.
+        let endpoint = if address.parse::<std::net::IpAddr>().is_ok() {
+            json!({"ip": address, "name": address})
+        } else {
+            json!({"name": address})
+        };
+        event.insert("src_endpoint".to_owned(), endpoint);
     }
     if let Some(user_agent) = &record.user_agent {
         event.insert("http_request".to_owned(), json!({"user_agent": user_agent}));
