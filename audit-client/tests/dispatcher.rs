@@ -417,7 +417,9 @@ async fn record_does_not_wait_for_a_server_that_accepts_but_never_answers() {
         dispatcher.record(dataset_event(n));
     }
     let total = started.elapsed();
-    assert!(total < Duration::from_millis(50), "999 calls took {total:?}");
+    // A call that waited for the hanging server would wait for its 30 s request timeout; the
+    // bound is far from both that and a loaded machine's scheduling noise.
+    assert!(total < Duration::from_secs(5), "999 calls took {total:?}");
     let stats = dispatcher.stats();
     assert_eq!(stats.sent, 0);
     assert!(stats.queued <= 100 && stats.dropped >= 999 - 100, "{stats:?}");
