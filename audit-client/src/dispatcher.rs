@@ -46,6 +46,7 @@ use tokio::time::Instant;
 use crate::spool::{Spool, SpoolError};
 use crate::{AuditClient, Error, RetryPolicy};
 
+mod dead_letter;
 mod doorbell;
 mod prometheus;
 mod worker;
@@ -100,6 +101,9 @@ pub struct DispatcherConfig {
     /// Where undelivered events are kept on disk (default: nowhere, memory only). See
     /// [`DispatcherConfig::with_spool_dir`].
     pub spool_dir: Option<PathBuf>,
+    /// The file every rejected event is appended to (default: none). See
+    /// [`DispatcherConfig::with_dead_letter_file`].
+    pub dead_letter_file: Option<PathBuf>,
 }
 
 impl Default for DispatcherConfig {
@@ -112,6 +116,7 @@ impl Default for DispatcherConfig {
             backoff: RetryPolicy::default().with_backoff(Duration::from_millis(100), Duration::from_secs(5)),
             on_rejected: None,
             spool_dir: None,
+            dead_letter_file: None,
         }
     }
 }
@@ -179,6 +184,14 @@ impl DispatcherConfig {
     /// is left first. One dispatcher at a time may use a directory (it holds a lock on `dir/LOCK`).
     pub fn with_spool_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.spool_dir = Some(dir.into());
+        self
+    }
+
+    /// Appends every event the service rejects for its content to `path`, one JSON line
+    /// `{"rejectedAt", "problem", "event"}` each, so that none is lost (rejections are also
+    /// logged at error level, with the reason). The file is created when first needed.
+    pub fn with_dead_letter_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.dead_letter_file = Some(path.into());
         self
     }
 }

@@ -15,6 +15,7 @@ use tower::Layer;
 
 use crate::actor::{DefaultActorExtractor, ExtractActor, MissingActor};
 use crate::capture::{LoadBefore, TrustedProxies};
+use crate::drop_log::DropLog;
 use crate::redact::Redactor;
 use crate::rules::{RouteSlot, Rule, Rules};
 use crate::service::Audit;
@@ -31,7 +32,7 @@ pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 /// `.layer(auth)`), so that the actor is known when a request reaches it.
 #[derive(Clone)]
 pub struct AuditLayer {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
 }
 
 impl fmt::Debug for AuditLayer {
@@ -67,6 +68,7 @@ impl AuditLayer {
                 redactor: Redactor::default(),
                 trusted: TrustedProxies::default(),
                 stats: Counters::default(),
+                drops: DropLog::default(),
             },
         }
     }

@@ -72,11 +72,14 @@ mod actor;
 mod body;
 pub mod capture;
 mod contain;
+mod declare;
+mod drop_log;
 mod future;
 mod layer;
 mod prometheus;
 mod redact;
 pub mod rules;
+mod sampling;
 mod service;
 mod shared;
 mod sink;
@@ -88,10 +91,12 @@ pub use body::AuditBody;
 pub use capture::{
     AuditAfter, AuditBefore, AuditMetadata, AuditSkip, AuditState, BoxFuture, LoadBefore, ResourceRef,
 };
+pub use drop_log::DROP_LOG_INTERVAL_SECS;
 pub use future::ResponseFuture;
 pub use layer::{AuditLayer, AuditLayerBuilder, DEFAULT_BODY_LIMIT};
 pub use redact::{REDACTED, Redactor};
 pub use rules::{IdSource, Rule};
+pub use sampling::{MAX_TRACKED_ACTORS, ReadSampling};
 pub use service::Audit;
 pub use sink::AuditSink;
 pub use stats::AuditStats;

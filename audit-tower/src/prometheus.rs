@@ -40,6 +40,12 @@ impl AuditStats {
                     "Audit events lost because the actor extractor or the sink panicked.",
                     self.failed,
                 ),
+                (
+                    "requests_sampled_out_total",
+                    "counter",
+                    "Requests of sampled read rules left unrecorded by their sampling.",
+                    self.sampled_out,
+                ),
             ],
         )
     }
@@ -56,6 +62,7 @@ mod tests {
             dropped: 3,
             skipped: 4,
             failed: 5,
+            sampled_out: 6,
         };
         let text = stats.prometheus_text();
         for (series, value) in [
@@ -63,6 +70,7 @@ mod tests {
             ("audit_layer_events_dropped_total", 3),
             ("audit_layer_requests_skipped_total", 4),
             ("audit_layer_events_failed_total", 5),
+            ("audit_layer_requests_sampled_out_total", 6),
         ] {
             assert!(
                 text.contains(&format!("\n{series} {value}\n")),
@@ -73,6 +81,6 @@ mod tests {
                 "{series} typed"
             );
         }
-        assert_eq!(text.lines().count(), 12, "three lines per family:\n{text}");
+        assert_eq!(text.lines().count(), 15, "three lines per family:\n{text}");
     }
 }

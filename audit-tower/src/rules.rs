@@ -24,9 +24,11 @@
 //! ```
 
 use std::borrow::Cow;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use http::Method;
+
+use crate::sampling::{ReadSampling, Sampler};
 
 /// Where the resource id of an audited request comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +56,8 @@ pub struct Rule {
     action: Option<String>,
     id: Option<IdSource>,
     project_param: Option<String>,
+    sampling: Option<ReadSampling>,
+    list: bool,
 }
 
 impl Rule {
@@ -68,7 +72,33 @@ impl Rule {
             action: None,
             id: None,
             project_param: None,
+            sampling: None,
+            list: false,
         }
+    }
+
+    /// Audits `GET` on `path` as a `read` (opt-in read auditing): e.g.
+    /// `Rule::read("/api/projects/{projectId}/prompts/{promptId}")` records a `prompt` `read`
+    /// of `{promptId}`. A read records no `before` or `after` and runs no before-state loader;
+    /// [`Rule::sampled`] keeps a hot path from flooding the trail, [`Rule::list`] marks a list
+    /// or search.
+    pub fn read(path: &str) -> Self {
+        Rule::new(Method::GET, path).action("read")
+    }
+
+    /// Records only the requests `sampling` lets through (a share, a budget per actor and
+    /// minute, or both); the others are counted in
+    /// [`AuditStats::sampled_out`](crate::AuditStats::sampled_out).
+    pub fn sampled(mut self, sampling: ReadSampling) -> Self {
+        self.sampling = Some(sampling);
+        self
+    }
+
+    /// The request reads many resources (a list or a search): one event per request, with
+    /// resource id `*` and the query string's parameters in `metadata.query`.
+    pub fn list(mut self) -> Self {
+        self.list = true;
+        self
     }
 
     /// Audits every method on `path` (GET, HEAD and OPTIONS included) with the rule's settings.
@@ -404,6 +434,8 @@ pub(crate) struct Route {
     /// Where the id comes from: the rule's source, or what the template implies.
     id: IdSource,
     project_param: Option<Box<str>>,
+    /// A list or search: the id is `*`, the query goes into the metadata.
+    list: bool,
 }
 
 impl Route {
@@ -444,7 +476,13 @@ impl Route {
             action: action.map(Box::from),
             id,
             project_param: project_param.map(Box::from),
+            list: false,
         }
+    }
+
+    /// Whether the route is a list or search read ([`Rule::list`]).
+    pub(crate) fn is_list(&self) -> bool {
+        self.list
     }
 
     /// The path template.
@@ -501,6 +539,7 @@ impl Route {
             }
         });
         let id = match &self.id {
+            _ if self.list => IdPlan::Known("*".to_owned()),
             IdSource::PathParam(_) => id_value
                 .filter(|_| matched)
                 .map_or(IdPlan::ResponseBody, |value| {
@@ -533,6 +572,8 @@ pub(crate) struct Rules {
     pub(crate) project_params: Vec<String>,
     /// Whether some rule covers GET, HEAD or OPTIONS (otherwise those skip everything).
     reads_covered: bool,
+    /// The rules' samplers, in the same order (`None` for a rule recording every request).
+    samplers: Vec<Option<Arc<Sampler>>>,
 }
 
 impl Default for Rules {
@@ -542,6 +583,7 @@ impl Default for Rules {
             routes: Vec::new(),
             project_params: vec!["projectId".to_owned(), "project_id".to_owned()],
             reads_covered: false,
+            samplers: Vec::new(),
         }
     }
 }
@@ -551,14 +593,53 @@ impl Rules {
         if !rule.skip && rule.method.as_ref().is_none_or(|m| default_action(m).is_none()) {
             self.reads_covered = true;
         }
-        self.routes.push(Route::compile(
+        let mut route = Route::compile(
             rule.template.clone(),
             rule.resource_type.as_deref(),
             rule.action.as_deref(),
             rule.id.as_ref(),
             rule.project_param.as_deref(),
-        ));
+        );
+        route.list = rule.list;
+        self.routes.push(route);
+        self.samplers
+            .push(rule.sampling.map(|sampling| Arc::new(Sampler::new(sampling))));
         self.rules.push(rule);
+    }
+
+    /// Whether the sampling of the target's rule, if any, lets this request by `actor` be
+    /// recorded, in UTC minute `minute`.
+    pub(crate) fn admit(&self, route: &RouteRef, actor: &str, minute: i64) -> bool {
+        match route {
+            RouteRef::Rule(index) => self
+                .samplers
+                .get(*index)
+                .and_then(Option::as_ref)
+                .is_none_or(|sampler| sampler.admit(actor, minute)),
+            _ => true,
+        }
+    }
+
+    /// The resource types and actions the rules record (skips and rules without a resource
+    /// type left out), each once, in the rules' order: what the server's catalog must accept.
+    pub(crate) fn declared(&self) -> Vec<(String, String)> {
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for (rule, route) in self.rules.iter().zip(&self.routes) {
+            let Some(resource_type) = route.resource_type.as_deref() else {
+                continue;
+            };
+            let action = route
+                .action
+                .as_deref()
+                .or_else(|| rule.method.as_ref().and_then(default_action));
+            if let (false, Some(action)) = (rule.skip, action) {
+                let pair = (resource_type.to_owned(), action.to_owned());
+                if !pairs.contains(&pair) {
+                    pairs.push(pair);
+                }
+            }
+        }
+        pairs
     }
 
     /// A cheap first look: false means the request is certainly not audited.

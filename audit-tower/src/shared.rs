@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::actor::{ExtractActor, MissingActor};
 use crate::capture::{LoadBefore, TrustedProxies};
+use crate::drop_log::DropLog;
 use crate::redact::Redactor;
 use crate::rules::{RouteSlot, Rules};
 use crate::sink::AuditSink;
@@ -29,6 +30,7 @@ pub(crate) struct Shared {
     pub(crate) redactor: Redactor,
     pub(crate) trusted: TrustedProxies,
     pub(crate) stats: Counters,
+    pub(crate) drops: DropLog,
 }
 
 /// What one [`Audit`](crate::Audit) service and its clones share: the layer's configuration

@@ -20,6 +20,8 @@ pub struct AuditStats {
     /// panicked (the request itself is served as usual; a panicking before-state loader only
     /// costs the event its `before`).
     pub failed: u64,
+    /// Requests of a sampled read rule that its sampling left unrecorded.
+    pub sampled_out: u64,
 }
 
 /// One count, added to from any thread (relaxed: a count orders nothing).
@@ -45,6 +47,7 @@ pub(crate) struct Counters {
     pub(crate) dropped: Counter,
     pub(crate) skipped: Counter,
     pub(crate) failed: Counter,
+    pub(crate) sampled_out: Counter,
 }
 
 impl Counters {
@@ -55,6 +58,7 @@ impl Counters {
             dropped: self.dropped.get(),
             skipped: self.skipped.get(),
             failed: self.failed.get(),
+            sampled_out: self.sampled_out.get(),
         }
     }
 }

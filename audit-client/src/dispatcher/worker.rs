@@ -19,6 +19,7 @@ use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{Instant, Sleep};
 
+use super::dead_letter::DeadLetters;
 use super::{
     Counters, DispatcherConfig, Doorbell, Message, OnRejected, RejectedEvent, before_deadline, should_retry,
 };
@@ -42,6 +43,7 @@ pub(super) struct Worker {
     batch_interval: Duration,
     backoff: RetryPolicy,
     on_rejected: Option<OnRejected>,
+    dead_letters: Option<DeadLetters>,
     buffer: Vec<EncodedEvent>,
     jitter: Jitter,
     unavailable: bool,
@@ -108,6 +110,7 @@ impl Worker {
             max_batch_size: config.max_batch_size.clamp(1, MAX_BATCH_EVENTS),
             batch_interval: config.batch_interval,
             backoff: config.backoff,
+            dead_letters: config.dead_letter_file.as_deref().map(DeadLetters::new),
             on_rejected: config.on_rejected,
             buffer: Vec::new(),
             jitter: Jitter::new(),
@@ -525,16 +528,19 @@ impl Worker {
 
     fn report(&self, event: EncodedEvent, problem: Problem) {
         Counters::add(&self.counters.rejected, 1);
+        if let Some(dead_letters) = &self.dead_letters {
+            dead_letters.keep(&event, &problem);
+        }
         // Queued events were serialized from events, so they read back as events (but for a
         // state nested too deep to read, which may be what the service refused).
         let Ok(event) = event.decode_readable() else {
-            tracing::warn!(id = %event.id(), status = problem.status, detail = %problem.detail,
+            tracing::error!(id = %event.id(), status = problem.status, detail = %problem.detail,
                 "audit event rejected by the service");
             return;
         };
-        tracing::warn!(
+        tracing::error!(
             id = ?event.id, resource_type = %event.resource_type, action = %event.action,
-            status = problem.status, detail = %problem.detail,
+            status = problem.status, detail = %problem.detail, errors = ?problem.errors,
             "audit event rejected by the service"
         );
         if let Some(callback) = &self.on_rejected {

@@ -94,14 +94,14 @@ async fn export(server: &TestServer, secret: &str, format: &str) -> String {
 
 const CSV_HEADER: &str = "id,orgId,seq,createdAt,occurredAt,type,userId,apiKeyId,userOrgRole,\
 projectId,userProjectRole,resourceType,resourceId,action,before,after,ipAddress,userAgent,\
-requestId,traceId,metadata,recordedBy,prevHash,hash\r\n";
+requestId,traceId,onBehalfOf,impersonatedBy,metadata,recordedBy,prevHash,hash\r\n";
 
 /// The CSV row as the export wrote it from an `AuditRecord` (the reference formatter).
 fn csv_row(record: &AuditRecord) -> String {
     let text = |value: &Option<String>| value.as_deref().unwrap_or("").to_owned();
     let role = |role: Option<Role>| role.map_or("", Role::as_str).to_owned();
     let uuid = |id: Option<Uuid>| id.map_or_else(String::new, |id| id.to_string());
-    let fields: [String; 24] = [
+    let fields: [String; 26] = [
         record.id.to_string(),
         record.org_id.to_string(),
         record.seq.to_string(),
@@ -122,6 +122,8 @@ fn csv_row(record: &AuditRecord) -> String {
         text(&record.user_agent),
         text(&record.request_id),
         text(&record.trace_id),
+        text(&record.on_behalf_of),
+        text(&record.impersonated_by),
         record
             .metadata
             .as_ref()

@@ -22,7 +22,7 @@ use crate::on_both_backends;
 
 /// The migrations from the one that builds the trees to the newest: undone and run again, they
 /// rebuild every tree from the stored records.
-const MIGRATIONS_SINCE_TREES: u32 = 2;
+const MIGRATIONS_SINCE_TREES: u32 = 3;
 
 fn tlog_hash(base64: &str) -> Hash {
     Hash(decode_hash(base64).expect("a base64 32-byte hash"))

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use super::bounded_text::{MAX_ID_CHARS, truncate};
 use super::hooks::AuditState;
-use super::pending::Pending;
+use super::pending::{Pending, is_read};
 use super::recorded_state::{Unmasked, masked};
 use super::tee::Tee;
 use crate::actor::Actor;
@@ -30,6 +30,7 @@ impl Pending {
             context,
             occurred_at,
             method,
+            query,
             before: loaded,
             request_body,
             response,
@@ -80,19 +81,23 @@ impl Pending {
             (given_before.or(loaded), given_after)
         } else if is_delete {
             (given_before.or(loaded).or(body), given_after)
+        } else if is_read(&method) {
+            (given_before, given_after)
         } else {
             (given_before.or(loaded), given_after.or(body))
         };
         let redactor = &shared.redactor;
         let [before, after] = [before, after]
             .map(|state| state.and_then(|state| masked(state, redactor, shared.max_state_bytes)));
-        let metadata = metadata(
-            &method,
-            route.template(),
-            response.status,
-            response.metadata,
-            redactor,
-        );
+        let extra = match query {
+            None => response.metadata,
+            Some(query) => {
+                let mut extra = response.metadata.unwrap_or_default();
+                extra.insert("query".to_owned(), Value::Object(query));
+                Some(extra)
+            }
+        };
+        let metadata = metadata(&method, route.template(), response.status, extra, redactor);
 
         let actor = actor.unwrap_or_else(Actor::system);
         let mut event = AuditEvent::new(
@@ -128,6 +133,7 @@ impl Pending {
             shared.stats.recorded.add();
         } else {
             shared.stats.dropped.add();
+            shared.drops.dropped(chrono::Utc::now().timestamp());
         }
     }
 }

@@ -32,6 +32,8 @@ pub(crate) struct Pending {
     pub(super) context: RequestContext,
     pub(super) occurred_at: DateTime<Utc>,
     pub(super) method: Method,
+    /// A list read's query parameters, for `metadata.query`.
+    pub(super) query: Option<Map<String, Value>>,
     pub(crate) before: Option<AuditState>,
     pub(crate) request_body: Option<Arc<Mutex<Tee>>>,
     pub(super) response: Option<ResponseFacts>,
@@ -79,11 +81,20 @@ pub(crate) fn prepare(state: &Arc<ServiceState>, parts: &Parts) -> Option<Prepar
         shared.stats.failed.add();
         return None;
     };
+    let minute = Utc::now().timestamp().div_euclid(60);
+    let actor_id = actor.as_ref().map_or("", |actor| actor.id.as_str());
+    if !shared.rules.admit(&target.route, actor_id, minute) {
+        shared.stats.sampled_out.add();
+        return None;
+    }
     let context = request_context(parts, &shared.trusted);
     let route = target.route.get(&shared.rules, &state.route);
     let action = route.action(&parts.method);
+    let query = route
+        .is_list()
+        .then(|| query_metadata(parts.uri.query().unwrap_or("")));
     let load = match &target.id {
-        IdPlan::Known(id) if action != "create" => {
+        IdPlan::Known(id) if action != "create" && !is_read(&parts.method) => {
             shared.loaders.get(route.resource_type()).and_then(|loader| {
                 let resource = ResourceRef {
                     resource_type: route.resource_type().to_owned(),
@@ -106,6 +117,7 @@ pub(crate) fn prepare(state: &Arc<ServiceState>, parts: &Parts) -> Option<Prepar
             context,
             occurred_at: Utc::now(),
             method: parts.method.clone(),
+            query,
             before: None,
             request_body,
             response: None,
@@ -114,6 +126,20 @@ pub(crate) fn prepare(state: &Arc<ServiceState>, parts: &Parts) -> Option<Prepar
         }),
         load,
     })
+}
+
+/// Whether `method` only reads (GET, HEAD): its event records no states of its own.
+pub(super) fn is_read(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD)
+}
+
+/// The query string's parameters as an object (a repeated name keeps its last value).
+fn query_metadata(query: &str) -> Map<String, Value> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(name, value)| (name, Value::String(value)))
+        .collect()
 }
 
 impl Pending {
@@ -143,9 +169,10 @@ impl Pending {
         }
         let after = parts.extensions.remove::<AuditAfter>().map(|a| a.0);
         let is_delete = self.route().action(&self.method) == "delete";
+        let read = is_read(&self.method);
         let needs_body = status.is_success()
             && (self.target.id == IdPlan::ResponseBody
-                || (after.is_none() && !is_delete)
+                || (after.is_none() && !is_delete && !read)
                 || (is_delete && self.before.is_none()));
         let limit = self.state.shared.body_limit;
         if needs_body

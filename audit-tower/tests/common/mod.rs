@@ -16,6 +16,8 @@ pub struct World {
     pub dispatcher: Dispatcher,
     /// The key's secret, for calls made without the SDK.
     pub secret: String,
+    /// The organization.
+    pub org_id: uuid::Uuid,
 }
 
 impl World {
@@ -30,9 +32,7 @@ impl World {
 
     async fn on(server: TestServer) -> Self {
         let org = server.create_org("Acme").await;
-        let key = server
-            .create_key(org.id, &[Scope::AuditLogsWrite, Scope::AuditLogsRead])
-            .await;
+        let key = server.create_key(org.id, &Scope::ALL).await;
         let backoff =
             RetryPolicy::default().with_backoff(Duration::from_millis(20), Duration::from_millis(250));
         let client = AuditClient::builder()
@@ -48,6 +48,7 @@ impl World {
         let dispatcher = Dispatcher::spawn(client.clone(), config);
         World {
             secret: key.secret.as_str().to_owned(),
+            org_id: org.id,
             server,
             client,
             dispatcher,
