@@ -10,6 +10,7 @@ mod m20261126_000002_create_checkpoints;
 mod m20261126_000003_allow_sanctioned_purges;
 mod m20261206_000001_add_merkle_trees;
 mod m20261207_000001_create_checkpoint_cosignatures;
+mod m20261207_000002_partition_audit_logs;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_allow_sanctioned_purges::Migration),
             Box::new(m20261206_000001_add_merkle_trees::Migration),
             Box::new(m20261207_000001_create_checkpoint_cosignatures::Migration),
+            Box::new(m20261207_000002_partition_audit_logs::Migration),
         ]
     }
 }
