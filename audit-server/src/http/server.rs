@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::http::router::router;
 use crate::state::AppState;
 use crate::streams::worker::{Worker, WorkerSettings};
-use crate::tasks::{checkpointer, purger, witnesser};
+use crate::tasks::{checkpointer, partitioner, purger, witnesser};
 
 /// A server bound to its address, ready to run.
 pub struct Application {
@@ -65,6 +65,7 @@ impl Application {
                 Duration::from_secs(self.state.config.purge_interval_secs),
                 stopped.clone(),
             )),
+            tokio::spawn(partitioner::run(self.state.store.clone(), stopped.clone())),
         ];
         for witness in &self.state.config.witnesses {
             tasks.push(tokio::spawn(witnesser::run(

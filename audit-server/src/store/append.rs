@@ -82,7 +82,8 @@ pub async fn append(
 pub(crate) enum Idempotency {
     /// Look the events' ids up before appending.
     LookUp,
-    /// Insert with `ON CONFLICT (org_id, id) DO NOTHING` and no lookup; when a row was skipped,
+    /// Insert skipping stored ids (`ON CONFLICT (org_id, id) DO NOTHING` on SQLite, the
+    /// `audit_logs_claim_key` trigger on PostgreSQL) and no lookup; when a row was skipped,
     /// answer `None` so that the caller rolls the transaction back and appends again with
     /// [`Idempotency::LookUp`]. Retries are rare, so the common append saves a query whose plan
     /// depends on the table's statistics (without them PostgreSQL scanned the organization's
@@ -311,9 +312,10 @@ async fn insert_rows(
     while rows.peek().is_some() {
         let chunk: Vec<_> = rows.by_ref().take(rows_per_statement).collect();
         let insert = audit_log::Entity::insert_many(chunk);
+        // On PostgreSQL the partitioned table has no unique index on `(org_id, id)`: its
+        // `audit_logs_claim_key` trigger skips a row whose id is claimed already.
         inserted += match idempotency {
-            Idempotency::LookUp => insert.exec_without_returning(txn).await?,
-            Idempotency::Optimistic => {
+            Idempotency::Optimistic if txn.get_database_backend() == DatabaseBackend::Sqlite => {
                 insert
                     .on_conflict(
                         OnConflict::columns([audit_log::Column::OrgId, audit_log::Column::Id])
@@ -323,6 +325,7 @@ async fn insert_rows(
                     .exec_without_returning(txn)
                     .await?
             }
+            _ => insert.exec_without_returning(txn).await?,
         };
     }
     Ok(if inserted == expected {

@@ -16,6 +16,7 @@ pub mod key_cache;
 pub mod merkle;
 pub mod migration;
 pub mod organizations;
+pub mod partitions;
 mod pipelined_lane;
 mod postgres_group;
 pub mod reads;
@@ -101,9 +102,11 @@ impl Store {
         }
     }
 
-    /// Applies every pending migration.
+    /// Applies every pending migration, and on PostgreSQL makes the partitions of this month
+    /// and the next ones.
     pub async fn migrate(&self) -> Result<(), DbErr> {
-        migration::Migrator::up(&self.db, None).await
+        migration::Migrator::up(&self.db, None).await?;
+        partitions::ensure_ahead(&self.db, audit_core::timestamp::now()).await
     }
 
     /// The connection pool.

@@ -4,8 +4,8 @@
 //! tiles are read and written in one statement each, and the heads move in one `UPDATE`.
 //!
 //! Invariants: heads are locked in `org_id` order (as the one-by-one path does), so lanes and
-//! processes never deadlock; the append is optimistic (`ON CONFLICT (org_id, id) DO NOTHING`,
-//! no idempotency lookup), and when a row was skipped it rolls back and answers `None`, for the
+//! processes never deadlock; the append is optimistic (a row whose id is claimed already is
+//! skipped by the `audit_logs_claim_key` trigger, no idempotency lookup), and when a row was skipped it rolls back and answers `None`, for the
 //! caller to append again with the lookup; nothing is stored unless the whole group commits.
 
 use std::collections::{BTreeMap, HashMap};
@@ -27,7 +27,9 @@ use super::entity::chain_head;
 const LOCK_HEADS: &str = "SELECT org_id, seq, hash, created_at, tree_size FROM chain_heads \
      WHERE org_id = ANY($1) ORDER BY org_id FOR UPDATE";
 
-/// Inserts every row of the group; a row whose `(org_id, id)` is stored already is skipped.
+/// Inserts every row of the group; a row whose `(org_id, id)` is stored already is skipped (by
+/// the `audit_logs_claim_key` trigger of `m20261207_000002`: the partitioned table can have no
+/// unique index on it).
 const INSERT_ROWS: &str = "INSERT INTO audit_logs (org_id, seq, id, created_at, occurred_at, actor_type, \
      user_id, api_key_id, user_org_role, project_id, user_project_role, resource_type, resource_id, \
      action, before, after, ip_address, user_agent, request_id, trace_id, metadata, recorded_by, \
@@ -36,8 +38,7 @@ const INSERT_ROWS: &str = "INSERT INTO audit_logs (org_id, seq, id, created_at, 
      $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], \
      $14::text[], $15::jsonb[], $16::jsonb[], $17::text[], $18::text[], $19::text[], $20::text[], \
      $21::jsonb[], $22::uuid[], $23::text[], $24::text[], $25::text[], \
-     $26::text[], $27::text[]) \
-     ON CONFLICT (org_id, id) DO NOTHING";
+     $26::text[], $27::text[])";
 
 /// Reads the right-edge tiles of the group's trees.
 const READ_TILES: &str = "SELECT t.org_id, t.level, t.tile_index, t.hashes FROM merkle_tiles t \

@@ -6,7 +6,10 @@ use audit_core::{ActorType, AuditEvent, PurgeReport, RetentionPolicy, timestamp}
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -26,7 +29,7 @@ pub enum Initiator {
 }
 
 impl Initiator {
-    fn event(self, resource_type: &str, resource_id: Uuid, action: &str) -> AuditEvent {
+    pub(crate) fn event(self, resource_type: &str, resource_id: Uuid, action: &str) -> AuditEvent {
         let mut event = match self {
             Initiator::Key(key_id) => {
                 AuditEvent::by_api_key(key_id.to_string(), resource_type, resource_id.to_string(), action)
@@ -39,7 +42,7 @@ impl Initiator {
         event
     }
 
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Initiator::Schedule => "retention schedule",
             Initiator::Operator => "operator",
@@ -47,7 +50,7 @@ impl Initiator {
         }
     }
 
-    fn recorded_by(self) -> Option<Uuid> {
+    pub(crate) fn recorded_by(self) -> Option<Uuid> {
         match self {
             Initiator::Key(key_id) => Some(key_id),
             Initiator::Operator | Initiator::Schedule => None,
@@ -186,10 +189,45 @@ pub async fn purge(
         .await?;
 
     let new_first_seq = up_to_seq + 1;
+    move_anchor(&txn, org_id, new_first_seq, &newest_old.hash, now).await?;
+
+    let event_seq = record_purge(
+        &txn,
+        org_id,
+        by,
+        json!({
+            "actor": by.name(),
+            "purged": purged,
+            "firstSeq": new_first_seq,
+            "lastPurgedSeq": up_to_seq,
+            "anchorPrevHash": newest_old.hash,
+            "retentionSeconds": seconds,
+            "cutoff": timestamp::format(&cutoff),
+        }),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(PurgeReport {
+        org_id,
+        purged,
+        first_seq: new_first_seq,
+        anchor_prev_hash: newest_old.hash,
+        event_seq,
+    })
+}
+
+/// Sets where the organization's chain now starts: `first_seq`, chaining to `prev_hash`.
+pub(crate) async fn move_anchor(
+    txn: &DatabaseTransaction,
+    org_id: Uuid,
+    first_seq: i64,
+    prev_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
     chain_anchor::Entity::insert(chain_anchor::ActiveModel {
         org_id: Set(org_id),
-        first_seq: Set(new_first_seq),
-        prev_hash: Set(newest_old.hash.clone()),
+        first_seq: Set(first_seq),
+        prev_hash: Set(prev_hash.to_owned()),
         purged_at: Set(timestamp::truncate(now)),
     })
     .on_conflict(
@@ -201,37 +239,29 @@ pub async fn purge(
             ])
             .to_owned(),
     )
-    .exec_without_returning(&txn)
+    .exec_without_returning(txn)
     .await?;
+    Ok(())
+}
 
+/// Appends the `auditLog` `purge` event with `metadata` in the purge's transaction; answers its
+/// `seq`.
+pub(crate) async fn record_purge(
+    txn: &DatabaseTransaction,
+    org_id: Uuid,
+    by: Initiator,
+    metadata: serde_json::Value,
+) -> Result<Option<i64>, DbErr> {
     let mut event = by.event("auditLog", org_id, "purge");
-    event.metadata = json!({
-        "actor": by.name(),
-        "purged": purged,
-        "firstSeq": new_first_seq,
-        "lastPurgedSeq": up_to_seq,
-        "anchorPrevHash": newest_old.hash,
-        "retentionSeconds": seconds,
-        "cutoff": timestamp::format(&cutoff),
-    })
-    .as_object()
-    .cloned();
+    event.metadata = metadata.as_object().cloned();
     let outcomes = append_in(
-        &txn,
+        txn,
         org_id,
         vec![NewRecord::from_submitted(event).recorded_by(by.recorded_by())],
     )
     .await?;
-    txn.commit().await?;
-    let event_seq = outcomes.into_iter().find_map(|outcome| match outcome {
+    Ok(outcomes.into_iter().find_map(|outcome| match outcome {
         AppendOutcome::Created(record) => Some(record.seq),
         _ => None,
-    });
-    Ok(PurgeReport {
-        org_id,
-        purged,
-        first_seq: new_first_seq,
-        anchor_prev_hash: newest_old.hash,
-        event_seq,
-    })
+    }))
 }

@@ -1,8 +1,10 @@
 //! The background tasks every server process runs beside the HTTP API: signing checkpoints,
-//! having them cosigned by witnesses, and purging records past their retention. Each runs until
+//! having them cosigned by witnesses, purging records past their retention,
+//! and making the partitions of `audit_logs` ahead. Each runs until
 //! its stop signal turns true.
 
 pub mod checkpointer;
+pub mod partitioner;
 pub mod purger;
 pub mod witness_board;
 pub mod witness_client;

@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::store::retention::{self, Initiator};
-use crate::store::{Store, checkpoints};
+use crate::store::{Store, checkpoints, partitions};
 
 /// Purges `org_id` now and, when records were removed, signs a checkpoint of its head.
 pub async fn purge_org(
@@ -28,10 +28,18 @@ pub async fn purge_org(
     Ok(report)
 }
 
-/// Purges every organization that has a retention period. One organization's failure is
-/// logged and does not stop the others.
+/// Purges every organization that has a retention period: first the whole monthly partitions
+/// past every retention (PostgreSQL), then each organization's older records one by one. One
+/// organization's failure is logged and does not stop the others.
 pub async fn purge_all(store: &Store, signer: &CheckpointSigner) -> Result<Vec<PurgeReport>, DbErr> {
     let mut reports = Vec::new();
+    for dropped in partitions::drop_expired(store, timestamp::now(), Initiator::Schedule).await? {
+        tracing::info!(partition = %dropped.partition.name, "retention dropped a partition");
+        for report in dropped.reports {
+            checkpoints::sign_head(store, signer, report.org_id).await?;
+            reports.push(report);
+        }
+    }
     for org_id in retention::organizations_with_policy(store).await? {
         match purge_org(store, signer, org_id, Initiator::Schedule).await {
             Ok(report) => {

@@ -14,6 +14,7 @@ mod keys;
 mod limits;
 mod metrics;
 mod openapi;
+mod partitions;
 mod proofs;
 mod read_your_writes;
 mod reading;

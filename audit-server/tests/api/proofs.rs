@@ -42,7 +42,12 @@ fn tlog_hashes(items: &[String]) -> Vec<Hash> {
     items.iter().map(|item| tlog_hash(item)).collect()
 }
 
-async fn inclusion(server: &TestServer, token: &str, id: &str, tree_size: Option<u64>) -> InclusionProof {
+pub(crate) async fn inclusion(
+    server: &TestServer,
+    token: &str,
+    id: &str,
+    tree_size: Option<u64>,
+) -> InclusionProof {
     let query = tree_size
         .map(|size| format!("?treeSize={size}"))
         .unwrap_or_default();
@@ -61,7 +66,7 @@ async fn consistency(server: &TestServer, token: &str, old_size: u64, new_size: 
 }
 
 /// Checks `proof` with `tlog_tiles` and with ours, and that its leaf is `record`'s.
-fn assert_included(proof: &InclusionProof, record: &Value) {
+pub(crate) fn assert_included(proof: &InclusionProof, record: &Value) {
     assert_eq!(proof.seq, record["seq"].as_i64().unwrap());
     let leaf = record_leaf_hash(record["hash"].as_str().unwrap()).unwrap();
     assert_eq!(
@@ -93,7 +98,7 @@ fn assert_consistent(proof: &ConsistencyProof) {
 }
 
 /// Records oldest first.
-async fn records_oldest_first(server: &TestServer, token: &str) -> Vec<Value> {
+pub(crate) async fn records_oldest_first(server: &TestServer, token: &str) -> Vec<Value> {
     let mut records = all_records(server, token, "").await;
     records.sort_by_key(|record| record["seq"].as_i64().unwrap());
     records

@@ -12,6 +12,7 @@ mod m20261206_000001_add_merkle_trees;
 mod m20261207_000001_create_checkpoint_cosignatures;
 mod m20261207_000002_add_delegated_actors;
 mod m20261207_000002_add_stream_format;
+mod m20261207_000002_partition_audit_logs;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000001_create_checkpoint_cosignatures::Migration),
             Box::new(m20261207_000002_add_delegated_actors::Migration),
             Box::new(m20261207_000002_add_stream_format::Migration),
+            Box::new(m20261207_000002_partition_audit_logs::Migration),
         ]
     }
 }
