@@ -282,21 +282,13 @@ fn run_binary(from: &str, mapping: &Path, database_url: &str) -> ImportReport {
 }
 
 async fn imports_every_row_once_in_order_and_resumes(target: Backend) {
-    let Some(source_db) = TestDatabase::create(Backend::Postgres).await else {
+    let first: Vec<Row> = (0..FIRST_ROWS).map(row).collect();
+    let Some((source_db, source)) = langfuse_database(&first).await else {
         return;
     };
     let Some(target_db) = TestDatabase::create(target).await else {
         return;
     };
-    let source = PgPool::connect(source_db.url()).await.expect("Langfuse database");
-    for statement in LANGFUSE_SCHEMA {
-        sqlx::query(statement)
-            .execute(&source)
-            .await
-            .expect("Langfuse schema");
-    }
-    let first: Vec<Row> = (0..FIRST_ROWS).map(row).collect();
-    insert(&source, &first).await;
 
     let store = Store::connect(target_db.url()).await.expect("target");
     store.migrate().await.expect("migrate");
@@ -343,19 +335,25 @@ async fn imports_into_postgres() {
     imports_every_row_once_in_order_and_resumes(Backend::Postgres).await;
 }
 
-/// A source database with Langfuse's table holding `rows`, and an empty SQLite target.
-async fn small_import(rows: &[Row]) -> Option<(TestDatabase, TestDatabase, Store)> {
-    let source_db = TestDatabase::create(Backend::Postgres).await?;
-    let target_db = TestDatabase::create(Backend::Sqlite).await?;
-    let source = PgPool::connect(source_db.url()).await.expect("Langfuse database");
+/// A PostgreSQL database of the test's own with Langfuse's `audit_logs` holding `rows`.
+async fn langfuse_database(rows: &[Row]) -> Option<(TestDatabase, PgPool)> {
+    let database = TestDatabase::create(Backend::Postgres).await?;
+    let pool = PgPool::connect(database.url()).await.expect("Langfuse database");
     for statement in LANGFUSE_SCHEMA {
         sqlx::query(statement)
-            .execute(&source)
+            .execute(&pool)
             .await
             .expect("Langfuse schema");
     }
-    insert(&source, rows).await;
+    insert(&pool, rows).await;
+    Some((database, pool))
+}
+
+/// A source database with Langfuse's table holding `rows`, and an empty SQLite target.
+async fn small_import(rows: &[Row]) -> Option<(TestDatabase, TestDatabase, Store)> {
+    let (source_db, source) = langfuse_database(rows).await?;
     source.close().await;
+    let target_db = TestDatabase::create(Backend::Sqlite).await?;
     let store = Store::connect(target_db.url()).await.expect("target");
     store.migrate().await.expect("migrate");
     Some((source_db, target_db, store))
