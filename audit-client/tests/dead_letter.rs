@@ -39,7 +39,9 @@ async fn refused_events_are_kept(backend: Backend) {
     assert_eq!(lines[0]["event"]["resourceType"], "article");
     assert_eq!(lines[0]["problem"]["status"], 422, "{text}");
     assert!(
-        lines[0]["problem"]["errors"][0]["field"] == "resourceType",
+        lines[0]["problem"]["errors"][0]["field"]
+            .as_str()
+            .is_some_and(|field| field.ends_with("resourceType")),
         "the reason names the field: {text}"
     );
 }

@@ -27,7 +27,10 @@ fn ocsf_dir() -> PathBuf {
 fn validator_python() -> Option<PathBuf> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let python = root.join("target/ocsf-venv/bin/python");
-    if !python.exists() {
+    // Tests run in parallel: one installs, the others wait for it rather than use half a venv.
+    static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _installing = INSTALLING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if !root.join("target/ocsf-venv/.installed").exists() {
         if Command::new("python3").arg("--version").output().is_err() {
             assert!(
                 std::env::var("CI").is_err(),

@@ -19,14 +19,15 @@ use sea_orm::{ConnectionTrait, Database, Statement};
 
 const PAIRS: usize = 1_000;
 
-/// Index and sequential scans of `audit_logs` counted by the server at `url`.
+/// Index and sequential scans of `audit_logs` and its partitions counted by the server at `url`.
 async fn audit_log_scans(url: &str) -> i64 {
     let db = Database::connect(url).await.unwrap();
     let row = db
         .query_one_raw(Statement::from_string(
             db.get_database_backend(),
             "SELECT (COALESCE(sum(idx_scan), 0) + COALESCE(sum(seq_scan), 0))::bigint AS scans \
-             FROM pg_stat_user_tables WHERE relname = 'audit_logs'",
+             FROM pg_stat_user_tables \
+             WHERE relid IN (SELECT relid FROM pg_partition_tree('audit_logs'))",
         ))
         .await
         .unwrap()

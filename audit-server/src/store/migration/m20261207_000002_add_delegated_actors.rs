@@ -54,6 +54,7 @@ impl MigrationTrait for Migration {
                     Index::drop()
                         .name(format!("audit_logs_org_{}_seq", column.to_string()))
                         .table(AuditLogs::Table)
+                        .if_exists()
                         .to_owned(),
                 )
                 .await?;
