@@ -86,7 +86,7 @@ pub use stream::{
     SplunkHecDestination, StreamDestination, StreamFilter, StreamHealth, StreamHealthStatus, StreamState,
     WebhookDestination,
 };
-pub use stream_destinations::{OtlpDestination, S3Destination};
+pub use stream_destinations::{OtlpDestination, S3Destination, SyslogDestination, SyslogPayload};
 pub use validation::{EventLimits, EventViolation};
 pub use verify::{VerifyParams, VerifyReport};
 pub use viewer::{ExportFormat, NewViewerToken, ViewerToken};

@@ -15,6 +15,7 @@ pub mod otlp;
 pub mod s3;
 pub mod signature;
 pub mod splunk;
+pub mod syslog;
 pub mod validate;
 pub mod webhook;
 pub mod worker;

@@ -26,6 +26,7 @@ mod streams;
 mod streams_delivery;
 mod streams_otlp;
 mod streams_s3;
+mod streams_syslog;
 mod tail;
 mod tamper;
 mod viewing;
