@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::stream_destinations::{OtlpDestination, S3Destination};
+use crate::stream_destinations::{OtlpDestination, S3Destination, SyslogDestination};
 use crate::stream_privacy::PrivacyPolicy;
 use crate::timestamp;
 
@@ -29,6 +29,8 @@ pub enum StreamDestination {
     S3(S3Destination),
     /// OpenTelemetry logs over OTLP/HTTP (protobuf, `/v1/logs`).
     Otlp(OtlpDestination),
+    /// RFC 5424 syslog over TCP (octet-counted framing).
+    Syslog(SyslogDestination),
 }
 
 impl StreamDestination {
@@ -41,12 +43,13 @@ impl StreamDestination {
             StreamDestination::File(_) => "file",
             StreamDestination::S3(_) => "s3",
             StreamDestination::Otlp(_) => "otlp",
+            StreamDestination::Syslog(_) => "syslog",
         }
     }
 
-    /// Whether this destination needs a secret (all but files).
+    /// Whether this destination needs a secret (all but files and syslog).
     pub fn needs_secret(&self) -> bool {
-        !matches!(self, StreamDestination::File(_))
+        !matches!(self, StreamDestination::File(_) | StreamDestination::Syslog(_))
     }
 }
 

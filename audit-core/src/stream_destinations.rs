@@ -55,3 +55,37 @@ pub struct OtlpDestination {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_name: Option<String>,
 }
+
+/// What a syslog message carries after its header and structured data.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum SyslogPayload {
+    /// The event as JSON (default).
+    #[default]
+    Json,
+    /// An ArcSight CEF line, for SIEMs that parse CEF.
+    Cef,
+}
+
+/// Syslog: RFC 5424 messages over TCP with octet-counted framing (RFC 6587). No secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SyslogDestination {
+    /// The receiver's host name or IP address.
+    #[cfg_attr(feature = "utoipa", schema(max_length = 253, example = "syslog.example.com"))]
+    pub host: String,
+    /// The receiver's TCP port (commonly 514, or 6514 for TLS).
+    #[cfg_attr(feature = "utoipa", schema(minimum = 1, example = 514))]
+    pub port: u16,
+    /// The message payload (default `json`).
+    #[serde(default)]
+    pub payload: SyslogPayload,
+    /// The HOSTNAME field (default `audit-log`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// The APP-NAME field (default `audit-log`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_name: Option<String>,
+}

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use audit_core::StreamDestination;
 
 use super::batch::Batch;
-use super::{datadog, file, network, otlp, s3, splunk, webhook};
+use super::{datadog, file, network, otlp, s3, splunk, syslog, webhook};
 
 /// Why a batch was not delivered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -70,6 +70,8 @@ pub enum Destination {
     File(file::FileSink),
     /// Objects in an S3-compatible bucket.
     S3(s3::S3Sink),
+    /// RFC 5424 syslog over TCP.
+    Syslog(syslog::SyslogSink),
     /// OpenTelemetry logs.
     Otlp {
         /// Settings.
@@ -92,7 +94,7 @@ impl Destination {
             StreamDestination::Webhook(config) => Some(config.url.clone()),
             StreamDestination::SplunkHec(config) => Some(splunk::endpoint(config)),
             StreamDestination::Datadog(config) => Some(datadog::endpoint(config)),
-            StreamDestination::File(_) => None,
+            StreamDestination::File(_) | StreamDestination::Syslog(_) => None,
             StreamDestination::S3(config) => Some(s3::endpoint(config)),
             StreamDestination::Otlp(config) => Some(otlp::endpoint(config)),
         };
@@ -134,6 +136,9 @@ impl Destination {
                 Destination::File(file::FileSink::new(root.join(&config.directory), config))
             }
             StreamDestination::S3(config) => Destination::S3(s3::S3Sink::new(config, &secret()?)?),
+            StreamDestination::Syslog(config) => {
+                Destination::Syslog(syslog::SyslogSink::new(config, allow_private))
+            }
             StreamDestination::Otlp(config) => Destination::Otlp {
                 config: config.clone(),
                 authorization: secret()?,
@@ -149,6 +154,7 @@ impl Destination {
             Destination::Datadog { config, api_key } => datadog::send(http, config, api_key, batch).await,
             Destination::File(sink) => sink.write(batch).await,
             Destination::S3(sink) => sink.send(http, batch).await,
+            Destination::Syslog(sink) => sink.send(batch).await,
             Destination::Otlp {
                 config,
                 authorization,
@@ -158,8 +164,10 @@ impl Destination {
 
     /// Flushes and closes what is open (files).
     pub async fn close(&mut self) {
-        if let Destination::File(sink) = self {
-            sink.close().await;
+        match self {
+            Destination::File(sink) => sink.close().await,
+            Destination::Syslog(sink) => sink.close().await,
+            _ => {}
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod privacy;
 pub mod s3;
 pub mod signature;
 pub mod splunk;
+pub mod syslog;
 pub mod validate;
 pub mod webhook;
 pub mod worker;

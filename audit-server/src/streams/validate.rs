@@ -134,6 +134,27 @@ pub fn destination(destination: &StreamDestination, allowed: Allowed) -> Result<
             Ok(())
         }
         StreamDestination::S3(config) => s3_destination(config, private),
+        StreamDestination::Syslog(config) => {
+            let host_valid = made_of(&config.host, 1, 253, |c| {
+                c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')
+            });
+            if !host_valid {
+                return Err(invalid("destination.host", "must be a host name or IP address"));
+            }
+            if !private && let Ok(ip) = config.host.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
+                if !network::is_public(ip) {
+                    return Err(invalid(
+                        "destination.host",
+                        "must reach a public address (this server refuses private networks)",
+                    ));
+                }
+            }
+            if config.port == 0 {
+                return Err(invalid("destination.port", "must be between 1 and 65535"));
+            }
+            check_optional_name("destination.hostname", &config.hostname)?;
+            check_optional_name("destination.appName", &config.app_name)
+        }
         StreamDestination::Otlp(config) => {
             check_url("destination.url", &config.url, private)?;
             check_optional_name("destination.serviceName", &config.service_name)
@@ -190,7 +211,10 @@ pub fn secret(destination: &StreamDestination, secret: &Option<String>) -> Resul
             "secret",
             "is required (webhook signing secret, Splunk HEC token, Datadog API key, S3 credentials or OTLP `Authorization` header)",
         )),
-        (false, Some(_)) => Err(invalid("secret", "must be absent for a file destination")),
+        (false, Some(_)) => Err(invalid(
+            "secret",
+            "must be absent for a file or syslog destination",
+        )),
         (false, None) => Ok(()),
         (true, Some(secret)) => {
             let chars = secret.chars().count();

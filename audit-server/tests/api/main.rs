@@ -31,6 +31,7 @@ mod streams_ocsf;
 mod streams_otlp;
 mod streams_privacy;
 mod streams_s3;
+mod streams_syslog;
 mod tail;
 mod tamper;
 mod viewing;
