@@ -141,13 +141,14 @@ pub fn destination(destination: &StreamDestination, allowed: Allowed) -> Result<
             if !host_valid {
                 return Err(invalid("destination.host", "must be a host name or IP address"));
             }
-            if !private && let Ok(ip) = config.host.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
-                if !network::is_public(ip) {
-                    return Err(invalid(
-                        "destination.host",
-                        "must reach a public address (this server refuses private networks)",
-                    ));
-                }
+            if !private
+                && let Ok(ip) = config.host.trim_matches(['[', ']']).parse::<std::net::IpAddr>()
+                && !network::is_public(ip)
+            {
+                return Err(invalid(
+                    "destination.host",
+                    "must reach a public address (this server refuses private networks)",
+                ));
             }
             if config.port == 0 {
                 return Err(invalid("destination.port", "must be between 1 and 65535"));
