@@ -104,6 +104,10 @@ fn catalog_events(catalog: &Value) -> Vec<Value> {
                 event["after"] = json!({"name": "new", "email": "a@example.com"});
                 event["metadata"] = json!({"reason": "test", "count": n});
             }
+            if n % 5 == 0 {
+                event["onBehalfOf"] = json!(format!("u_customer_{n}"));
+                event["impersonatedBy"] = json!(format!("u_staff_{n}"));
+            }
             events.push(event);
         }
     }
@@ -183,6 +187,12 @@ async fn ocsf_events_of_every_catalog_resource_validate(server: TestServer) {
         };
         assert_eq!(event["class_uid"], class, "{}", record["resourceType"]);
         assert_eq!(event["unmapped"]["action"], record["action"]);
+        // Delegated actors have no OCSF attribute: kept under `unmapped`, absent when unset.
+        assert_eq!(event["unmapped"].get("onBehalfOf"), record.get("onBehalfOf"));
+        assert_eq!(
+            event["unmapped"].get("impersonatedBy"),
+            record.get("impersonatedBy")
+        );
         if let Some(ip) = record["ipAddress"].as_str() {
             assert_eq!(event["src_endpoint"]["ip"], ip);
             assert_eq!(event["http_request"]["user_agent"], record["userAgent"]);

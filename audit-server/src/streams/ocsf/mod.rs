@@ -142,6 +142,16 @@ fn unmapped(record: &AuditRecord, class: Class) -> Value {
     put(&mut unmapped, "traceId", record.trace_id.clone().map(Value::from));
     put(
         &mut unmapped,
+        "onBehalfOf",
+        record.on_behalf_of.clone().map(Value::from),
+    );
+    put(
+        &mut unmapped,
+        "impersonatedBy",
+        record.impersonated_by.clone().map(Value::from),
+    );
+    put(
+        &mut unmapped,
         "recordedBy",
         record.recorded_by.map(|id| json!(id.to_string())),
     );
