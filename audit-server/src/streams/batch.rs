@@ -46,16 +46,6 @@ pub struct Batch<'a> {
 }
 
 impl<'a> Batch<'a> {
-    /// The batch of `records` (not empty) sent as they are stored; `previous_batch_hash` is the
-    /// last hash the stream delivered before.
-    pub fn native(stream_id: Uuid, records: &'a [AuditRecord], previous_batch_hash: Option<String>) -> Self {
-        let events = records
-            .iter()
-            .map(|record| serde_json::to_value(record).unwrap_or(Value::Null))
-            .collect();
-        Batch::new(stream_id, records, events, previous_batch_hash)
-    }
-
     /// The batch of `records` (not empty) in `format`, with `privacy` applied under the
     /// stream's hashing key `privacy_key`; OCSF events name the log `origin` (`<log
     /// name>/<orgId>`) in their attestations.

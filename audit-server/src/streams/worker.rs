@@ -231,10 +231,16 @@ async fn deliver(context: Arc<Context>, id: Uuid, mut stop: watch::Receiver<bool
             }) {
                 Ok(ready) => destination = Some((stream.updated_at, ready)),
                 Err(error) => {
-                    let failures_now = failures_so_far + 1;
-                    failures = Some(failures_now);
-                    fail(&context, id, failures_now, &error, lease_until).await;
-                    if pause(&mut stop, backoff(settings, failures_now)).await {
+                    if back_off_after(
+                        &context,
+                        id,
+                        (&mut failures, failures_so_far),
+                        &error,
+                        lease_until,
+                        &mut stop,
+                    )
+                    .await
+                    {
                         continue;
                     }
                     break;
@@ -293,10 +299,16 @@ async fn deliver(context: Arc<Context>, id: Uuid, mut stop: watch::Receiver<bool
         let privacy_key = match privacy_key(&context, id, &claimed) {
             Ok(key) => key,
             Err(error) => {
-                let failures_now = failures_so_far + 1;
-                failures = Some(failures_now);
-                fail(&context, id, failures_now, &error, lease_until).await;
-                if pause(&mut stop, backoff(settings, failures_now)).await {
+                if back_off_after(
+                    &context,
+                    id,
+                    (&mut failures, failures_so_far),
+                    &error,
+                    lease_until,
+                    &mut stop,
+                )
+                .await
+                {
                     continue;
                 }
                 break;
@@ -343,11 +355,17 @@ async fn deliver(context: Arc<Context>, id: Uuid, mut stop: watch::Receiver<bool
                 }
             }
             Err(error) => {
-                let failures_now = failures_so_far + 1;
-                failures = Some(failures_now);
-                fail(&context, id, failures_now, &error, lease_until).await;
                 held = Some((stream.updated_at, records, cursor));
-                if !pause(&mut stop, backoff(settings, failures_now)).await {
+                if !back_off_after(
+                    &context,
+                    id,
+                    (&mut failures, failures_so_far),
+                    &error,
+                    lease_until,
+                    &mut stop,
+                )
+                .await
+                {
                     break;
                 }
             }
@@ -370,6 +388,22 @@ fn privacy_key(context: &Context, id: Uuid, claimed: &streams::Claimed) -> Resul
         .ok_or_else(|| DeliveryError("the stream has no privacy key".to_owned()))?;
     let opened = sealed::open(&context.key, id, sealed).map_err(|error| DeliveryError(error.to_string()))?;
     hex::decode(opened).map_err(|_| DeliveryError("the stream's privacy key cannot be read".to_owned()))
+}
+
+/// Counts one more failed attempt after `failures_so_far`, records it on the stream and waits
+/// out its backoff; `false` when asked to stop first.
+async fn back_off_after(
+    context: &Context,
+    id: Uuid,
+    (failures, failures_so_far): (&mut Option<u32>, u32),
+    error: &DeliveryError,
+    lease_until: chrono::DateTime<Utc>,
+    stop: &mut watch::Receiver<bool>,
+) -> bool {
+    let failures_now = failures_so_far + 1;
+    *failures = Some(failures_now);
+    fail(context, id, failures_now, error, lease_until).await;
+    pause(stop, backoff(&context.settings, failures_now)).await
 }
 
 async fn fail(
