@@ -423,13 +423,27 @@ impl Chainer {
         }
     }
 
-    /// The next row.
+    /// A chain for `org_id` that continues after its record `seq`, whose hash is `hash`.
+    pub fn after(org_id: Uuid, recorded_by: Uuid, seq: i64, hash: &str) -> Self {
+        Chainer {
+            org_id,
+            recorded_by,
+            seq,
+            prev_hash: hash.to_owned(),
+        }
+    }
+
+    /// The next row, stored now.
     pub fn row(&mut self, event: AuditEvent) -> RawRow {
+        self.row_at(event, timestamp::now())
+    }
+
+    /// The next row, stored at `created_at` (never before the previous row's).
+    pub fn row_at(&mut self, event: AuditEvent, created_at: DateTime<Utc>) -> RawRow {
         let NewRecord {
             event, fingerprint, ..
         } = NewRecord::from_submitted(event);
         self.seq += 1;
-        let created_at = timestamp::now();
         let mut record =
             AuditRecord::from_event(event, self.org_id, self.seq, created_at, Some(self.recorded_by));
         record.seal(&self.prev_hash);

@@ -69,6 +69,14 @@ impl Api {
         })
     }
 
+    /// The same organization and key on a server now at `base`.
+    pub fn at(&self, base: &str) -> Self {
+        Api {
+            base: base.to_owned(),
+            ..self.clone()
+        }
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

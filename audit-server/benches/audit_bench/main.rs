@@ -23,6 +23,8 @@
 //! ```
 
 mod alternation;
+mod big;
+mod bulk;
 mod data;
 mod db;
 mod explain;
@@ -55,11 +57,14 @@ struct Cli {
     #[arg(long)]
     database_url: Option<String>,
 
-    /// Records to seed through batch ingest.
-    #[arg(long, default_value_t = 1_000_000)]
-    records: usize,
+    /// Records to seed (default 1,000,000 through batch ingest; 10,000,000 with `--big`).
+    #[arg(long)]
+    records: Option<usize>,
 
-    /// Seed 10,000,000 records.
+    /// The read path at 10,000,000 records (or `--records`, when given): the trail is
+    /// written straight into the database over the past year (monthly partitions on
+    /// PostgreSQL), then only the read phases run (first pages, deep page, exports, proofs,
+    /// verify).
     #[arg(long)]
     big: bool,
 
@@ -163,7 +168,9 @@ async fn main() -> anyhow::Result<()> {
     let Some(database_url) = cli.database_url.clone() else {
         anyhow::bail!("--database-url is required (sqlite, or postgres://USER@HOST:PORT)");
     };
-    let mut records = if cli.big { 10_000_000 } else { cli.records };
+    let mut records = cli
+        .records
+        .unwrap_or(if cli.big { 10_000_000 } else { 1_000_000 });
     let mut single_events = cli.single_events;
     let mut query_requests = cli.query_requests;
     let mut probe_events = 30_000;
@@ -195,6 +202,7 @@ async fn main() -> anyhow::Result<()> {
         keep: cli.keep,
         command: format!("cargo bench -p audit-server --features bench --bench audit-bench -- {command}"),
         seed: 0xa0d1_7b3e,
+        big: cli.big,
     };
     let report = run::run(plan).await?;
     let markdown = report.markdown();

@@ -8,14 +8,12 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use audit_server::store::Store;
 use chrono::Utc;
-use sea_orm::sqlx::{self, AssertSqlSafe, Connection};
+use sea_orm::sqlx::{self, Connection};
 use uuid::Uuid;
 
-use crate::data::{COLUMNS, Chainer, Generator, RawRow};
+use crate::bulk;
+use crate::data::{Chainer, Generator, RawRow};
 use crate::db::Backend;
-
-/// Rows per INSERT statement on SQLite (25 parameters each, well under SQLite's 32,766).
-const SQLITE_ROWS_PER_STATEMENT: usize = 500;
 
 /// What the raw insert measured.
 #[derive(Debug, Clone)]
@@ -47,15 +45,11 @@ pub async fn measure(backend: Backend, url: &str, rows: usize, seed: u64) -> any
     let mut generator = Generator::new(seed);
     let mut chainer = Chainer::new(org_id, Uuid::now_v7());
     eprintln!("  generating and chaining {rows} rows (not timed)...");
-    let mut payload = 0usize;
     match backend {
         Backend::Postgres => {
-            let mut csv = Vec::with_capacity(rows * 1200);
-            for _ in 0..rows {
-                let row = chainer.row(generator.event());
-                payload += row.payload_bytes();
-                row.push_csv(&mut csv);
-            }
+            let all: Vec<RawRow> = (0..rows).map(|_| chainer.row(generator.event())).collect();
+            let payload: usize = all.iter().map(RawRow::payload_bytes).sum();
+            let csv = bulk::csv_of(&all);
             let mut conn = sqlx::PgConnection::connect(url).await?;
             sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)")
                 .bind(org_id)
@@ -64,13 +58,8 @@ pub async fn measure(backend: Backend, url: &str, rows: usize, seed: u64) -> any
                 .execute(&mut conn)
                 .await?;
             eprintln!("  COPY of {rows} rows ({} MB of CSV)...", csv.len() / 1_000_000);
-            let statement = format!("COPY audit_logs ({}) FROM STDIN (FORMAT csv)", COLUMNS.join(", "));
             let started = Instant::now();
-            let mut copy = conn.copy_in_raw(&statement).await?;
-            for chunk in csv.chunks(1 << 20) {
-                copy.send(chunk).await?;
-            }
-            let copied = copy.finish().await?;
+            let copied = bulk::copy_csv(&mut conn, &csv).await?;
             let elapsed = started.elapsed();
             anyhow::ensure!(copied == rows as u64, "COPY stored {copied} rows, not {rows}");
             conn.close().await?;
@@ -82,19 +71,9 @@ pub async fn measure(backend: Backend, url: &str, rows: usize, seed: u64) -> any
             })
         }
         Backend::Sqlite => {
-            let all: Vec<RawRow> = (0..rows)
-                .map(|_| {
-                    let row = chainer.row(generator.event());
-                    payload += row.payload_bytes();
-                    row
-                })
-                .collect();
-            let options: sqlx::sqlite::SqliteConnectOptions = url.parse()?;
-            let options = options
-                .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-                .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
-                .foreign_keys(true);
-            let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
+            let all: Vec<RawRow> = (0..rows).map(|_| chainer.row(generator.event())).collect();
+            let payload: usize = all.iter().map(RawRow::payload_bytes).sum();
+            let mut conn = sqlx::SqliteConnection::connect_with(&bulk::sqlite_options(url)?).await?;
             sqlx::query("INSERT INTO organizations (id, name, created_at) VALUES (?, ?, ?)")
                 .bind(org_id)
                 .bind("raw limit")
@@ -104,44 +83,7 @@ pub async fn measure(backend: Backend, url: &str, rows: usize, seed: u64) -> any
             eprintln!("  INSERT of {rows} rows in one transaction...");
             let started = Instant::now();
             let mut tx = conn.begin().await?;
-            for chunk in all.chunks(SQLITE_ROWS_PER_STATEMENT) {
-                let placeholders = format!("({})", vec!["?"; COLUMNS.len()].join(", "));
-                let sql = format!(
-                    "INSERT INTO audit_logs ({}) VALUES {}",
-                    COLUMNS.join(", "),
-                    vec![placeholders.as_str(); chunk.len()].join(", ")
-                );
-                let mut query = sqlx::query(AssertSqlSafe(sql));
-                for row in chunk {
-                    query = query
-                        .bind(row.org_id)
-                        .bind(row.seq)
-                        .bind(row.id)
-                        .bind(row.created_at)
-                        .bind(row.occurred_at)
-                        .bind(row.actor_type)
-                        .bind(row.user_id.clone())
-                        .bind(row.api_key_id.clone())
-                        .bind(row.user_org_role)
-                        .bind(row.project_id.clone())
-                        .bind(row.user_project_role)
-                        .bind(row.resource_type.clone())
-                        .bind(row.resource_id.clone())
-                        .bind(row.action.clone())
-                        .bind(row.before.clone())
-                        .bind(row.after.clone())
-                        .bind(row.ip_address.clone())
-                        .bind(row.user_agent.clone())
-                        .bind(row.request_id.clone())
-                        .bind(row.trace_id.clone())
-                        .bind(row.metadata.clone())
-                        .bind(row.recorded_by)
-                        .bind(row.prev_hash.clone())
-                        .bind(row.hash.clone())
-                        .bind(row.content_hash.clone());
-                }
-                query.execute(&mut *tx).await?;
-            }
+            bulk::insert_sqlite(&mut tx, &all).await?;
             tx.commit().await?;
             let elapsed = started.elapsed();
             conn.close().await?;

@@ -11,7 +11,7 @@ use crate::db::{Backend, Place};
 use crate::load::{Api, FilterCase};
 use crate::report::{PhaseMemory, Report};
 use crate::server::{Sampler, ServeOptions, ServerProcess};
-use crate::{explain, load, proofs, raw, report, server, tree_cost, witness_outage};
+use crate::{big, explain, load, proofs, raw, report, server, tree_cost, witness_outage};
 
 /// What one run does.
 #[derive(Debug, Clone)]
@@ -46,13 +46,19 @@ pub struct Plan {
     pub command: String,
     /// Seed of the generator.
     pub seed: u64,
+    /// Seed the trail straight into the database and measure only the reads (`--big`).
+    pub big: bool,
 }
 
 /// Runs every measurement and answers the report.
 pub async fn run(plan: Plan) -> anyhow::Result<Report> {
     let mut place = Place::new(&plan.database_url, plan.keep)?;
     let backend = place.backend;
-    let result = run_in(&plan, &mut place).await;
+    let result = if plan.big {
+        big::run(&plan, &mut place).await
+    } else {
+        run_in(&plan, &mut place).await
+    };
     place.clean_up().await;
     let mut report = result?;
     report.backend = backend;
@@ -131,17 +137,7 @@ async fn measure_server(
 ) -> anyhow::Result<()> {
     let api = Api::set_up(&server.base_url).await?;
     let mut generator = Generator::new(plan.seed);
-    let cpu_before = std::cell::Cell::new(server::cpu_seconds_of(server.pid).unwrap_or_default());
-    let phase = |report: &mut Report, name: &str| {
-        let memory = server.memory().unwrap_or_default();
-        let cpu = server::cpu_seconds_of(server.pid).unwrap_or_default();
-        report.phases.push(PhaseMemory {
-            name: name.to_owned(),
-            max_rss_kib: sampler.take_window_max().max(memory.rss_kib),
-            hwm_kib: memory.hwm_kib,
-            cpu_seconds: cpu - cpu_before.replace(cpu),
-        });
-    };
+    let phase = phase_recorder(server, sampler);
     sampler.take_window_max();
 
     eprintln!("[2/8] batch ingest: seeding {} records", plan.records);
@@ -223,12 +219,88 @@ async fn measure_server(
     phase(report, "single-event ingest over many organizations");
     report.records = generator.made();
 
+    measure_reads(
+        &Reads {
+            plan,
+            backend,
+            trail_url,
+            server,
+            sampler,
+            api: &api,
+            generator: &generator,
+            seed_start,
+            seed_end,
+        },
+        report,
+        &phase,
+    )
+    .await
+}
+
+/// Closes a phase of the report: the server's largest RSS, VmHWM and CPU time since the last.
+pub fn phase_recorder<'a>(
+    server: &'a ServerProcess,
+    sampler: &'a Sampler,
+) -> impl Fn(&mut Report, &str) + 'a {
+    let cpu_before = std::cell::Cell::new(server::cpu_seconds_of(server.pid).unwrap_or_default());
+    move |report: &mut Report, name: &str| {
+        let memory = server.memory().unwrap_or_default();
+        let cpu = server::cpu_seconds_of(server.pid).unwrap_or_default();
+        report.phases.push(PhaseMemory {
+            name: name.to_owned(),
+            max_rss_kib: sampler.take_window_max().max(memory.rss_kib),
+            hwm_kib: memory.hwm_kib,
+            cpu_seconds: cpu - cpu_before.replace(cpu),
+        });
+    }
+}
+
+/// What the read phases work on: a running server over a seeded trail.
+pub struct Reads<'a> {
+    /// The run.
+    pub plan: &'a Plan,
+    /// The backend.
+    pub backend: Backend,
+    /// The trail's database.
+    pub trail_url: &'a str,
+    /// The server.
+    pub server: &'a ServerProcess,
+    /// Its memory sampler.
+    pub sampler: &'a Sampler,
+    /// The trail's organization.
+    pub api: &'a Api,
+    /// The generator that made the trail (its counts check the exports).
+    pub generator: &'a Generator,
+    /// When the trail's first record was stored.
+    pub seed_start: chrono::DateTime<Utc>,
+    /// When its last record was stored.
+    pub seed_end: chrono::DateTime<Utc>,
+}
+
+/// First pages under each filter, page 1 versus the deep page, exports, proofs, verify and the
+/// query plans, each phase closed by `phase` (memory and CPU).
+pub async fn measure_reads(
+    reads: &Reads<'_>,
+    report: &mut Report,
+    phase: &impl Fn(&mut Report, &str),
+) -> anyhow::Result<()> {
+    let Reads {
+        plan,
+        backend,
+        trail_url,
+        server,
+        sampler,
+        api,
+        generator,
+        seed_start,
+        seed_end,
+    } = *reads;
     eprintln!(
         "[4/8] first page under each filter ({} requests each)",
         plan.query_requests
     );
     let cases = filter_cases(plan.seed, seed_start, seed_end);
-    report.filters = load::first_pages(&api, &cases, plan.query_requests).await?;
+    report.filters = load::first_pages(api, &cases, plan.query_requests).await?;
     phase(report, "first pages");
 
     let deep_target = plan
@@ -236,7 +308,7 @@ async fn measure_server(
         .min((generator.made() as usize / 50).saturating_sub(2))
         .max(2);
     eprintln!("[5/8] page 1 versus page {deep_target}, following cursors");
-    let deep = load::deep_page(&api, deep_target, plan.query_requests).await?;
+    let deep = load::deep_page(api, deep_target, plan.query_requests).await?;
     eprintln!(
         "  walked {} pages in {:.1} s; page 1 p50 {:.2} ms, page {} p50 {:.2} ms",
         deep.page,
@@ -259,7 +331,7 @@ async fn measure_server(
         ("resourceType=prompt", "csv", subset, Some(expected)),
     ];
     for (label, format, filter, expected) in exports {
-        let export = load::export(&api, server, sampler, label, format, &filter, expected).await?;
+        let export = load::export(api, server, sampler, label, format, &filter, expected).await?;
         eprintln!(
             "  {label} as {format}: {} rows in {:.1} s = {:.0} rows/s; RSS before {:.1} MiB, max during {:.1} MiB, after {:.1} MiB",
             export.rows,
@@ -288,12 +360,12 @@ async fn measure_server(
         eprintln!("[6b/8] inclusion and consistency proofs: {requests} each from {clients} client(s)");
         report
             .proofs
-            .push(proofs::measure(&api, requests, clients, seed_start, seed_end, &mut rng).await?);
+            .push(proofs::measure(api, requests, clients, seed_start, seed_end, &mut rng).await?);
     }
     phase(report, "proofs");
 
     eprintln!("[7/8] verify");
-    let verify = load::verify(&api).await?;
+    let verify = load::verify(api).await?;
     eprintln!(
         "  {} records in {:.1} s = {:.0} rows/s",
         verify.report.checked,

@@ -239,6 +239,7 @@ pub async fn serve(State(state): State<AppState>) -> impl IntoResponse {
         )],
         state.metrics.render(state.store.connection())
             + &state.metrics.streams.render(&state.store).await
+            + &state.readers.render_metrics()
             + &render_witnesses(&state.witness_board.standings()),
     )
 }

@@ -132,7 +132,7 @@ pub(crate) async fn extend_many(
 }
 
 /// Stores tiles, replacing the stored ones of the same place.
-pub(crate) async fn write_tiles(
+pub async fn write_tiles(
     db: &impl ConnectionTrait,
     org_id: Uuid,
     tiles: BTreeMap<TileId, Vec<Hash>>,

@@ -12,10 +12,13 @@
 //!   replica and is then answered by the primary.
 //! - Replicas are only read: their [`Store`]s share the primary's writer, so an append made
 //!   through one still goes to the primary.
+//! - Every read answered with replicas configured is counted once: by a replica, or by the
+//!   primary with the reason it fell back ([`Fallback`]); `/metrics` shows the counts.
 
+use std::fmt::Write;
 use std::future::Future;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use sea_orm::{ConnectOptions, Database, DbErr};
@@ -80,12 +83,51 @@ impl Replica {
     }
 }
 
+/// Why a read went to the primary although replicas are configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fallback {
+    /// Every replica was marked down by an earlier failure.
+    Down,
+    /// A replica had not replayed the caller's own write within [`CATCH_UP_WAIT`].
+    Behind,
+    /// A replica failed this very read.
+    Failed,
+}
+
+impl Fallback {
+    /// The reason once a replica was found behind: a failure on the same read stays the reason.
+    fn or_behind(self) -> Fallback {
+        match self {
+            Fallback::Failed => Fallback::Failed,
+            _ => Fallback::Behind,
+        }
+    }
+
+    const ALL: [Fallback; 3] = [Fallback::Down, Fallback::Behind, Fallback::Failed];
+
+    fn label(self) -> &'static str {
+        match self {
+            Fallback::Down => "down",
+            Fallback::Behind => "behind",
+            Fallback::Failed => "failed",
+        }
+    }
+}
+
+/// Reads answered by the replicas, and by the primary in their stead.
+#[derive(Debug, Default)]
+struct ReadCounts {
+    by_replica: AtomicU64,
+    fallbacks: [AtomicU64; 3],
+}
+
 /// The primary and its read replicas; reads go round-robin over the replicas that are up.
 #[derive(Debug)]
 pub struct Readers {
     primary: Store,
     replicas: Vec<Replica>,
     next: AtomicUsize,
+    counts: ReadCounts,
 }
 
 impl Readers {
@@ -112,6 +154,7 @@ impl Readers {
             primary,
             replicas,
             next: AtomicUsize::new(0),
+            counts: ReadCounts::default(),
         })
     }
 
@@ -136,16 +179,22 @@ impl Readers {
     /// A replica fit to answer a read of `org_id` that must see `min_seq` (checked now, as
     /// a health check too), or the primary. For long reads (export, tail) that keep the store.
     pub async fn choose(&self, org_id: Uuid, min_seq: Option<i64>) -> Store {
+        let mut fallback = Fallback::Down;
         for replica in self.candidates() {
             match replica.reached(org_id, min_seq.unwrap_or(0)).await {
                 Ok(true) => {
                     replica.mark_up();
+                    self.counts.by_replica.fetch_add(1, Ordering::Relaxed);
                     return replica.store.clone();
                 }
-                Ok(false) => {}
-                Err(error) => replica.mark_down(&error),
+                Ok(false) => fallback = fallback.or_behind(),
+                Err(error) => {
+                    replica.mark_down(&error);
+                    fallback = Fallback::Failed;
+                }
             }
         }
+        self.fell_back(fallback);
         self.primary.clone()
     }
 
@@ -156,6 +205,7 @@ impl Readers {
         F: Fn(Store) -> Fut,
         Fut: Future<Output = Result<T, DbErr>>,
     {
+        let mut fallback = Fallback::Down;
         for replica in self.candidates() {
             let answer = match min_seq {
                 Some(min_seq) => match replica.reached(org_id, min_seq).await {
@@ -168,12 +218,53 @@ impl Readers {
             match answer {
                 Ok(Some(value)) => {
                     replica.mark_up();
+                    self.counts.by_replica.fetch_add(1, Ordering::Relaxed);
                     return Ok(value);
                 }
-                Ok(None) => {}
-                Err(error) => replica.mark_down(&error),
+                Ok(None) => fallback = fallback.or_behind(),
+                Err(error) => {
+                    replica.mark_down(&error);
+                    fallback = Fallback::Failed;
+                }
             }
         }
+        self.fell_back(fallback);
         op(self.primary.clone()).await
+    }
+
+    /// Counts a read the primary answers for `reason` (nothing without replicas).
+    fn fell_back(&self, reason: Fallback) {
+        if !self.replicas.is_empty() {
+            let index = Fallback::ALL.iter().position(|each| *each == reason).unwrap_or(0);
+            self.counts.fallbacks[index].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The Prometheus text of the read counts (empty without replicas).
+    pub fn render_metrics(&self) -> String {
+        let mut out = String::new();
+        if self.replicas.is_empty() {
+            return out;
+        }
+        out.push_str("# HELP audit_replica_reads_total Reads answered by a read replica.\n");
+        out.push_str("# TYPE audit_replica_reads_total counter\n");
+        let _ = writeln!(
+            out,
+            "audit_replica_reads_total {}",
+            self.counts.by_replica.load(Ordering::Relaxed)
+        );
+        out.push_str(
+            "# HELP audit_replica_fallbacks_total Reads the primary answered although replicas are configured, by reason.\n",
+        );
+        out.push_str("# TYPE audit_replica_fallbacks_total counter\n");
+        for (reason, count) in Fallback::ALL.iter().zip(&self.counts.fallbacks) {
+            let _ = writeln!(
+                out,
+                "audit_replica_fallbacks_total{{reason=\"{}\"}} {}",
+                reason.label(),
+                count.load(Ordering::Relaxed)
+            );
+        }
+        out
     }
 }

@@ -50,6 +50,24 @@ async fn replica_scans_reach(url: &str, at_least: i64) -> i64 {
     }
 }
 
+/// The server's `/metrics` text.
+async fn metrics_of(server: &TestServer) -> String {
+    reqwest::get(format!("{}/metrics", server.base_url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The value of the sample `name` (with its labels) in `metrics`, 0 when absent.
+fn counter(metrics: &str, name: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0)
+}
+
 fn event(n: usize) -> AuditEvent {
     let mut event = AuditEvent::by_user("u_1", "dataset", format!("ds_{n}"), "update");
     event.after = Some(serde_json::json!({ "n": n }));
@@ -111,6 +129,12 @@ async fn reads_go_to_the_replica_see_their_writes_and_fail_over() {
         scans_after - scans_before
     );
 
+    let metrics = metrics_of(&server).await;
+    assert!(
+        counter(&metrics, "audit_replica_reads_total") >= PAIRS as u64 / 2,
+        "{metrics}"
+    );
+
     // The replica goes away: reads keep working, from the primary, with no error.
     clusters.replica.stop();
     let last = client.record(event(PAIRS)).await.unwrap();
@@ -130,5 +154,15 @@ async fn reads_go_to_the_replica_see_their_writes_and_fail_over() {
     }
     let primary_scans = audit_log_scans(&clusters.primary.url()).await;
     assert!(primary_scans > 0);
+    // `/metrics` says why the primary answered: the replica failed a read, then was down.
+    let metrics = metrics_of(&server).await;
+    assert!(
+        counter(&metrics, "audit_replica_fallbacks_total{reason=\"failed\"}") >= 1,
+        "{metrics}"
+    );
+    assert!(
+        counter(&metrics, "audit_replica_fallbacks_total{reason=\"down\"}") >= 20,
+        "{metrics}"
+    );
     server.stop().await;
 }
