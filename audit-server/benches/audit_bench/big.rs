@@ -88,7 +88,100 @@ pub async fn run(plan: &Plan, place: &mut Place) -> anyhow::Result<Report> {
     }
 
     eprintln!("[3/3] the server on the seeded trail: reads");
-    let server = ServerProcess::start(&url, &work_dir, &ServeOptions::default()).await?;
+    measure(plan, backend, &url, &api, &generator, &seeded, &mut report).await?;
+    place.discard("big").await;
+    Ok(report)
+}
+
+/// The read phases again on a trail `--big --keep` seeded before, at `url` (`--big-from`):
+/// the same generator replays the events (their counts check the exports), a new key reads.
+pub async fn rerun(plan: &Plan, url: &str) -> anyhow::Result<Report> {
+    let backend = if url.starts_with("postgres") {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    };
+    let mut report = Report::new(backend, plan);
+    let store = Store::connect(url).await?;
+    let db = store.connection();
+    let head = db
+        .query_one_raw(Statement::from_string(
+            backend.db_backend(),
+            "SELECT org_id, seq FROM chain_heads ORDER BY seq DESC LIMIT 1",
+        ))
+        .await?
+        .context("the database holds no trail")?;
+    let org_id: Uuid = head.try_get("", "org_id")?;
+    let size: i64 = head.try_get("", "seq")?;
+    let first_seeded = existing_leaves_count(url, org_id).await?;
+    let sql = match backend {
+        Backend::Postgres => "SELECT created_at FROM audit_logs WHERE org_id = $1 AND seq = $2",
+        Backend::Sqlite => "SELECT created_at FROM audit_logs WHERE org_id = ?1 AND seq = ?2",
+    };
+    let time_of = |seq: i64| {
+        db.query_one_raw(Statement::from_sql_and_values(
+            backend.db_backend(),
+            sql,
+            [org_id.into(), seq.into()],
+        ))
+    };
+    let first: DateTime<Utc> = time_of(first_seeded + 1)
+        .await?
+        .context("the first seeded record")?
+        .try_get("", "created_at")?;
+    let last: DateTime<Utc> = time_of(size)
+        .await?
+        .context("the newest record")?
+        .try_get("", "created_at")?;
+    store.close().await?;
+    let rows = (size - first_seeded) as u64;
+    eprintln!(
+        "  replaying the generator for {} events (their counts)",
+        thousands(rows as f64)
+    );
+    let mut generator = Generator::new(plan.seed);
+    for _ in 0..rows {
+        generator.event();
+    }
+    report.records = rows;
+    report.notes.push(format!(
+        "the read phases on a trail seeded before by `--big --keep` ({} records, createdAt from {} to {})",
+        thousands(rows as f64),
+        audit_core::timestamp::format(&first),
+        audit_core::timestamp::format(&last)
+    ));
+    if let Some(count) = partition_count(backend, url).await? {
+        report
+            .notes
+            .push(format!("{count} monthly partitions of audit_logs hold them"));
+    }
+    let seeded = Seeded {
+        rows,
+        elapsed: Duration::ZERO,
+        first,
+        last,
+    };
+    let work_dir = std::env::temp_dir();
+    let server = ServerProcess::start(url, &work_dir, &ServeOptions::default()).await?;
+    let api = Api::for_existing(&server.base_url, org_id).await;
+    server.stop().await?;
+    measure(plan, backend, url, &api?, &generator, &seeded, &mut report).await?;
+    Ok(report)
+}
+
+/// Starts the server on the seeded trail at `url` and runs the read phases as `api`'s
+/// organization.
+async fn measure(
+    plan: &Plan,
+    backend: Backend,
+    url: &str,
+    api: &Api,
+    generator: &Generator,
+    seeded: &Seeded,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let work_dir = std::env::temp_dir();
+    let server = ServerProcess::start(url, &work_dir, &ServeOptions::default()).await?;
     let sampler = Sampler::start(server.pid);
     report.memory_at_start_kib = server.memory().map_or(0, |memory| memory.rss_kib);
     let api = api.at(&server.base_url);
@@ -97,15 +190,15 @@ pub async fn run(plan: &Plan, place: &mut Place) -> anyhow::Result<Report> {
         &Reads {
             plan,
             backend,
-            trail_url: &url,
+            trail_url: url,
             server: &server,
             sampler: &sampler,
             api: &api,
-            generator: &generator,
+            generator,
             seed_start: seeded.first,
             seed_end: seeded.last,
         },
-        &mut report,
+        report,
         &phase,
     )
     .await;
@@ -113,9 +206,7 @@ pub async fn run(plan: &Plan, place: &mut Place) -> anyhow::Result<Report> {
     report.peak_kib = server.memory().map_or(0, |memory| memory.hwm_kib);
     sampler.stop();
     server.stop().await?;
-    outcome?;
-    place.discard("big").await;
-    Ok(report)
+    outcome
 }
 
 /// Generates, chains and inserts `rows` records of `org_id` (its chain empty), builds their
@@ -233,6 +324,32 @@ async fn seed(
         first,
         last: created_at,
     })
+}
+
+/// How many records `org_id` had before the seeding: the server's own at the start of the
+/// trail (made over HTTP, no recording key), before the first seeded one.
+async fn existing_leaves_count(url: &str, org_id: Uuid) -> anyhow::Result<i64> {
+    let store = Store::connect(url).await?;
+    let backend = store.connection().get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => {
+            "SELECT recorded_by IS NULL AS own FROM audit_logs WHERE org_id = $1 ORDER BY seq LIMIT 100"
+        }
+        _ => "SELECT recorded_by IS NULL AS own FROM audit_logs WHERE org_id = ?1 ORDER BY seq LIMIT 100",
+    };
+    let rows = store
+        .connection()
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, [org_id.into()]))
+        .await?;
+    store.close().await?;
+    let mut count = 0;
+    for row in rows {
+        if !row.try_get::<bool>("", "own")? {
+            break;
+        }
+        count += 1;
+    }
+    Ok(count)
 }
 
 /// The `(seq, hash)` of the records `org_id` already has, in order.

@@ -48,6 +48,32 @@ impl Api {
             .error_for_status()?
             .json()
             .await?;
+        Self::with_new_key(http, base, org).await
+    }
+
+    /// A new key for the existing organization `org_id` (a trail seeded before, `--big-from`).
+    pub async fn for_existing(base: &str, org_id: uuid::Uuid) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(256)
+            .tcp_nodelay(true)
+            .build()?;
+        let organizations: audit_core::OrganizationList = http
+            .get(format!("{base}/api/v1/organizations"))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let org = organizations
+            .data
+            .into_iter()
+            .find(|org| org.id == org_id)
+            .ok_or_else(|| anyhow::anyhow!("no organization {org_id} on the server"))?;
+        Self::with_new_key(http, base, org).await
+    }
+
+    async fn with_new_key(http: reqwest::Client, base: &str, org: Organization) -> anyhow::Result<Self> {
         let key: CreatedApiKey = http
             .post(format!("{base}/api/v1/organizations/{}/api-keys", org.id))
             .bearer_auth(ADMIN_TOKEN)

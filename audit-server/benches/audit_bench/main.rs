@@ -68,6 +68,11 @@ struct Cli {
     #[arg(long)]
     big: bool,
 
+    /// The read phases of `--big` again, on a trail a `--big --keep` run left at this
+    /// database URL (its seeding is not repeated).
+    #[arg(long)]
+    big_from: Option<String>,
+
     /// Single events sent by the concurrent clients.
     #[arg(long, default_value_t = 20_000)]
     single_events: usize,
@@ -204,7 +209,10 @@ async fn main() -> anyhow::Result<()> {
         seed: 0xa0d1_7b3e,
         big: cli.big,
     };
-    let report = run::run(plan).await?;
+    let report = match &cli.big_from {
+        Some(url) => big::rerun(&plan, url).await?,
+        None => run::run(plan).await?,
+    };
     let markdown = report.markdown();
     println!("{markdown}");
     if let Some(path) = cli.report {
