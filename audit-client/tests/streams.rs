@@ -21,6 +21,7 @@ fn new_stream() -> NewLogStream {
         filter: StreamFilter::default(),
         format: StreamFormat::Ocsf,
         privacy: Default::default(),
+        max_attempts: None,
         from_beginning: false,
         start_seq: None,
     }
