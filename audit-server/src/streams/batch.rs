@@ -42,6 +42,20 @@ pub struct BatchEnvelope {
     pub dead_letter_retry: bool,
 }
 
+impl BatchEnvelope {
+    /// `deadLettered` as one comma-separated text (`"12,15"`), for destinations whose fields
+    /// are flat; `None` when there are none.
+    pub fn dead_lettered_text(&self) -> Option<String> {
+        (!self.dead_lettered.is_empty()).then(|| {
+            self.dead_lettered
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+    }
+}
+
 /// One batch ready to send.
 #[derive(Debug)]
 pub struct Batch<'a> {
