@@ -10,8 +10,8 @@ use audit_core::{
     ApiKey, ApiKeyList, AuditEvent, AuditLogFilter, AuditLogPage, AuditRecord, BatchResponse, CatalogEntry,
     CatalogResponse, CheckpointPublicKey, ConsistencyProof, CreatedApiKey, EncodedEvent, ExportFormat,
     InclusionProof, LogStream, LogStreamList, LogStreamUpdate, MAX_BATCH_EVENTS, NewApiKey, NewLogStream,
-    NewOrganization, Organization, OrganizationList, PageParams, SignedCheckpointResponse, VerifyParams,
-    VerifyReport,
+    NewOrganization, Organization, OrganizationList, PageParams, SignedCheckpointResponse,
+    StreamDeadLetterPage, VerifyParams, VerifyReport,
 };
 use bytes::Bytes;
 use futures::TryStreamExt;
@@ -423,6 +423,48 @@ impl AuditClient {
     /// Deletes a log stream (`DELETE /api/v1/streams/{streamId}`).
     pub async fn delete_stream(&self, stream_id: Uuid) -> Result<()> {
         let path = format!("/api/v1/streams/{stream_id}");
+        self.buffered(Call::new(Method::DELETE, path, Retry::Idempotent))
+            .await
+            .map(drop)
+    }
+
+    /// One page of a log stream's dead letters (`GET /api/v1/streams/{streamId}/dead-letters`):
+    /// the records its destination refused for good, set aside, oldest `seq` first. Pass the
+    /// page's `next_cursor` as `cursor` for the next one; `limit` is 1 to 1,000 (default 100).
+    pub async fn list_stream_dead_letters(
+        &self,
+        stream_id: Uuid,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<StreamDeadLetterPage> {
+        let mut pairs = Vec::new();
+        if let Some(limit) = limit {
+            pairs.push(("limit", limit.to_string()));
+        }
+        if let Some(cursor) = cursor {
+            pairs.push(("cursor", cursor.to_owned()));
+        }
+        let path = format!("/api/v1/streams/{stream_id}/dead-letters");
+        self.json(Call::get(path).query(pairs)).await
+    }
+
+    /// Sends a dead letter to the stream's destination again, now
+    /// (`POST /api/v1/streams/{streamId}/dead-letters/{seq}/retry`). `Ok` once delivered (it
+    /// leaves the list); a refusal is an error with status 502 carrying the destination's
+    /// answer, and the dead letter stays listed.
+    ///
+    /// Not idempotent: retried only when the service certainly did not act.
+    pub async fn retry_stream_dead_letter(&self, stream_id: Uuid, seq: i64) -> Result<()> {
+        let path = format!("/api/v1/streams/{stream_id}/dead-letters/{seq}/retry");
+        self.buffered(Call::new(Method::POST, path, Retry::ConnectOnly))
+            .await
+            .map(drop)
+    }
+
+    /// Removes a dead letter from the list without sending it
+    /// (`DELETE /api/v1/streams/{streamId}/dead-letters/{seq}`); the record stays in the trail.
+    pub async fn discard_stream_dead_letter(&self, stream_id: Uuid, seq: i64) -> Result<()> {
+        let path = format!("/api/v1/streams/{stream_id}/dead-letters/{seq}");
         self.buffered(Call::new(Method::DELETE, path, Retry::Idempotent))
             .await
             .map(drop)

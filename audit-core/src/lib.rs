@@ -51,6 +51,7 @@ mod retention;
 mod role;
 mod scope;
 mod stream;
+mod stream_dead_letter;
 mod stream_destinations;
 mod stream_privacy;
 pub mod timestamp;
@@ -86,6 +87,9 @@ pub use stream::{
     DatadogDestination, FileDestination, LogStream, LogStreamList, LogStreamUpdate, NewLogStream,
     SplunkHecDestination, StreamDestination, StreamFilter, StreamFormat, StreamHealth, StreamHealthStatus,
     StreamState, WebhookDestination,
+};
+pub use stream_dead_letter::{
+    DEFAULT_STREAM_MAX_ATTEMPTS, MAX_STREAM_MAX_ATTEMPTS, StreamDeadLetter, StreamDeadLetterPage,
 };
 pub use stream_destinations::{OtlpDestination, S3Destination, SyslogDestination, SyslogPayload};
 pub use stream_privacy::{PRIVACY_FIELDS, PRIVACY_PATH_ROOTS, PrivacyAction, PrivacyPolicy, PrivacyRule};

@@ -217,6 +217,12 @@ pub struct NewLogStream {
     /// Fields dropped, masked or hashed in what is sent (default: none).
     #[serde(default)]
     pub privacy: PrivacyPolicy,
+    /// Attempts a batch gets when the destination refuses it for good (HTTP 4xx other than 401,
+    /// 403, 404, 407, 408, 421, 425 and 429) before its records are sent one by one and a record
+    /// still refused after as many attempts is set aside as a dead letter (1 to 100, default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(minimum = 1, maximum = 100))]
+    pub max_attempts: Option<u32>,
     /// Deliver from the start of the trail instead of from now.
     #[serde(default)]
     pub from_beginning: bool,
@@ -253,6 +259,10 @@ pub struct LogStreamUpdate {
     /// A new privacy policy, replacing the old one, for the records not delivered yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub privacy: Option<PrivacyPolicy>,
+    /// A new number of attempts before a refused record is set aside (1 to 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(minimum = 1, maximum = 100))]
+    pub max_attempts: Option<u32>,
 }
 
 /// Whether a stream delivers.
@@ -324,7 +334,7 @@ pub struct StreamHealth {
     "name": "SIEM webhook", "destination": {"type": "webhook", "url": "https://hooks.example.com/audit"},
     "hasSecret": true, "secretHint": "…2b1a",
     "filter": {"projectId": null, "resourceTypes": ["apiKey", "prompt"], "actions": []},
-    "format": "native", "privacy": {"rules": [{"field": "ipAddress", "action": "hash"}]}, "state": "active", "deliveredSeq": 1234, "deliveredTotal": 1200,
+    "format": "native", "privacy": {"rules": [{"field": "ipAddress", "action": "hash"}]}, "state": "active", "maxAttempts": 5, "deliveredSeq": 1234, "deliveredTotal": 1200,
     "health": {"status": "healthy", "consecutiveFailures": 0, "lastError": null,
                "lastSuccessAt": "2026-11-26T10:00:01.250Z", "lastAttemptAt": "2026-11-26T10:00:01.200Z"},
     "createdAt": "2026-11-26T09:00:00.000Z", "updatedAt": "2026-11-26T09:00:00.000Z"
@@ -352,6 +362,8 @@ pub struct LogStream {
     pub privacy: PrivacyPolicy,
     /// Active or paused.
     pub state: StreamState,
+    /// Attempts a permanently refused batch, then record, gets before the record is set aside.
+    pub max_attempts: u32,
     /// The cursor: every record up to this `seq` has been delivered (or filtered out).
     pub delivered_seq: i64,
     /// Records delivered so far (redeliveries included).
@@ -376,7 +388,7 @@ pub struct LogStream {
     "name": "SIEM webhook", "destination": {"type": "webhook", "url": "https://hooks.example.com/audit"},
     "hasSecret": true, "secretHint": "…2b1a",
     "filter": {"projectId": null, "resourceTypes": [], "actions": []},
-    "format": "ocsf", "privacy": {"rules": []}, "state": "paused", "deliveredSeq": 1234, "deliveredTotal": 1234,
+    "format": "ocsf", "privacy": {"rules": []}, "state": "paused", "maxAttempts": 5, "deliveredSeq": 1234, "deliveredTotal": 1234,
     "health": {"status": "healthy", "consecutiveFailures": 0, "lastError": null,
                "lastSuccessAt": null, "lastAttemptAt": null},
     "createdAt": "2026-11-26T09:00:00.000Z", "updatedAt": "2026-11-26T09:30:00.000Z"

@@ -107,6 +107,11 @@ impl ApiError {
         error
     }
 
+    /// 502: a destination called on the caller's behalf refused or failed.
+    pub fn bad_gateway(detail: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_GATEWAY, "destination-failed", detail)
+    }
+
     /// 503: a dependency (the database) is unavailable.
     pub fn unavailable(detail: impl Into<String>) -> Self {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail)

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod checkpoints;
 pub mod commits;
 pub mod cosignatures;
+pub mod dead_letters;
 pub mod entity;
 mod group_commit;
 pub mod key_cache;

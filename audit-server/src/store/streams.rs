@@ -41,6 +41,8 @@ pub struct StreamSpec {
     pub privacy: PrivacyPolicy,
     /// Where delivery starts: records after this `seq`; `None` for the current head.
     pub start_after: Option<i64>,
+    /// Attempts before a permanently refused record is set aside.
+    pub max_attempts: u32,
 }
 
 /// A validated change.
@@ -60,6 +62,8 @@ pub struct StreamChange {
     pub privacy: Option<PrivacyPolicy>,
     /// New state.
     pub state: Option<StreamState>,
+    /// New attempts before a permanently refused record is set aside.
+    pub max_attempts: Option<u32>,
 }
 
 /// The head `seq` of an organization's trail (0 when empty).
@@ -70,7 +74,7 @@ pub async fn head_seq(store: &Store, org_id: Uuid) -> Result<i64, DbErr> {
         .map_or(0, |head| head.seq))
 }
 
-fn change_event(key_id: Uuid, stream_id: Uuid, action: &str) -> NewRecord {
+pub(super) fn change_event(key_id: Uuid, stream_id: Uuid, action: &str) -> NewRecord {
     let event = AuditEvent::by_api_key(key_id.to_string(), RESOURCE_TYPE, stream_id.to_string(), action);
     NewRecord::from_submitted(event).recorded_by(Some(key_id))
 }
@@ -85,6 +89,7 @@ fn snapshot(stream: &LogStream) -> Value {
         "format": stream.format,
         "privacy": stream.privacy,
         "state": stream.state,
+        "maxAttempts": stream.max_attempts,
     })
 }
 
@@ -93,6 +98,11 @@ fn new_privacy_key(key: &[u8; 32], id: Uuid) -> Result<String, DbErr> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|error| DbErr::Custom(format!("no randomness: {error}")))?;
     sealed::seal(key, id, &hex::encode(bytes)).map_err(|error| DbErr::Custom(error.to_string()))
+}
+
+/// The stored form of a number of attempts.
+fn attempts_column(attempts: u32) -> i32 {
+    i32::try_from(attempts).unwrap_or(i32::MAX)
 }
 
 /// The stored form of a policy: `None` for no rules.
@@ -164,6 +174,8 @@ pub async fn create(
         last_attempt_at: None,
         lease_owner: None,
         lease_expires_at: None,
+        max_attempts: attempts_column(spec.max_attempts),
+        dead_lettered_pending: None,
         created_at: now,
         updated_at: now,
     };
@@ -262,6 +274,9 @@ pub async fn change(
     if let Some(state) = change.state {
         active.state = Set(state.as_str().to_owned());
     }
+    if let Some(max_attempts) = change.max_attempts {
+        active.max_attempts = Set(attempts_column(max_attempts));
+    }
     let updated = to_wire(active.update(&txn).await?)?;
     let mut event = change_event(changed_by, id, action);
     event.event.project_id = updated.filter.project_id.clone();
@@ -285,6 +300,7 @@ pub async fn delete(store: &Store, org_id: Uuid, id: Uuid, changed_by: Uuid) -> 
     };
     let before = to_wire(row)?;
     log_stream::Entity::delete_by_id(id).exec(&txn).await?;
+    super::dead_letters::delete_all_in(&txn, id).await?;
     let mut event = change_event(changed_by, id, "delete");
     event.event.project_id = before.filter.project_id.clone();
     event.event.before = Some(snapshot(&before));
@@ -315,6 +331,7 @@ fn to_wire(row: log_stream::Model) -> Result<LogStream, DbErr> {
         format,
         privacy,
         state,
+        max_attempts: u32::try_from(row.max_attempts).unwrap_or(1),
         delivered_seq: row.cursor_seq,
         delivered_total: row.delivered_total,
         health: StreamHealth {
@@ -348,6 +365,8 @@ pub struct Claimed {
     pub last_delivered_hash: Option<String>,
     /// The sealed hashing key of the privacy policy.
     pub privacy_key_sealed: Option<String>,
+    /// The `seq`s set aside since the last delivered batch, for the next batch's envelope.
+    pub dead_lettered_pending: Vec<i64>,
 }
 
 fn lease_available(owner: Uuid, now: DateTime<Utc>) -> Condition {
@@ -409,13 +428,22 @@ pub async fn load(store: &Store, id: Uuid) -> Result<Option<Claimed>, DbErr> {
     let secret_sealed = row.secret_sealed.clone();
     let last_delivered_hash = row.last_delivered_hash.clone();
     let privacy_key_sealed = row.privacy_key_sealed.clone();
+    let dead_lettered_pending = pending_seqs(row.dead_lettered_pending.as_deref());
     Ok(Some(Claimed {
         stream: to_wire(row)?,
         secret_sealed,
         lease,
         last_delivered_hash,
         privacy_key_sealed,
+        dead_lettered_pending,
     }))
+}
+
+/// The stored `seq`s set aside since the last delivered batch (none when unreadable).
+pub fn pending_seqs(stored: Option<&str>) -> Vec<i64> {
+    stored
+        .and_then(|text| serde_json::from_str(text).ok())
+        .unwrap_or_default()
 }
 
 /// The next records after the stream's cursor that pass its filter, oldest first, at most
@@ -486,6 +514,11 @@ pub async fn advance(
             .col_expr(
                 log_stream::Column::DeliveredTotal,
                 Expr::col(log_stream::Column::DeliveredTotal).add(delivered),
+            )
+            // The batch named these in its envelope.
+            .col_expr(
+                log_stream::Column::DeadLetteredPending,
+                Expr::value(Option::<String>::None),
             )
             .col_expr(log_stream::Column::Health, Expr::value("healthy"))
             .col_expr(log_stream::Column::ConsecutiveFailures, Expr::value(0))

@@ -32,6 +32,28 @@ pub struct BatchEnvelope {
     /// The newest signed checkpoint of the organization's log, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checkpoint: Option<String>,
+    /// The `seq`s the stream set aside as dead letters since the previous batch (refused for
+    /// good by the destination; never in a batch of the chain). Absent when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dead_lettered: Vec<i64>,
+    /// `true` on a dead letter re-delivered through the API: outside the chain, so a receiver
+    /// stores its record and leaves its `previousBatchHash` state alone. Absent otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dead_letter_retry: bool,
+}
+
+impl BatchEnvelope {
+    /// `deadLettered` as one comma-separated text (`"12,15"`), for destinations whose fields
+    /// are flat; `None` when there are none.
+    pub fn dead_lettered_text(&self) -> Option<String> {
+        (!self.dead_lettered.is_empty()).then(|| {
+            self.dead_lettered
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+    }
 }
 
 /// One batch ready to send.
@@ -93,6 +115,8 @@ impl<'a> Batch<'a> {
             previous_batch_hash,
             last_hash: last.map(|record| record.hash.clone()).unwrap_or_default(),
             checkpoint: None,
+            dead_lettered: Vec::new(),
+            dead_letter_retry: false,
         };
         Batch {
             records,

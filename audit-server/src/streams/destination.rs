@@ -25,7 +25,25 @@ impl DeliveryError {
         };
         DeliveryError(format!("{kind}: {}", error.without_url()))
     }
+
+    /// Whether the destination refused the batch for good: an HTTP 4xx answer (written by
+    /// [`check_status`] as `HTTP <status>: ...`) that says nothing about a wrong or unavailable
+    /// destination. 401, 403, 404 and 407 (wrong credentials or URL: every record would be
+    /// refused alike), 408, 421, 425 and 429 (try later) are transient, like 5xx answers,
+    /// timeouts and refused connections: retried with backoff, never dead-lettered.
+    pub fn is_permanent(&self) -> bool {
+        let status = self
+            .0
+            .strip_prefix("HTTP ")
+            .and_then(|rest| rest.split_once(':'))
+            .and_then(|(status, _)| status.parse::<u16>().ok());
+        status
+            .is_some_and(|status| (400..500).contains(&status) && !TRANSIENT_CLIENT_ERRORS.contains(&status))
+    }
 }
+
+/// 4xx answers that blame the destination's set-up or load, not the batch.
+const TRANSIENT_CLIENT_ERRORS: [u16; 8] = [401, 403, 404, 407, 408, 421, 425, 429];
 
 /// Success on 2xx; otherwise the status and the start of the answer.
 pub async fn check_status(response: reqwest::Response) -> Result<(), DeliveryError> {
@@ -168,6 +186,31 @@ impl Destination {
             Destination::File(sink) => sink.close().await,
             Destination::Syslog(sink) => sink.close().await,
             _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DeliveryError;
+
+    #[test]
+    fn only_refusals_of_the_batch_itself_are_permanent() {
+        let permanent = |text: &str| DeliveryError(text.to_owned()).is_permanent();
+        assert!(permanent("HTTP 400: bad record"));
+        assert!(permanent("HTTP 422: "));
+        assert!(permanent("HTTP 413: too large"));
+        for transient in [
+            "HTTP 401: who?",
+            "HTTP 404: no such hook",
+            "HTTP 408: slow",
+            "HTTP 429: later",
+            "HTTP 500: oops",
+            "HTTP 503: down",
+            "connection failed: refused",
+            "timed out: HTTP 400: in the text",
+        ] {
+            assert!(!permanent(transient), "{transient}");
         }
     }
 }

@@ -1,5 +1,6 @@
-//! Stream metrics: records delivered and failed attempts (counted by this process), health
-//! and lag (read from the database, so every process reports every stream alike).
+//! Stream metrics: records delivered, failed attempts and records set aside (counted by this
+//! process), health, lag and dead letters listed (read from the database, so every process
+//! reports every stream alike).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -7,16 +8,24 @@ use std::sync::Mutex;
 
 use uuid::Uuid;
 
-use crate::store::{Store, streams};
+use crate::store::{Store, dead_letters, streams};
+
+/// What this process counted of one stream.
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    delivered: u64,
+    failures: u64,
+    dead_lettered: u64,
+}
 
 /// Per-stream counters of this process.
 #[derive(Debug, Default)]
 pub struct StreamCounters {
-    counts: Mutex<BTreeMap<Uuid, (u64, u64)>>,
+    counts: Mutex<BTreeMap<Uuid, Counts>>,
 }
 
 impl StreamCounters {
-    fn with(&self, f: impl FnOnce(&mut BTreeMap<Uuid, (u64, u64)>)) {
+    fn with(&self, f: impl FnOnce(&mut BTreeMap<Uuid, Counts>)) {
         let mut counts = self
             .counts
             .lock()
@@ -26,12 +35,17 @@ impl StreamCounters {
 
     /// Counts records a destination acknowledged.
     pub fn delivered(&self, stream_id: Uuid, records: u64) {
-        self.with(|counts| counts.entry(stream_id).or_default().0 += records);
+        self.with(|counts| counts.entry(stream_id).or_default().delivered += records);
     }
 
     /// Counts a failed attempt.
     pub fn failed(&self, stream_id: Uuid) {
-        self.with(|counts| counts.entry(stream_id).or_default().1 += 1);
+        self.with(|counts| counts.entry(stream_id).or_default().failures += 1);
+    }
+
+    /// Counts a record set aside as a dead letter.
+    pub fn dead_lettered(&self, stream_id: Uuid) {
+        self.with(|counts| counts.entry(stream_id).or_default().dead_lettered += 1);
     }
 
     /// The Prometheus text of every stream.
@@ -44,15 +58,28 @@ impl StreamCounters {
             .clone();
         out.push_str("# HELP audit_stream_delivered_total Records delivered by this process, by stream.\n");
         out.push_str("# TYPE audit_stream_delivered_total counter\n");
-        for (id, (delivered, _)) in &counts {
+        for (id, counted) in &counts {
+            let delivered = counted.delivered;
             let _ = writeln!(out, "audit_stream_delivered_total{{stream=\"{id}\"}} {delivered}");
         }
         out.push_str(
             "# HELP audit_stream_failures_total Failed delivery attempts of this process, by stream.\n",
         );
         out.push_str("# TYPE audit_stream_failures_total counter\n");
-        for (id, (_, failures)) in &counts {
+        for (id, counted) in &counts {
+            let failures = counted.failures;
             let _ = writeln!(out, "audit_stream_failures_total{{stream=\"{id}\"}} {failures}");
+        }
+        out.push_str(
+            "# HELP audit_stream_dead_lettered_total Records set aside as dead letters by this process, by stream.\n",
+        );
+        out.push_str("# TYPE audit_stream_dead_lettered_total counter\n");
+        for (id, counted) in &counts {
+            let dead_lettered = counted.dead_lettered;
+            let _ = writeln!(
+                out,
+                "audit_stream_dead_lettered_total{{stream=\"{id}\"}} {dead_lettered}"
+            );
         }
         let Ok(gauges) = streams::gauges(store).await else {
             return out;
@@ -75,6 +102,19 @@ impl StreamCounters {
                 out,
                 "audit_stream_lag_records{{stream=\"{id}\",org=\"{org}\"}} {}",
                 (head - cursor).max(0)
+            );
+        }
+        let Ok(listed) = dead_letters::counts(store).await else {
+            return out;
+        };
+        let listed: BTreeMap<Uuid, i64> = listed.into_iter().collect();
+        out.push_str("# HELP audit_stream_dead_letters Dead letters the stream lists now.\n");
+        out.push_str("# TYPE audit_stream_dead_letters gauge\n");
+        for (id, org, _, _, _) in &gauges {
+            let _ = writeln!(
+                out,
+                "audit_stream_dead_letters{{stream=\"{id}\",org=\"{org}\"}} {}",
+                listed.get(id).copied().unwrap_or(0)
             );
         }
         out

@@ -120,6 +120,15 @@ fn envelope_attributes(envelope: &BatchEnvelope) -> Vec<KeyValue> {
     if let Some(checkpoint) = &envelope.checkpoint {
         attributes.push(pair("audit.batch.checkpoint", text(checkpoint.clone())));
     }
+    if let Some(seqs) = envelope.dead_lettered_text() {
+        attributes.push(pair("audit.batch.dead_lettered", text(seqs)));
+    }
+    if envelope.dead_letter_retry {
+        let retry = AnyValue {
+            value: Some(any_value::Value::BoolValue(true)),
+        };
+        attributes.push(pair("audit.batch.dead_letter_retry", retry));
+    }
     attributes
 }
 

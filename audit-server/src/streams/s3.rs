@@ -181,6 +181,8 @@ mod tests {
             previous_batch_hash: None,
             last_hash: "h".to_owned(),
             checkpoint: None,
+            dead_lettered: Vec::new(),
+            dead_letter_retry: false,
         }
     }
 

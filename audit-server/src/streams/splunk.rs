@@ -56,6 +56,12 @@ fn envelope_fields(batch: &Batch<'_>) -> Value {
     if let Some(previous) = &envelope.previous_batch_hash {
         fields["audit_batch_previous_hash"] = json!(previous);
     }
+    if let Some(seqs) = envelope.dead_lettered_text() {
+        fields["audit_batch_dead_lettered"] = json!(seqs);
+    }
+    if envelope.dead_letter_retry {
+        fields["audit_batch_dead_letter_retry"] = json!("true");
+    }
     fields
 }
 

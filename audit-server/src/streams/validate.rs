@@ -3,7 +3,8 @@
 use std::path::{Component, Path};
 
 use audit_core::{
-    FieldError, LogStreamUpdate, NewLogStream, StreamDestination, StreamFilter, check_display_name,
+    DEFAULT_STREAM_MAX_ATTEMPTS, FieldError, LogStreamUpdate, MAX_STREAM_MAX_ATTEMPTS, NewLogStream,
+    StreamDestination, StreamFilter, check_display_name,
 };
 
 use super::{network, s3};
@@ -257,6 +258,15 @@ pub fn filter(filter: &StreamFilter) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// Checks a number of attempts: 1 to [`MAX_STREAM_MAX_ATTEMPTS`].
+pub fn max_attempts(attempts: u32) -> Result<u32, FieldError> {
+    if (1..=MAX_STREAM_MAX_ATTEMPTS).contains(&attempts) {
+        Ok(attempts)
+    } else {
+        Err(invalid("maxAttempts", "must be between 1 and 100"))
+    }
+}
+
 /// Checks a new stream; `head` is the organization's current head `seq`.
 pub fn new_stream(body: NewLogStream, head: i64, allowed: Allowed) -> Result<StreamSpec, FieldError> {
     check_display_name("name", &body.name)?;
@@ -264,6 +274,7 @@ pub fn new_stream(body: NewLogStream, head: i64, allowed: Allowed) -> Result<Str
     secret(&body.destination, &body.secret)?;
     filter(&body.filter)?;
     super::privacy::check(&body.privacy)?;
+    let max_attempts = max_attempts(body.max_attempts.unwrap_or(DEFAULT_STREAM_MAX_ATTEMPTS))?;
     let start_after = match (body.from_beginning, body.start_seq) {
         (true, Some(_)) => return Err(invalid("startSeq", "cannot be combined with `fromBeginning`")),
         (true, None) => Some(0),
@@ -283,6 +294,7 @@ pub fn new_stream(body: NewLogStream, head: i64, allowed: Allowed) -> Result<Str
         format: body.format,
         privacy: body.privacy,
         start_after,
+        max_attempts,
     })
 }
 
@@ -302,6 +314,7 @@ pub fn update(
     if let Some(policy) = &body.privacy {
         super::privacy::check(policy)?;
     }
+    let attempts = body.max_attempts.map(max_attempts).transpose()?;
     let destination_after = body.destination.as_ref().unwrap_or(current);
     if let Some(destination_value) = &body.destination {
         destination(destination_value, allowed)?;
@@ -326,5 +339,6 @@ pub fn update(
         format: body.format,
         privacy: body.privacy,
         state: None,
+        max_attempts: attempts,
     })
 }

@@ -12,11 +12,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use super::batch::Batch;
 use super::destination::{DeliveryError, Destination};
-use super::network::PublicOnly;
+use super::prepare;
 use crate::config::Config;
-use crate::keys::sealed;
+use crate::store::dead_letters::{self, SetAside};
 use crate::store::{Store, streams};
 use crate::streams::metrics::StreamCounters;
 
@@ -90,14 +89,7 @@ impl Worker {
         counters: Arc<StreamCounters>,
         settings: WorkerSettings,
     ) -> Self {
-        let mut http = reqwest::Client::builder()
-            .timeout(settings.request_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("audit-log-streams/", env!("CARGO_PKG_VERSION")));
-        if !settings.allow_private_networks {
-            http = http.no_proxy().dns_resolver(PublicOnly);
-        }
-        let http = http.build().unwrap_or_default();
+        let http = prepare::http_client(&settings);
         let context = Arc::new(Context {
             store,
             key,
@@ -164,14 +156,25 @@ fn backoff(settings: &WorkerSettings, failures: u32) -> Duration {
     delay.mul_f64(jitter)
 }
 
+/// A batch the destination refused, retried as it is (the cursor has not moved) instead of
+/// being read again, as long as the stream is unchanged.
+struct Held {
+    updated_at: chrono::DateTime<Utc>,
+    records: Vec<AuditRecord>,
+    cursor: i64,
+    /// Permanent refusals of this batch in a row.
+    refusals: u32,
+}
+
 /// Delivers one stream while this process holds its lease.
 async fn deliver(context: Arc<Context>, id: Uuid, mut stop: watch::Receiver<bool>) {
     let settings = &context.settings;
     let mut destination: Option<(chrono::DateTime<Utc>, Destination)> = None;
     let mut failures: Option<u32> = None;
-    // A batch the destination refused, retried as it is (the cursor has not moved) instead of
-    // being read again, as long as the stream is unchanged.
-    let mut held: Option<(chrono::DateTime<Utc>, Vec<AuditRecord>, i64)> = None;
+    let mut held: Option<Held> = None;
+    // After a batch was refused for good `maxAttempts` times, its records are sent one at a
+    // time, up to this `seq`, so the refused one is found and the others delivered.
+    let mut isolating_through: Option<i64> = None;
     loop {
         if *stop.borrow() {
             break;
@@ -215,20 +218,7 @@ async fn deliver(context: Arc<Context>, id: Uuid, mut stop: watch::Receiver<bool
             if let Some((_, mut old)) = destination.take() {
                 old.close().await;
             }
-            let secret = claimed
-                .secret_sealed
-                .as_deref()
-                .map(|sealed| sealed::open(&context.key, id, sealed))
-                .transpose()
-                .map_err(|error| DeliveryError(error.to_string()));
-            match secret.and_then(|secret| {
-                Destination::new(
-                    &stream.destination,
-                    secret,
-                    settings.file_root.as_ref(),
-                    settings.allow_private_networks,
-                )
-            }) {
+            match prepare::destination(&context.key, settings, &claimed) {
                 Ok(ready) => destination = Some((stream.updated_at, ready)),
                 Err(error) => {
                     if back_off_after(
@@ -251,13 +241,17 @@ async fn deliver(context: Arc<Context>, id: Uuid, mut stop: watch::Receiver<bool
             break;
         };
 
-        let retry = held
-            .take()
-            .filter(|(updated_at, _, _)| *updated_at == stream.updated_at)
-            .map(|(_, records, cursor)| (records, cursor));
+        let retry = held.take().filter(|held| held.updated_at == stream.updated_at);
+        let refusals_so_far = retry.as_ref().map_or(0, |held| held.refusals);
+        isolating_through = isolating_through.filter(|last| stream.delivered_seq < *last);
+        let limit = if isolating_through.is_some() {
+            1
+        } else {
+            settings.batch_size
+        };
         let read = match retry {
-            Some(batch) => Ok(batch),
-            None => streams::next_batch(&context.store, stream, settings.batch_size).await,
+            Some(held) => Ok((held.records, held.cursor)),
+            None => streams::next_batch(&context.store, stream, limit).await,
         };
         let (records, cursor) = match read {
             Ok(batch) => batch,
@@ -295,8 +289,7 @@ async fn deliver(context: Arc<Context>, id: Uuid, mut stop: watch::Receiver<bool
                 break;
             }
         }
-        let origin = format!("{}/{}", settings.log_name, stream.org_id);
-        let privacy_key = match privacy_key(&context, id, &claimed) {
+        let privacy_key = match prepare::privacy_key(&context.key, &claimed) {
             Ok(key) => key,
             Err(error) => {
                 if back_off_after(
@@ -314,14 +307,7 @@ async fn deliver(context: Arc<Context>, id: Uuid, mut stop: watch::Receiver<bool
                 break;
             }
         };
-        let mut batch = Batch::in_format(
-            id,
-            stream.format,
-            &origin,
-            (&stream.privacy, &privacy_key),
-            &records,
-            claimed.last_delivered_hash.clone(),
-        );
+        let mut batch = prepare::batch(settings, &claimed, &privacy_key, &records);
         match crate::store::checkpoints::latest(&context.store, stream.org_id, None).await {
             Ok(newest) => batch.envelope.checkpoint = newest.map(|checkpoint| checkpoint.note),
             Err(error) => {
@@ -355,7 +341,37 @@ async fn deliver(context: Arc<Context>, id: Uuid, mut stop: watch::Receiver<bool
                 }
             }
             Err(error) => {
-                held = Some((stream.updated_at, records, cursor));
+                let refusals = if error.is_permanent() {
+                    refusals_so_far + 1
+                } else {
+                    0
+                };
+                if refusals >= stream.max_attempts {
+                    let failures_now = failures_so_far + 1;
+                    failures = Some(failures_now);
+                    fail(&context, id, failures_now, &error, lease_until).await;
+                    match records.as_slice() {
+                        [record] => {
+                            let aside = SetAside {
+                                seq: record.seq,
+                                record_id: record.id,
+                                cursor,
+                                error: &error.0,
+                                attempts: refusals,
+                            };
+                            set_aside(&context, stream, aside, lease_until).await;
+                        }
+                        [.., last] => isolating_through = Some(last.seq),
+                        [] => {}
+                    }
+                    continue;
+                }
+                held = Some(Held {
+                    updated_at: stream.updated_at,
+                    records,
+                    cursor,
+                    refusals,
+                });
                 if !back_off_after(
                     &context,
                     id,
@@ -377,17 +393,19 @@ async fn deliver(context: Arc<Context>, id: Uuid, mut stop: watch::Receiver<bool
     let _ = streams::release(&context.store, id, context.owner).await;
 }
 
-/// The stream's opened hashing key; empty when its policy has no rules.
-fn privacy_key(context: &Context, id: Uuid, claimed: &streams::Claimed) -> Result<Vec<u8>, DeliveryError> {
-    if claimed.stream.privacy.rules.is_empty() {
-        return Ok(Vec::new());
+/// Sets a record refused for good aside and moves the cursor past it.
+async fn set_aside(
+    context: &Context,
+    stream: &audit_core::LogStream,
+    record: SetAside<'_>,
+    lease_until: chrono::DateTime<Utc>,
+) {
+    tracing::warn!(stream = %stream.id, seq = record.seq, error = record.error, "log stream: record set aside as a dead letter");
+    match dead_letters::set_aside(&context.store, stream, context.owner, record, lease_until).await {
+        Ok(true) => context.counters.dead_lettered(stream.id),
+        Ok(false) => {}
+        Err(error) => tracing::warn!(%error, stream = %stream.id, "log stream: cannot set a record aside"),
     }
-    let sealed = claimed
-        .privacy_key_sealed
-        .as_deref()
-        .ok_or_else(|| DeliveryError("the stream has no privacy key".to_owned()))?;
-    let opened = sealed::open(&context.key, id, sealed).map_err(|error| DeliveryError(error.to_string()))?;
-    hex::decode(opened).map_err(|_| DeliveryError("the stream's privacy key cannot be read".to_owned()))
 }
 
 /// Counts one more failed attempt after `failures_so_far`, records it on the stream and waits

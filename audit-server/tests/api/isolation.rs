@@ -605,7 +605,86 @@ async fn scopes_and_credentials_are_enforced(server: TestServer) {
     assert_eq!(trail(&server, org.secret()).await, before);
 }
 
+async fn another_orgs_key_cannot_see_retry_or_discard_its_dead_letters(server: TestServer) {
+    let a = Tenant::new(&server, "Org A").await;
+    let b = Tenant::new(&server, "Org B").await;
+    let a_project_key = server
+        .create_project_key(a.org.id, &[Scope::ApiKeysManage], Some("p_1"))
+        .await;
+    let receiver = crate::receiver::Receiver::start().await;
+    *receiver.state.poison.lock().unwrap() = Some(A_SECRET.to_owned());
+    let body = json!({"name": "hook", "destination": {"type": "webhook", "url": receiver.url},
+                      "secret": "whsec_isolation_secret_0123456", "maxAttempts": 1});
+    let stream = post(&server, "/api/v1/streams", a.secret(), &body)
+        .await
+        .ok(201)
+        .clone();
+    let id = stream["id"].as_str().unwrap().to_owned();
+    record(&server, a.secret(), &event("prompt", A_SECRET, "update")).await;
+    let list = format!("/api/v1/streams/{id}/dead-letters");
+    crate::receiver::eventually(60, "A's record set aside", || async {
+        get(&server, &list, a.secret()).await.body["data"]
+            .as_array()
+            .is_some_and(|data| data.len() == 1)
+    })
+    .await;
+    let seq = get(&server, &list, a.secret()).await.body["data"][0]["seq"].clone();
+    let retry = format!("{list}/{seq}/retry");
+    let discard = format!("{list}/{seq}");
+    let secrets = [A_SECRET, id.as_str()];
+    let before = trail(&server, a.secret()).await;
+
+    // B's manager key: not found, whatever it asks; a project key of A and the operator: forbidden.
+    refused(&get(&server, &list, b.secret()).await, 404, &secrets);
+    refused(
+        &post(&server, &retry, b.secret(), &json!({})).await,
+        404,
+        &secrets,
+    );
+    refused(&delete(&server, &discard, b.secret()).await, 404, &secrets);
+    refused(&get(&server, &list, &a_project_key.secret).await, 403, &secrets);
+    refused(
+        &post(&server, &retry, &a_project_key.secret, &json!({})).await,
+        403,
+        &secrets,
+    );
+    refused(
+        &delete(&server, &discard, &a_project_key.secret).await,
+        403,
+        &secrets,
+    );
+    refused(&get(&server, &list, server.admin_token()).await, 403, &secrets);
+
+    // Nothing moved: still listed, nothing redelivered, A's trail unchanged.
+    assert_eq!(
+        get(&server, &list, a.secret()).await.ok(200)["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        receiver
+            .webhook_envelopes()
+            .iter()
+            .all(|envelope| envelope.get("deadLetterRetry").is_none())
+    );
+    assert_eq!(trail(&server, a.secret()).await, before);
+
+    // A's own discard works and is audited.
+    delete(&server, &discard, a.secret()).await.ok(204);
+    assert!(
+        get(&server, &list, a.secret()).await.ok(200)["data"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let records = all_records(&server, a.secret(), "").await;
+    assert_eq!(records[0]["action"], "discardDeadLetter", "{}", records[0]);
+}
+
 on_both_backends!(
+    another_orgs_key_cannot_see_retry_or_discard_its_dead_letters,
     another_orgs_key_cannot_read_or_write_its_records,
     idempotency_ids_are_per_organization_and_project,
     another_orgs_key_cannot_manage_its_keys_or_catalog,

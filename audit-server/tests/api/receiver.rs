@@ -1,5 +1,6 @@
 //! A real HTTP receiver on loopback for log stream tests: it keeps every request it accepts,
-//! can fail with 500 or answer slowly, and tracks how many requests overlap.
+//! can fail with 500 or 503, refuse with 400 the webhook batches holding a given resource id,
+//! or answer slowly, and tracks how many requests overlap.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,6 +23,10 @@ pub struct Captured {
 pub struct ReceiverState {
     pub captured: Mutex<Vec<Captured>>,
     pub failing: AtomicBool,
+    /// Answers 503 (unavailable) to everything while set.
+    pub unavailable: AtomicBool,
+    /// Refuses with 400 every webhook batch holding a record with this `resourceId`.
+    pub poison: Mutex<Option<String>>,
     pub refused: AtomicUsize,
     pub delay_ms: AtomicU64,
     in_flight: AtomicUsize,
@@ -45,9 +50,18 @@ async fn accept(
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }
-    let status = if state.failing.load(Ordering::SeqCst) {
+    let refusal = if state.failing.load(Ordering::SeqCst) {
+        Some(StatusCode::INTERNAL_SERVER_ERROR)
+    } else if state.unavailable.load(Ordering::SeqCst) {
+        Some(StatusCode::SERVICE_UNAVAILABLE)
+    } else if holds_poison(&state, &body) {
+        Some(StatusCode::BAD_REQUEST)
+    } else {
+        None
+    };
+    let status = if let Some(refusal) = refusal {
         state.refused.fetch_add(1, Ordering::SeqCst);
-        StatusCode::INTERNAL_SERVER_ERROR
+        refusal
     } else {
         state.captured.lock().unwrap().push(Captured {
             path: uri.path().to_owned(),
@@ -58,6 +72,17 @@ async fn accept(
     };
     state.in_flight.fetch_sub(1, Ordering::SeqCst);
     status
+}
+
+/// Whether `body` is a webhook batch holding a record with the poison `resourceId`.
+fn holds_poison(state: &ReceiverState, body: &[u8]) -> bool {
+    let Some(poison) = state.poison.lock().unwrap().clone() else {
+        return false;
+    };
+    let batch: Value = serde_json::from_slice(body).unwrap_or_default();
+    batch["events"]
+        .as_array()
+        .is_some_and(|events| events.iter().any(|event| event["resourceId"] == poison.as_str()))
 }
 
 impl Receiver {
@@ -72,6 +97,17 @@ impl Receiver {
 
     pub fn captured(&self) -> Vec<Captured> {
         self.state.captured.lock().unwrap().clone()
+    }
+
+    /// The envelopes of every accepted webhook batch, in arrival order.
+    pub fn webhook_envelopes(&self) -> Vec<Value> {
+        self.captured()
+            .iter()
+            .map(|request| {
+                let body: Value = serde_json::from_slice(&request.body).expect("JSON batch");
+                body["batch"].clone()
+            })
+            .collect()
     }
 
     /// The records of every accepted webhook batch, in arrival order.

@@ -9,7 +9,7 @@ use crate::helpers::{Tenant, event, post, record_batch};
 use crate::receiver::{Receiver, eventually};
 
 /// The receiver's check over batches in arrival order: each names the one before it.
-fn check_chain(batches: &[Value]) -> Result<(), String> {
+pub fn check_chain(batches: &[Value]) -> Result<(), String> {
     let mut last: Option<&Value> = None;
     for batch in batches {
         let previous = &batch["previousBatchHash"];

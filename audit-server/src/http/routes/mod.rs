@@ -10,6 +10,7 @@ pub mod health;
 pub mod organizations;
 pub mod proofs;
 pub mod retention;
+pub mod stream_dead_letters;
 pub mod streams;
 pub mod tail;
 pub mod tlog_proof;

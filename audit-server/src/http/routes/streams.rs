@@ -23,11 +23,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_stream, update_stream, delete_stream))
         .routes(routes!(pause_stream))
         .routes(routes!(resume_stream))
+        .merge(super::stream_dead_letters::router())
 }
 
 /// Streams carry the whole organization's trail, so only an organization-level key with
 /// `apiKeys:manage` manages them.
-fn manager(caller: &Caller) -> Result<&AuthenticatedKey, ApiError> {
+pub(super) fn manager(caller: &Caller) -> Result<&AuthenticatedKey, ApiError> {
     let key = caller.key_with(Scope::ApiKeysManage)?;
     if key.project_id.is_some() {
         return Err(ApiError::forbidden(
@@ -41,7 +42,7 @@ fn manager(caller: &Caller) -> Result<&AuthenticatedKey, ApiError> {
 /// the trail, so the number is bounded like every other size.
 pub const MAX_STREAMS_PER_ORGANIZATION: u64 = 25;
 
-fn not_found() -> ApiError {
+pub(super) fn not_found() -> ApiError {
     ApiError::not_found("no such stream")
 }
 
@@ -200,6 +201,7 @@ pub async fn update_stream(
         && change.filter.is_none()
         && change.format.is_none()
         && change.privacy.is_none()
+        && change.max_attempts.is_none()
     {
         return Ok(Json(current));
     }

@@ -58,6 +58,11 @@ pub struct Model {
     pub lease_owner: Option<Uuid>,
     /// Until when that process may deliver it without renewing.
     pub lease_expires_at: Option<DateTimeUtc>,
+    /// Attempts before a permanently refused record is set aside.
+    pub max_attempts: i32,
+    /// The `seq`s set aside since the last delivered batch (JSON array text; `None`: none).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub dead_lettered_pending: Option<String>,
     /// Creation time.
     pub created_at: DateTimeUtc,
     /// Last change through the API.

@@ -13,3 +13,4 @@ pub mod organization;
 pub mod purge_authorization;
 pub mod retention_policy;
 pub mod server_secret;
+pub mod stream_dead_letter;

@@ -13,6 +13,7 @@ mod m20261207_000001_create_checkpoint_cosignatures;
 mod m20261207_000002_add_delegated_actors;
 mod m20261207_000002_add_stream_format;
 mod m20261207_000002_partition_audit_logs;
+mod m20261208_000001_add_stream_dead_letters;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000002_add_delegated_actors::Migration),
             Box::new(m20261207_000002_add_stream_format::Migration),
             Box::new(m20261207_000002_partition_audit_logs::Migration),
+            Box::new(m20261208_000001_add_stream_dead_letters::Migration),
         ]
     }
 }
