@@ -87,7 +87,7 @@ pub use stream::{
     SplunkHecDestination, StreamDestination, StreamFilter, StreamFormat, StreamHealth, StreamHealthStatus,
     StreamState, WebhookDestination,
 };
-pub use stream_destinations::{OtlpDestination, S3Destination, SyslogDestination, SyslogPayload};
+pub use stream_destinations::{OtlpDestination, S3Destination, SyslogDestination, SyslogPayload, SyslogTls};
 pub use stream_privacy::{PRIVACY_FIELDS, PRIVACY_PATH_ROOTS, PrivacyAction, PrivacyPolicy, PrivacyRule};
 pub use validation::{EventLimits, EventViolation};
 pub use verify::{VerifyParams, VerifyReport};

@@ -6,6 +6,7 @@
 //! it: delivery is at least once and in order, across restarts and several processes.
 
 pub mod batch;
+pub mod cloud_events;
 pub mod datadog;
 pub mod destination;
 pub mod file;
@@ -18,6 +19,7 @@ pub mod s3;
 pub mod signature;
 pub mod splunk;
 pub mod syslog;
+pub mod syslog_tls;
 pub mod validate;
 pub mod webhook;
 pub mod worker;
