@@ -91,7 +91,7 @@ pub use stream::{
 pub use stream_dead_letter::{
     DEFAULT_STREAM_MAX_ATTEMPTS, MAX_STREAM_MAX_ATTEMPTS, StreamDeadLetter, StreamDeadLetterPage,
 };
-pub use stream_destinations::{OtlpDestination, S3Destination, SyslogDestination, SyslogPayload};
+pub use stream_destinations::{OtlpDestination, S3Destination, SyslogDestination, SyslogPayload, SyslogTls};
 pub use stream_privacy::{PRIVACY_FIELDS, PRIVACY_PATH_ROOTS, PrivacyAction, PrivacyPolicy, PrivacyRule};
 pub use validation::{EventLimits, EventViolation};
 pub use verify::{VerifyParams, VerifyReport};

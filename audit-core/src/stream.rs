@@ -29,7 +29,7 @@ pub enum StreamDestination {
     S3(S3Destination),
     /// OpenTelemetry logs over OTLP/HTTP (protobuf, `/v1/logs`).
     Otlp(OtlpDestination),
-    /// RFC 5424 syslog over TCP (octet-counted framing).
+    /// RFC 5424 syslog over TCP or TLS (octet-counted framing).
     Syslog(SyslogDestination),
 }
 
@@ -65,6 +65,11 @@ pub struct WebhookDestination {
         schema(max_length = 2048, example = "https://hooks.example.com/audit")
     )]
     pub url: String,
+    /// Send each batch as CloudEvents 1.0 in structured batch mode
+    /// (`application/cloudevents-batch+json`, one event per record) instead of
+    /// `{"batch", "events"}`. Default false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cloud_events: bool,
 }
 
 /// Splunk HEC: the secret is the HEC token (`Authorization: Splunk <token>`).

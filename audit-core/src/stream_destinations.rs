@@ -1,5 +1,5 @@
-//! The settings of the SIEM-native stream destinations: S3-compatible object storage (and
-//! later syslog and OpenTelemetry). Like the others, their secrets travel beside them.
+//! The settings of the SIEM-native stream destinations: S3-compatible object storage, syslog and
+//! OpenTelemetry. Like the others, their secrets travel beside them.
 
 use serde::{Deserialize, Serialize};
 
@@ -68,7 +68,26 @@ pub enum SyslogPayload {
     Cef,
 }
 
-/// Syslog: RFC 5424 messages over TCP with octet-counted framing (RFC 6587). No secret.
+/// TLS on a syslog connection (RFC 5425). The receiver's certificate must chain to
+/// `caCertificate` when given, otherwise to the platform's trusted roots, and name
+/// `serverName` (default: the destination's `host`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SyslogTls {
+    /// One or more PEM CA certificates (`-----BEGIN CERTIFICATE-----`) to trust instead of the
+    /// platform's roots, e.g. a private CA; at most 65,536 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(max_length = 65536))]
+    pub ca_certificate: Option<String>,
+    /// The DNS name or IP address the certificate is checked against (default: `host`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(max_length = 253, example = "syslog.example.com"))]
+    pub server_name: Option<String>,
+}
+
+/// Syslog: RFC 5424 messages over TCP with octet-counted framing (RFC 6587), optionally in
+/// TLS (RFC 5425). No secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "utoipa", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -88,4 +107,7 @@ pub struct SyslogDestination {
     /// The APP-NAME field (default `audit-log`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_name: Option<String>,
+    /// TLS (RFC 5425) when present (`{}` for the platform's roots); plain TCP when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<SyslogTls>,
 }

@@ -69,6 +69,8 @@ pub enum Destination {
         url: String,
         /// The signing secret.
         secret: String,
+        /// CloudEvents batches instead of `{"batch", "events"}`.
+        cloud_events: bool,
     },
     /// Splunk HEC.
     SplunkHec {
@@ -88,7 +90,7 @@ pub enum Destination {
     File(file::FileSink),
     /// Objects in an S3-compatible bucket.
     S3(s3::S3Sink),
-    /// RFC 5424 syslog over TCP.
+    /// RFC 5424 syslog over TCP or TLS.
     Syslog(syslog::SyslogSink),
     /// OpenTelemetry logs.
     Otlp {
@@ -136,6 +138,7 @@ impl Destination {
             StreamDestination::Webhook(config) => Destination::Webhook {
                 url: config.url.clone(),
                 secret: secret()?,
+                cloud_events: config.cloud_events,
             },
             StreamDestination::SplunkHec(config) => Destination::SplunkHec {
                 config: config.clone(),
@@ -155,7 +158,7 @@ impl Destination {
             }
             StreamDestination::S3(config) => Destination::S3(s3::S3Sink::new(config, &secret()?)?),
             StreamDestination::Syslog(config) => {
-                Destination::Syslog(syslog::SyslogSink::new(config, allow_private))
+                Destination::Syslog(syslog::SyslogSink::new(config, allow_private)?)
             }
             StreamDestination::Otlp(config) => Destination::Otlp {
                 config: config.clone(),
@@ -167,7 +170,11 @@ impl Destination {
     /// Delivers one batch; `Ok` once the destination has it (2xx, or written and synced).
     pub async fn send(&mut self, http: &reqwest::Client, batch: &Batch<'_>) -> Result<(), DeliveryError> {
         match self {
-            Destination::Webhook { url, secret } => webhook::send(http, url, secret, batch).await,
+            Destination::Webhook {
+                url,
+                secret,
+                cloud_events,
+            } => webhook::send(http, url, secret, *cloud_events, batch).await,
             Destination::SplunkHec { config, token } => splunk::send(http, config, token, batch).await,
             Destination::Datadog { config, api_key } => datadog::send(http, config, api_key, batch).await,
             Destination::File(sink) => sink.write(batch).await,

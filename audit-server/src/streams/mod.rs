@@ -9,6 +9,7 @@
 //! moves the cursor past it; the next batch's envelope names its `seq`.
 
 pub mod batch;
+pub mod cloud_events;
 pub mod datadog;
 pub mod destination;
 pub mod file;
@@ -23,6 +24,7 @@ pub mod s3;
 pub mod signature;
 pub mod splunk;
 pub mod syslog;
+pub mod syslog_tls;
 pub mod validate;
 pub mod webhook;
 pub mod worker;

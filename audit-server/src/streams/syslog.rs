@@ -1,6 +1,6 @@
-//! Syslog: every record is one RFC 5424 message sent over TCP with octet-counted framing
-//! (RFC 6587 section 3.4.1: `<byte length> SP <message>`), on one connection kept open between
-//! batches.
+//! Syslog: every record is one RFC 5424 message sent over TCP, or TLS (RFC 5425, see
+//! `syslog_tls`), with octet-counted framing (RFC 6587 section 3.4.1 and RFC 5425 section 4.3:
+//! `<byte length> SP <message>`), on one connection kept open between batches.
 //!
 //! A message is `<110>1 <createdAt> <hostname> <app-name> - <resourceType.action>
 //! [audit@32473 org="…" seq="…" hash="…"] <payload>`: facility 13 (log audit) at severity 6
@@ -8,19 +8,22 @@
 //! documentation, so a receiver matches the SD-ID `audit@32473`. The payload is the event as
 //! JSON, or a CEF line. Invariants: SD-PARAM values escape `"`, `\` and `]` (RFC 5424 6.3.3);
 //! header fields hold printable ASCII only; a batch counts as delivered once every frame has
-//! been written and flushed (TCP acknowledges bytes, not messages); a failed write drops the
-//! connection so the batch is resent on a new one.
+//! been written and flushed (TCP acknowledges bytes, not messages); a failed write or TLS
+//! handshake drops the connection so the batch is resent on a new one.
 
+use std::fmt;
 use std::net::SocketAddr;
 
 use audit_core::{AuditRecord, SyslogDestination, SyslogPayload};
+use rustls::pki_types::ServerName;
 use serde_json::Value;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
 
 use super::batch::Batch;
 use super::destination::DeliveryError;
-use super::network;
+use super::{network, syslog_tls};
 
 /// The SD-ID of the structured data element (name `audit`, example enterprise number 32473).
 pub const SD_ID: &str = "audit@32473";
@@ -117,25 +120,51 @@ pub fn frame(into: &mut Vec<u8>, message: &str) {
     into.extend_from_slice(message.as_bytes());
 }
 
+/// An open connection: TCP, or TLS over TCP.
+type Connection = Box<dyn AsyncWrite + Send + Sync + Unpin>;
+
 /// Sends batches to one syslog receiver.
-#[derive(Debug)]
 pub struct SyslogSink {
     config: SyslogDestination,
     allow_private: bool,
-    connection: Option<TcpStream>,
+    tls: Option<(TlsConnector, ServerName<'static>)>,
+    connection: Option<Connection>,
+}
+
+impl fmt::Debug for SyslogSink {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("SyslogSink")
+            .field("config", &self.config)
+            .field("tls", &self.tls.is_some())
+            .field("connected", &self.connection.is_some())
+            .finish()
+    }
 }
 
 impl SyslogSink {
     /// A sink for `config`; it connects on the first batch.
-    pub fn new(config: &SyslogDestination, allow_private: bool) -> Self {
-        SyslogSink {
+    pub fn new(config: &SyslogDestination, allow_private: bool) -> Result<Self, DeliveryError> {
+        let tls = config
+            .tls
+            .as_ref()
+            .map(|tls| {
+                Ok::<_, String>((
+                    syslog_tls::connector(tls)?,
+                    syslog_tls::server_name(tls, &config.host)?,
+                ))
+            })
+            .transpose()
+            .map_err(|error| DeliveryError(format!("syslog TLS: {error}")))?;
+        Ok(SyslogSink {
             config: config.clone(),
             allow_private,
+            tls,
             connection: None,
-        }
+        })
     }
 
-    async fn connect(&self) -> Result<TcpStream, DeliveryError> {
+    async fn connect(&self) -> Result<Connection, DeliveryError> {
         let fail = |error: std::io::Error| DeliveryError(format!("syslog: {error}"));
         let addresses: Vec<SocketAddr> =
             tokio::net::lookup_host((self.config.host.as_str(), self.config.port))
@@ -148,7 +177,16 @@ impl SyslogSink {
                 "syslog: the host has no public address (private networks are not allowed)".to_owned(),
             ));
         }
-        TcpStream::connect(addresses.as_slice()).await.map_err(fail)
+        let tcp = TcpStream::connect(addresses.as_slice()).await.map_err(fail)?;
+        Ok(match &self.tls {
+            None => Box::new(tcp),
+            Some((connector, name)) => Box::new(
+                connector
+                    .connect(name.clone(), tcp)
+                    .await
+                    .map_err(|error| DeliveryError(format!("syslog TLS handshake: {error}")))?,
+            ),
+        })
     }
 
     /// Writes every record of the batch as one frame and flushes.

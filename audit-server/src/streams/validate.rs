@@ -7,7 +7,7 @@ use audit_core::{
     StreamDestination, StreamFilter, check_display_name,
 };
 
-use super::{network, s3};
+use super::{network, s3, syslog_tls};
 use crate::store::streams::{StreamChange, StreamSpec};
 
 /// The longest URL accepted.
@@ -155,13 +155,36 @@ pub fn destination(destination: &StreamDestination, allowed: Allowed) -> Result<
                 return Err(invalid("destination.port", "must be between 1 and 65535"));
             }
             check_optional_name("destination.hostname", &config.hostname)?;
-            check_optional_name("destination.appName", &config.app_name)
+            check_optional_name("destination.appName", &config.app_name)?;
+            match &config.tls {
+                Some(tls) => syslog_tls_settings(tls, &config.host),
+                None => Ok(()),
+            }
         }
         StreamDestination::Otlp(config) => {
             check_url("destination.url", &config.url, private)?;
             check_optional_name("destination.serviceName", &config.service_name)
         }
     }
+}
+
+fn syslog_tls_settings(tls: &audit_core::SyslogTls, host: &str) -> Result<(), FieldError> {
+    if let Some(pem) = &tls.ca_certificate {
+        syslog_tls::trust_anchors(pem).map_err(|reason| invalid("destination.tls.caCertificate", &reason))?;
+    }
+    if tls
+        .server_name
+        .as_ref()
+        .is_some_and(|name| name.chars().count() > 253)
+    {
+        return Err(invalid(
+            "destination.tls.serverName",
+            "must be at most 253 characters",
+        ));
+    }
+    syslog_tls::server_name(tls, host)
+        .map(|_| ())
+        .map_err(|reason| invalid("destination.tls.serverName", &reason))
 }
 
 /// Whether `text` is 1 to `max` characters, each accepted by `allowed`.

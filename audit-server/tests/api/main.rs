@@ -26,6 +26,7 @@ mod s3_server;
 mod sse;
 mod streams;
 mod streams_batches;
+mod streams_cloud_events;
 mod streams_dead_letters;
 mod streams_delivery;
 mod streams_ocsf;

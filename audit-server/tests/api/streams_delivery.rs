@@ -16,7 +16,8 @@ use sha2::Sha256;
 use crate::helpers::{Tenant, get, metrics_text, post, record_many, second_server, verify};
 use crate::receiver::{Receiver, eventually, first_occurrences};
 
-const SECRET: &str = "whsec_receiver_test_secret_0123";
+/// The signing secret of the test webhooks.
+pub const SECRET: &str = "whsec_receiver_test_secret_0123";
 
 async fn webhook_stream(server: &TestServer, token: &str, url: &str) -> Value {
     let body = json!({ "name": "hook", "destination": { "type": "webhook", "url": url }, "secret": SECRET });
@@ -31,7 +32,7 @@ async fn head(server: &TestServer, token: &str) -> i64 {
 }
 
 /// What a receiver does: recompute HMAC-SHA256(secret, "{t}.{body}") and compare.
-fn signature_is_valid(header: &str, body: &[u8]) -> bool {
+pub fn signature_is_valid(header: &str, body: &[u8]) -> bool {
     let mut parts = header.split(',');
     let (Some(t), Some(v1)) = (parts.next(), parts.next()) else {
         return false;

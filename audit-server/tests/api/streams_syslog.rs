@@ -1,8 +1,11 @@
 //! The syslog destination against Debian's `rsyslogd`, started by the test with `imtcp` on a
 //! free loopback port and writing every message it parses into a file: every record arrives,
-//! in order, as RFC 5424 with octet-counted framing, with the JSON or the CEF payload.
+//! in order, as RFC 5424 with octet-counted framing, with the JSON or the CEF payload; over TLS
+//! (RFC 5425, rsyslog's `gtls` driver, GnuTLS) with a private CA made by `rcgen`, and not before
+//! the stream trusts the right CA.
 //!
-//! Skips with a message when `rsyslogd` is not installed (.ci/run installs it).
+//! Skips with a message when `rsyslogd` (or, for TLS, its `gtls` driver) is not installed
+//! (.ci/run installs both).
 
 use std::path::Path;
 use std::time::Duration;
@@ -10,8 +13,46 @@ use std::time::Duration;
 use audit_server::testing::TestServer;
 use serde_json::{Value, json};
 
-use crate::helpers::{Tenant, post, record_many, verify};
+use crate::helpers::{Tenant, get, patch, post, record_many, verify};
 use crate::receiver::eventually;
+
+/// The DNS name in the receiver's certificate (loopback has no such name: the stream sets
+/// `serverName`).
+const SERVER_NAME: &str = "syslog.test";
+
+/// A private CA and the certificate it issued to the receiver, in PEM.
+struct Certificates {
+    ca: String,
+    server: String,
+    server_key: String,
+}
+
+impl Certificates {
+    fn issue() -> Certificates {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::CrlSign,
+        ];
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "audit-log test CA");
+        let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
+        let server_key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(vec![SERVER_NAME.to_owned()]).unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, SERVER_NAME);
+        let server = params.signed_by(&server_key, &ca).unwrap();
+        Certificates {
+            ca: ca.pem(),
+            server: server.pem(),
+            server_key: server_key.serialize_pem(),
+        }
+    }
+}
 
 /// A running `rsyslogd -n` writing what it receives on `port` into `output`.
 struct Rsyslog {
@@ -22,11 +63,19 @@ struct Rsyslog {
 }
 
 impl Rsyslog {
-    async fn start() -> Option<Rsyslog> {
+    /// Listens on plain TCP, or on TLS with `tls`'s server certificate.
+    async fn start(tls: Option<&Certificates>) -> Option<Rsyslog> {
         let Ok(bin) = which("rsyslogd") else {
             eprintln!("SKIPPED: rsyslogd is not installed (apt-get install rsyslog rsyslog-gnutls)");
             return None;
         };
+        if tls.is_some()
+            && !Path::new("/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so").exists()
+            && !Path::new("/usr/lib/rsyslog/lmnsd_gtls.so").exists()
+        {
+            eprintln!("SKIPPED: rsyslog's gtls driver is not installed (apt-get install rsyslog-gnutls)");
+            return None;
+        }
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -34,9 +83,29 @@ impl Rsyslog {
             .unwrap()
             .port();
         let output = dir.path().join("received.log");
+        let (global_tls, module_tls) = match tls {
+            None => (String::new(), String::new()),
+            Some(certificates) => {
+                let write = |name: &str, pem: &str| {
+                    let path = dir.path().join(name);
+                    std::fs::write(&path, pem).unwrap();
+                    path.display().to_string()
+                };
+                (
+                    format!(
+                        r#" defaultNetstreamDriver="gtls" defaultNetstreamDriverCAFile="{}" defaultNetstreamDriverCertFile="{}" defaultNetstreamDriverKeyFile="{}""#,
+                        write("ca.pem", &certificates.ca),
+                        write("server.pem", &certificates.server),
+                        write("server-key.pem", &certificates.server_key),
+                    ),
+                    r#" streamDriver.name="gtls" streamDriver.mode="1" streamDriver.authMode="anon""#
+                        .to_owned(),
+                )
+            }
+        };
         let config = format!(
-            r#"global(workDirectory="{work}")
-module(load="imtcp")
+            r#"global(workDirectory="{work}"{global_tls})
+module(load="imtcp"{module_tls})
 input(type="imtcp" address="127.0.0.1" port="{port}")
 template(name="raw" type="string" string="%rawmsg%\n")
 *.* action(type="omfile" file="{out}" template="raw" flushOnTXEnd="on" asyncWriting="off")
@@ -93,8 +162,33 @@ fn sd_seq(line: &str) -> i64 {
     line[start..end].parse().unwrap()
 }
 
+/// Waits until rsyslog has `expected.len()` messages after `start`, then checks they are
+/// exactly `expected`, in order.
+async fn assert_receives(rsyslog: &Rsyslog, start: i64, expected: &[i64]) {
+    let received = || -> Vec<i64> {
+        rsyslog
+            .lines()
+            .iter()
+            .map(|line| sd_seq(line))
+            .filter(|seq| *seq > start)
+            .collect()
+    };
+    eventually(60, "every record in rsyslog's file", || async {
+        received().len() >= expected.len()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(received(), expected, "every record once, in order");
+}
+
+/// A TLS syslog destination for `rsyslog` trusting `ca`.
+fn tls_destination(rsyslog: &Rsyslog, ca: &str) -> Value {
+    json!({"type": "syslog", "host": "127.0.0.1", "port": rsyslog.port,
+           "tls": {"caCertificate": ca, "serverName": SERVER_NAME}})
+}
+
 async fn rsyslog_receives_every_record_in_order(server: TestServer) {
-    let Some(rsyslog) = Rsyslog::start().await else {
+    let Some(rsyslog) = Rsyslog::start(None).await else {
         return;
     };
     let acme = Tenant::new(&server, "Acme").await;
@@ -166,6 +260,77 @@ async fn rsyslog_receives_every_record_in_order(server: TestServer) {
     );
 }
 
+async fn rsyslog_receives_every_record_over_tls_in_order(server: TestServer) {
+    let certificates = Certificates::issue();
+    let Some(rsyslog) = Rsyslog::start(Some(&certificates)).await else {
+        return;
+    };
+    let acme = Tenant::new(&server, "Acme").await;
+    let body = json!({"name": "syslog tls", "destination": tls_destination(&rsyslog, &certificates.ca)});
+    let stream = post(&server, "/api/v1/streams", acme.secret(), &body)
+        .await
+        .ok(201)
+        .clone();
+    assert_eq!(stream["destination"]["tls"]["serverName"], SERVER_NAME);
+    let start = stream["deliveredSeq"].as_i64().unwrap();
+    record_many(&server, acme.secret(), 1500).await;
+    let head = verify(&server, acme.secret()).await["headSeq"].as_i64().unwrap();
+    let expected: Vec<i64> = (start + 1..=head).collect();
+    assert_receives(&rsyslog, start, &expected).await;
+    let first = rsyslog
+        .lines()
+        .into_iter()
+        .find(|line| sd_seq(line) > start)
+        .unwrap();
+    assert!(first.starts_with("<110>1 "), "RFC 5424 through TLS: {first}");
+}
+
+async fn wrong_ca_fails_the_handshake_and_nothing_is_lost(server: TestServer) {
+    let certificates = Certificates::issue();
+    let Some(rsyslog) = Rsyslog::start(Some(&certificates)).await else {
+        return;
+    };
+    let another_ca = Certificates::issue().ca;
+    let acme = Tenant::new(&server, "Acme").await;
+    let body = json!({"name": "syslog tls", "destination": tls_destination(&rsyslog, &another_ca)});
+    let stream = post(&server, "/api/v1/streams", acme.secret(), &body)
+        .await
+        .ok(201)
+        .clone();
+    let path = format!("/api/v1/streams/{}", stream["id"].as_str().unwrap());
+    let start = stream["deliveredSeq"].as_i64().unwrap();
+    record_many(&server, acme.secret(), 200).await;
+
+    eventually(30, "the stream shown unhealthy", || async {
+        get(&server, &path, acme.secret()).await.body["health"]["status"] == "unhealthy"
+    })
+    .await;
+    let unhealthy = get(&server, &path, acme.secret()).await.ok(200).clone();
+    let error = unhealthy["health"]["lastError"].as_str().unwrap();
+    assert!(
+        error.contains("TLS handshake") && error.contains("certificate"),
+        "{error}"
+    );
+    assert_eq!(
+        unhealthy["deliveredSeq"], start,
+        "nothing acknowledged, nothing skipped"
+    );
+    assert!(
+        rsyslog.lines().is_empty(),
+        "nothing went through the failed handshake"
+    );
+
+    let fixed = json!({"destination": tls_destination(&rsyslog, &certificates.ca)});
+    patch(&server, &path, acme.secret(), &fixed).await.ok(200);
+    let head = verify(&server, acme.secret()).await["headSeq"].as_i64().unwrap();
+    let expected: Vec<i64> = (start + 1..=head).collect();
+    assert_receives(&rsyslog, start, &expected).await;
+    eventually(30, "the stream healthy again", || async {
+        get(&server, &path, acme.secret()).await.body["health"]["status"] == "healthy"
+    })
+    .await;
+}
+
 async fn syslog_settings_are_checked_by_field(server: TestServer) {
     let acme = Tenant::new(&server, "Acme").await;
     let cases = [
@@ -180,6 +345,24 @@ async fn syslog_settings_are_checked_by_field(server: TestServer) {
         (
             json!({"type": "syslog", "host": "127.0.0.1", "port": 514, "appName": ""}),
             "destination.appName",
+        ),
+        (
+            json!({"type": "syslog", "host": "127.0.0.1", "port": 6514,
+                   "tls": {"caCertificate": "-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n"}}),
+            "destination.tls.caCertificate",
+        ),
+        (
+            json!({"type": "syslog", "host": "127.0.0.1", "port": 6514,
+                   "tls": {"caCertificate": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"}}),
+            "destination.tls.caCertificate",
+        ),
+        (
+            json!({"type": "syslog", "host": "127.0.0.1", "port": 6514, "tls": {"caCertificate": "no PEM here"}}),
+            "destination.tls.caCertificate",
+        ),
+        (
+            json!({"type": "syslog", "host": "127.0.0.1", "port": 6514, "tls": {"serverName": "bad name"}}),
+            "destination.tls.serverName",
         ),
     ];
     for (destination, field) in cases {
@@ -197,5 +380,7 @@ async fn syslog_settings_are_checked_by_field(server: TestServer) {
 
 crate::on_both_backends!(
     rsyslog_receives_every_record_in_order,
+    rsyslog_receives_every_record_over_tls_in_order,
+    wrong_ca_fails_the_handshake_and_nothing_is_lost,
     syslog_settings_are_checked_by_field,
 );
