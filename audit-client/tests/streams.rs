@@ -16,6 +16,7 @@ fn new_stream() -> NewLogStream {
         // Nothing listens on the discard port: deliveries fail quietly, nothing leaves the host.
         destination: StreamDestination::Webhook(WebhookDestination {
             url: "http://127.0.0.1:9/audit".to_owned(),
+            max_body_bytes: None,
         }),
         secret: Some("whsec_sdk_test_secret_42".to_owned()),
         filter: StreamFilter::default(),
@@ -69,6 +70,7 @@ async fn stream_errors_are_typed() {
     let mut bad = new_stream();
     bad.destination = StreamDestination::Webhook(WebhookDestination {
         url: "ftp://example.com".to_owned(),
+        max_body_bytes: None,
     });
     let error = world.client.create_stream(&bad).await.unwrap_err();
     assert_eq!(error.status(), Some(StatusCode::UNPROCESSABLE_ENTITY));

@@ -47,8 +47,8 @@ pub async fn check_status(response: reqwest::Response) -> Result<(), DeliveryErr
 pub enum Destination {
     /// Signed JSON batches.
     Webhook {
-        /// The URL.
-        url: String,
+        /// Settings.
+        config: audit_core::WebhookDestination,
         /// The signing secret.
         secret: String,
     },
@@ -116,7 +116,7 @@ impl Destination {
         };
         Ok(match destination {
             StreamDestination::Webhook(config) => Destination::Webhook {
-                url: config.url.clone(),
+                config: config.clone(),
                 secret: secret()?,
             },
             StreamDestination::SplunkHec(config) => Destination::SplunkHec {
@@ -149,7 +149,7 @@ impl Destination {
     /// Delivers one batch; `Ok` once the destination has it (2xx, or written and synced).
     pub async fn send(&mut self, http: &reqwest::Client, batch: &Batch<'_>) -> Result<(), DeliveryError> {
         match self {
-            Destination::Webhook { url, secret } => webhook::send(http, url, secret, batch).await,
+            Destination::Webhook { config, secret } => webhook::send(http, config, secret, batch).await,
             Destination::SplunkHec { config, token } => splunk::send(http, config, token, batch).await,
             Destination::Datadog { config, api_key } => datadog::send(http, config, api_key, batch).await,
             Destination::File(sink) => sink.write(batch).await,

@@ -1,10 +1,27 @@
 //! Webhook batches: `POST {url}` with `{"batch": envelope, "events": [event, ...]}`, signed.
+//! A batch larger than the destination's `maxBodyBytes` (default 5,000,000) goes as several
+//! requests, each a batch with its own envelope and signature (see [`super::split`]).
 
+use audit_core::WebhookDestination;
 use serde_json::json;
 
 use super::batch::Batch;
 use super::destination::{DeliveryError, check_status};
 use super::signature;
+use super::split::{PayloadLimits, payloads};
+
+/// The default largest request body.
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 5_000_000;
+
+/// What one request may carry.
+pub fn limits(config: &WebhookDestination) -> PayloadLimits {
+    let max_bytes = config.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES) as usize;
+    PayloadLimits {
+        max_bytes,
+        max_item_bytes: max_bytes,
+        max_items: usize::MAX,
+    }
+}
 
 /// The JSON body of a batch: its envelope and its events.
 pub fn body(batch: &Batch<'_>) -> Vec<u8> {
@@ -14,21 +31,23 @@ pub fn body(batch: &Batch<'_>) -> Vec<u8> {
 /// Sends one batch.
 pub async fn send(
     http: &reqwest::Client,
-    url: &str,
+    config: &WebhookDestination,
     secret: &str,
     batch: &Batch<'_>,
 ) -> Result<(), DeliveryError> {
     let stream_id = batch.envelope.stream_id;
-    let body = body(batch);
-    let timestamp = chrono::Utc::now().timestamp();
-    let response = http
-        .post(url)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header(signature::HEADER, signature::sign(secret, timestamp, &body))
-        .header("x-audit-stream-id", stream_id.to_string())
-        .body(body)
-        .send()
-        .await
-        .map_err(DeliveryError::from_reqwest)?;
-    check_status(response).await
+    for body in payloads(batch, limits(config), body) {
+        let timestamp = chrono::Utc::now().timestamp();
+        let response = http
+            .post(&config.url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(signature::HEADER, signature::sign(secret, timestamp, &body))
+            .header("x-audit-stream-id", stream_id.to_string())
+            .body(body)
+            .send()
+            .await
+            .map_err(DeliveryError::from_reqwest)?;
+        check_status(response).await?;
+    }
+    Ok(())
 }

@@ -323,7 +323,7 @@ async fn deliver(context: Arc<Context>, id: Uuid, mut stop: watch::Receiver<bool
             claimed.last_delivered_hash.clone(),
         );
         match crate::store::checkpoints::latest(&context.store, stream.org_id, None).await {
-            Ok(newest) => batch.envelope.checkpoint = newest.map(|checkpoint| checkpoint.note),
+            Ok(newest) => batch.attach_checkpoint(newest),
             Err(error) => {
                 tracing::warn!(%error, stream = %id, "log stream: cannot read the newest checkpoint")
             }
