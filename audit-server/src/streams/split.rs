@@ -27,8 +27,9 @@ pub struct PayloadLimits {
     pub max_items: usize,
 }
 
-/// Room per entry for envelopes that differ between payloads (counts, `seq`s, hashes).
-const SLACK_PER_ITEM: usize = 32;
+/// Room per entry for envelopes that differ between payloads (counts and `seq`s of other
+/// lengths; entries are measured with a `previousBatchHash`, the longest form).
+const SLACK_PER_ITEM: usize = 64;
 
 fn json_len(value: &Value) -> usize {
     serde_json::to_vec(value).map_or(0, |bytes| bytes.len())
@@ -63,9 +64,11 @@ pub fn payloads<'a>(
     let empty = body(&working.part(0..0, previous.clone())).len();
     let item_limit = limits
         .max_item_bytes
-        .min(limits.max_bytes.saturating_sub(empty + SLACK_PER_ITEM));
+        .min(limits.max_bytes.saturating_sub(empty))
+        .saturating_sub(SLACK_PER_ITEM);
     let entry_size = |working: &Batch<'a>, index: usize| {
-        body(&working.part(index..index + 1, previous.clone()))
+        let longest_previous = Some(working.records[index].hash.clone());
+        body(&working.part(index..index + 1, longest_previous))
             .len()
             .saturating_sub(empty)
     };
@@ -77,7 +80,10 @@ pub fn payloads<'a>(
                 break;
             }
             let event_size = json_len(&working.events[index]);
-            working.events[index] = fit(&working.events[index], event_size.saturating_sub(size - item_limit));
+            working.events[index] = fit(
+                &working.events[index],
+                event_size.saturating_sub(size - item_limit),
+            );
             size = entry_size(&working, index);
         }
         sizes.push(size);

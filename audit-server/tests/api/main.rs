@@ -27,6 +27,7 @@ mod sse;
 mod streams;
 mod streams_batches;
 mod streams_delivery;
+mod streams_limits;
 mod streams_ocsf;
 mod streams_otlp;
 mod streams_privacy;
