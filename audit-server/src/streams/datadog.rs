@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::batch::Batch;
-use super::destination::{DeliveryError, check_status};
+use super::destination::{DeliveryError, post_each};
 use super::split::{PayloadLimits, payloads};
 
 /// The intake's limits: 5 MB per payload, 1 MB per log, 1,000 logs per array.
@@ -100,16 +100,12 @@ pub async fn send(
     batch: &Batch<'_>,
 ) -> Result<(), DeliveryError> {
     let now = Utc::now();
-    for payload in payloads(batch, LIMITS, |part| body(config, part, now)) {
-        let response = http
-            .post(endpoint(config))
+    let bodies = payloads(batch, LIMITS, |part| body(config, part, now));
+    post_each(bodies, |payload| {
+        http.post(endpoint(config))
             .header("DD-API-KEY", api_key)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(payload)
-            .send()
-            .await
-            .map_err(DeliveryError::from_reqwest)?;
-        check_status(response).await?;
-    }
-    Ok(())
+    })
+    .await
 }

@@ -42,6 +42,19 @@ pub async fn check_status(response: reqwest::Response) -> Result<(), DeliveryErr
     )))
 }
 
+/// Sends each of `bodies` in order with the request `request` builds for it; stops at the
+/// first that is not acknowledged (2xx).
+pub async fn post_each(
+    bodies: Vec<Vec<u8>>,
+    request: impl Fn(Vec<u8>) -> reqwest::RequestBuilder,
+) -> Result<(), DeliveryError> {
+    for body in bodies {
+        let response = request(body).send().await.map_err(DeliveryError::from_reqwest)?;
+        check_status(response).await?;
+    }
+    Ok(())
+}
+
 /// A destination with what it needs to send.
 #[derive(Debug)]
 pub enum Destination {

@@ -27,6 +27,18 @@ pub struct PayloadLimits {
     pub max_items: usize,
 }
 
+impl PayloadLimits {
+    /// A body of at most `max_bytes`, however many entries (one entry, too, at most that).
+    pub fn body_of_at_most(max_bytes: u64) -> Self {
+        let max_bytes = usize::try_from(max_bytes).unwrap_or(usize::MAX);
+        PayloadLimits {
+            max_bytes,
+            max_item_bytes: max_bytes,
+            max_items: usize::MAX,
+        }
+    }
+}
+
 /// Room per entry for envelopes that differ between payloads (counts and `seq`s of other
 /// lengths; entries are measured with a `previousBatchHash`, the longest form).
 const SLACK_PER_ITEM: usize = 64;

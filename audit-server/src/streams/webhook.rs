@@ -6,7 +6,7 @@ use audit_core::WebhookDestination;
 use serde_json::json;
 
 use super::batch::Batch;
-use super::destination::{DeliveryError, check_status};
+use super::destination::{DeliveryError, post_each};
 use super::signature;
 use super::split::{PayloadLimits, payloads};
 
@@ -15,12 +15,7 @@ pub const DEFAULT_MAX_BODY_BYTES: u64 = 5_000_000;
 
 /// What one request may carry.
 pub fn limits(config: &WebhookDestination) -> PayloadLimits {
-    let max_bytes = config.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES) as usize;
-    PayloadLimits {
-        max_bytes,
-        max_item_bytes: max_bytes,
-        max_items: usize::MAX,
-    }
+    PayloadLimits::body_of_at_most(config.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES))
 }
 
 /// The JSON body of a batch: its envelope and its events.
@@ -35,19 +30,14 @@ pub async fn send(
     secret: &str,
     batch: &Batch<'_>,
 ) -> Result<(), DeliveryError> {
-    let stream_id = batch.envelope.stream_id;
-    for body in payloads(batch, limits(config), body) {
+    let stream_id = batch.envelope.stream_id.to_string();
+    post_each(payloads(batch, limits(config), body), |body| {
         let timestamp = chrono::Utc::now().timestamp();
-        let response = http
-            .post(&config.url)
+        http.post(&config.url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header(signature::HEADER, signature::sign(secret, timestamp, &body))
-            .header("x-audit-stream-id", stream_id.to_string())
+            .header("x-audit-stream-id", &stream_id)
             .body(body)
-            .send()
-            .await
-            .map_err(DeliveryError::from_reqwest)?;
-        check_status(response).await?;
-    }
-    Ok(())
+    })
+    .await
 }
