@@ -17,6 +17,7 @@ fn new_stream() -> NewLogStream {
         destination: StreamDestination::Webhook(WebhookDestination {
             url: "http://127.0.0.1:9/audit".to_owned(),
             cloud_events: false,
+            max_body_bytes: None,
         }),
         secret: Some("whsec_sdk_test_secret_42".to_owned()),
         filter: StreamFilter::default(),
@@ -72,6 +73,7 @@ async fn stream_errors_are_typed() {
     bad.destination = StreamDestination::Webhook(WebhookDestination {
         url: "ftp://example.com".to_owned(),
         cloud_events: false,
+        max_body_bytes: None,
     });
     let error = world.client.create_stream(&bad).await.unwrap_err();
     assert_eq!(error.status(), Some(StatusCode::UNPROCESSABLE_ENTITY));
@@ -98,6 +100,8 @@ async fn dead_letters_are_listed_retried_and_discarded() {
     let mut refused = new_stream();
     refused.destination = StreamDestination::Webhook(WebhookDestination {
         url: refusing_receiver().await,
+        cloud_events: false,
+        max_body_bytes: None,
     });
     refused.format = StreamFormat::Native;
     refused.max_attempts = Some(1);

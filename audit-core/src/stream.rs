@@ -70,6 +70,11 @@ pub struct WebhookDestination {
     /// `{"batch", "events"}`. Default false.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cloud_events: bool,
+    /// The largest request body in bytes (default 5,000,000, at least 16,384): larger batches
+    /// are sent as several, each with its own envelope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(minimum = 16384, example = 5000000))]
+    pub max_body_bytes: Option<u64>,
 }
 
 /// Splunk HEC: the secret is the HEC token (`Authorization: Splunk <token>`).
@@ -96,6 +101,12 @@ pub struct SplunkHecDestination {
     /// The `host` field (default `audit-log`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
+    /// The collector's largest request body in bytes, its `max_content_length` (default
+    /// 1,000,000, at least 16,384): larger batches are sent as several, each with its own
+    /// envelope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "utoipa", schema(minimum = 16384, example = 1000000))]
+    pub max_content_length: Option<u64>,
 }
 
 /// Datadog logs: the secret is the API key (`DD-API-KEY`).

@@ -10,6 +10,8 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::store::entity::checkpoint;
+
 /// What a receiver needs to prove no batch is missing or replayed, carried by every batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -65,6 +67,8 @@ pub struct Batch<'a> {
     pub events: Vec<Value>,
     /// The batch's envelope.
     pub envelope: BatchEnvelope,
+    /// The stream's format of `events`.
+    pub format: StreamFormat,
 }
 
 impl<'a> Batch<'a> {
@@ -93,7 +97,25 @@ impl<'a> Batch<'a> {
                 }
             })
             .collect();
-        Batch::new(stream_id, records, events, previous_batch_hash)
+        let mut batch = Batch::new(stream_id, records, events, previous_batch_hash);
+        batch.format = format;
+        batch
+    }
+
+    /// Attaches the organization's newest signed checkpoint: its note to the envelope and, in
+    /// OCSF, its signature to the attestation of every record it covers.
+    pub fn attach_checkpoint(&mut self, checkpoint: Option<checkpoint::Model>) {
+        let Some(checkpoint) = checkpoint else {
+            return;
+        };
+        if self.format == StreamFormat::Ocsf {
+            for (record, event) in self.records.iter().zip(&mut self.events) {
+                if record.seq <= checkpoint.seq {
+                    super::ocsf::integrity::add_checkpoint_signature(event, &checkpoint);
+                }
+            }
+        }
+        self.envelope.checkpoint = Some(checkpoint.note);
     }
 
     /// The batch sending `events` for `records` (not empty, same length).
@@ -122,6 +144,7 @@ impl<'a> Batch<'a> {
             records,
             events,
             envelope,
+            format: StreamFormat::Native,
         }
     }
 }

@@ -60,17 +60,28 @@ pub async fn check_status(response: reqwest::Response) -> Result<(), DeliveryErr
     )))
 }
 
+/// Sends each of `bodies` in order with the request `request` builds for it; stops at the
+/// first that is not acknowledged (2xx).
+pub async fn post_each(
+    bodies: Vec<Vec<u8>>,
+    request: impl Fn(Vec<u8>) -> reqwest::RequestBuilder,
+) -> Result<(), DeliveryError> {
+    for body in bodies {
+        let response = request(body).send().await.map_err(DeliveryError::from_reqwest)?;
+        check_status(response).await?;
+    }
+    Ok(())
+}
+
 /// A destination with what it needs to send.
 #[derive(Debug)]
 pub enum Destination {
     /// Signed JSON batches.
     Webhook {
-        /// The URL.
-        url: String,
+        /// Settings.
+        config: audit_core::WebhookDestination,
         /// The signing secret.
         secret: String,
-        /// CloudEvents batches instead of `{"batch", "events"}`.
-        cloud_events: bool,
     },
     /// Splunk HEC.
     SplunkHec {
@@ -136,9 +147,8 @@ impl Destination {
         };
         Ok(match destination {
             StreamDestination::Webhook(config) => Destination::Webhook {
-                url: config.url.clone(),
+                config: config.clone(),
                 secret: secret()?,
-                cloud_events: config.cloud_events,
             },
             StreamDestination::SplunkHec(config) => Destination::SplunkHec {
                 config: config.clone(),
@@ -170,11 +180,7 @@ impl Destination {
     /// Delivers one batch; `Ok` once the destination has it (2xx, or written and synced).
     pub async fn send(&mut self, http: &reqwest::Client, batch: &Batch<'_>) -> Result<(), DeliveryError> {
         match self {
-            Destination::Webhook {
-                url,
-                secret,
-                cloud_events,
-            } => webhook::send(http, url, secret, *cloud_events, batch).await,
+            Destination::Webhook { config, secret } => webhook::send(http, config, secret, batch).await,
             Destination::SplunkHec { config, token } => splunk::send(http, config, token, batch).await,
             Destination::Datadog { config, api_key } => datadog::send(http, config, api_key, batch).await,
             Destination::File(sink) => sink.write(batch).await,

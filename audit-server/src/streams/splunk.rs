@@ -7,7 +7,16 @@ use audit_core::SplunkHecDestination;
 use serde_json::{Map, Value, json};
 
 use super::batch::Batch;
-use super::destination::{DeliveryError, check_status};
+use super::destination::{DeliveryError, post_each};
+use super::split::{PayloadLimits, payloads};
+
+/// The default largest request body: 1 MB, the `max_content_length` HEC has long defaulted to.
+pub const DEFAULT_MAX_CONTENT_LENGTH: u64 = 1_000_000;
+
+/// What one request to the collector may carry: `maxContentLength` bytes (one event too).
+pub fn limits(config: &SplunkHecDestination) -> PayloadLimits {
+    PayloadLimits::body_of_at_most(config.max_content_length.unwrap_or(DEFAULT_MAX_CONTENT_LENGTH))
+}
 
 /// The body of a batch: one JSON object per record, newline-separated.
 pub fn body(config: &SplunkHecDestination, batch: &Batch<'_>) -> Vec<u8> {
@@ -77,13 +86,12 @@ pub async fn send(
     token: &str,
     batch: &Batch<'_>,
 ) -> Result<(), DeliveryError> {
-    let response = http
-        .post(endpoint(config))
-        .header(reqwest::header::AUTHORIZATION, format!("Splunk {token}"))
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(body(config, batch))
-        .send()
-        .await
-        .map_err(DeliveryError::from_reqwest)?;
-    check_status(response).await
+    let bodies = payloads(batch, limits(config), |part| body(config, part));
+    post_each(bodies, |payload| {
+        http.post(endpoint(config))
+            .header(reqwest::header::AUTHORIZATION, format!("Splunk {token}"))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(payload)
+    })
+    .await
 }

@@ -70,14 +70,26 @@ impl Allowed {
     }
 }
 
+/// Checks a configured payload limit: from 16 KiB (a record and its envelope fit) to 1 GiB.
+fn check_payload_limit(field: &str, bytes: Option<u64>) -> Result<(), FieldError> {
+    if bytes.is_some_and(|bytes| !(16_384..=1 << 30).contains(&bytes)) {
+        return Err(invalid(field, "must be between 16384 and 1073741824"));
+    }
+    Ok(())
+}
+
 /// Checks a destination against what the operator allows.
 pub fn destination(destination: &StreamDestination, allowed: Allowed) -> Result<(), FieldError> {
     let files_enabled = allowed.files;
     let private = allowed.private_networks;
     match destination {
-        StreamDestination::Webhook(config) => check_url("destination.url", &config.url, private),
+        StreamDestination::Webhook(config) => {
+            check_url("destination.url", &config.url, private)?;
+            check_payload_limit("destination.maxBodyBytes", config.max_body_bytes)
+        }
         StreamDestination::SplunkHec(config) => {
             check_url("destination.url", &config.url, private)?;
+            check_payload_limit("destination.maxContentLength", config.max_content_length)?;
             check_optional_name("destination.index", &config.index)?;
             check_optional_name("destination.source", &config.source)?;
             check_optional_name("destination.sourcetype", &config.sourcetype)?;

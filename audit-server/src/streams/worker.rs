@@ -309,7 +309,7 @@ async fn deliver(context: Arc<Context>, id: Uuid, mut stop: watch::Receiver<bool
         };
         let mut batch = prepare::batch(settings, &claimed, &privacy_key, &records);
         match crate::store::checkpoints::latest(&context.store, stream.org_id, None).await {
-            Ok(newest) => batch.envelope.checkpoint = newest.map(|checkpoint| checkpoint.note),
+            Ok(newest) => batch.attach_checkpoint(newest),
             Err(error) => {
                 tracing::warn!(%error, stream = %id, "log stream: cannot read the newest checkpoint")
             }

@@ -27,7 +27,7 @@ async fn fill_to(server: &TestServer, tenant: &Tenant, head: i64) {
 }
 
 /// Polls the latest checkpoint until its `seq` is at least `seq` (generous bound: 60 s).
-async fn checkpoint_at_least(server: &TestServer, token: &str, seq: i64) -> Value {
+pub(crate) async fn checkpoint_at_least(server: &TestServer, token: &str, seq: i64) -> Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let answer = get(server, "/api/v1/checkpoints/latest", token).await;
@@ -42,7 +42,7 @@ async fn checkpoint_at_least(server: &TestServer, token: &str, seq: i64) -> Valu
     }
 }
 
-async fn public_key(server: &TestServer) -> Value {
+pub(crate) async fn public_key(server: &TestServer) -> Value {
     let response = server
         .http()
         .get(server.url("/api/v1/checkpoints/public-key"))

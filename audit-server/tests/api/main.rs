@@ -29,6 +29,7 @@ mod streams_batches;
 mod streams_cloud_events;
 mod streams_dead_letters;
 mod streams_delivery;
+mod streams_limits;
 mod streams_ocsf;
 mod streams_otlp;
 mod streams_privacy;

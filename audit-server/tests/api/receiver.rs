@@ -88,7 +88,11 @@ fn holds_poison(state: &ReceiverState, body: &[u8]) -> bool {
 impl Receiver {
     pub async fn start() -> Receiver {
         let state = Arc::new(ReceiverState::default());
-        let app = axum::Router::new().fallback(accept).with_state(state.clone());
+        // Larger bodies than axum's default 2 MB: Datadog's intake takes payloads up to 5 MB.
+        let app = axum::Router::new()
+            .fallback(accept)
+            .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024))
+            .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });

@@ -293,8 +293,10 @@ async fn datadog_payload_matches_the_documented_format(server: TestServer) {
     // `DD-API-KEY` header and a JSON array of log objects.
     let documented = r#"[{"ddsource": "nginx", "ddtags": "env:staging,version:5.1", "hostname": "i-012345678", "message": "2019-11-19T14:37:58,995 INFO [process.name][20081] Hello World", "service": "payment"}]"#;
     let mut documented: Value = serde_json::from_str(documented).unwrap();
-    // Any other member is an attribute of the log: the batch envelope travels as one.
+    // Any other member is an attribute of the log: the batch envelope travels as one, and
+    // `timestamp` (epoch milliseconds) is the reserved attribute Datadog takes the log's time from.
     documented[0]["audit_batch"] = json!({});
+    documented[0]["timestamp"] = json!(0);
 
     let acme = Tenant::new(&server, "Acme").await;
     let receiver = Receiver::start().await;
@@ -331,7 +333,7 @@ async fn datadog_payload_matches_the_documented_format(server: TestServer) {
         assert_eq!(keys, documented_keys, "{log}");
         assert!(
             keys.iter()
-                .all(|key| *key == "audit_batch" || log[key.as_str()].is_string()),
+                .all(|key| *key == "audit_batch" || *key == "timestamp" || log[key.as_str()].is_string()),
             "every field is a string"
         );
         assert_eq!(log["service"], "audit");
@@ -340,6 +342,8 @@ async fn datadog_payload_matches_the_documented_format(server: TestServer) {
         let record: Value =
             serde_json::from_str(log["message"].as_str().unwrap()).expect("the record as JSON");
         assert!(record["id"].is_string() && record["seq"].is_i64() && record["hash"].is_string());
+        let occurred = chrono::DateTime::parse_from_rfc3339(record["occurredAt"].as_str().unwrap()).unwrap();
+        assert_eq!(log["timestamp"], occurred.timestamp_millis(), "the record's time");
     }
 }
 

@@ -24,7 +24,7 @@ fn ocsf_dir() -> PathBuf {
 
 /// The venv's python, installed by setup.sh when missing; `None` when there is no python3
 /// (a failure under CI).
-fn validator_python() -> Option<PathBuf> {
+pub(crate) fn validator_python() -> Option<PathBuf> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let python = root.join("target/ocsf-venv/bin/python");
     // Tests run in parallel: one installs, the others wait for it rather than use half a venv.
@@ -67,7 +67,7 @@ fn run_validator(python: &PathBuf, events: &[Value]) -> std::process::Output {
 }
 
 /// The validator's report on `events`, asserting it found every event valid.
-fn validate(python: &PathBuf, events: &[Value]) -> String {
+pub(crate) fn validate(python: &PathBuf, events: &[Value]) -> String {
     let output = run_validator(python, events);
     let report = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
