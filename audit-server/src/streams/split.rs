@@ -49,8 +49,10 @@ fn json_len(value: &Value) -> usize {
 
 impl<'a> Batch<'a> {
     /// The records at `range` as a batch of their own, after the one whose last record's hash
-    /// is `previous_batch_hash`, with this batch's checkpoint.
+    /// is `previous_batch_hash`, with this batch's checkpoint. The first part names the dead
+    /// letters set aside before the batch; every part says whether it is a dead letter's retry.
     pub fn part(&self, range: Range<usize>, previous_batch_hash: Option<String>) -> Batch<'a> {
+        let first_part = range.start == 0;
         let mut part = Batch::new(
             self.envelope.stream_id,
             &self.records[range.clone()],
@@ -59,6 +61,12 @@ impl<'a> Batch<'a> {
         );
         part.envelope.org_id = self.envelope.org_id;
         part.envelope.checkpoint.clone_from(&self.envelope.checkpoint);
+        if first_part {
+            part.envelope
+                .dead_lettered
+                .clone_from(&self.envelope.dead_lettered);
+        }
+        part.envelope.dead_letter_retry = self.envelope.dead_letter_retry;
         part.format = self.format;
         part
     }
