@@ -103,6 +103,7 @@ impl Fallback {
         }
     }
 
+    /// Every reason, in discriminant order (the index of its count).
     const ALL: [Fallback; 3] = [Fallback::Down, Fallback::Behind, Fallback::Failed];
 
     fn label(self) -> &'static str {
@@ -235,8 +236,7 @@ impl Readers {
     /// Counts a read the primary answers for `reason` (nothing without replicas).
     fn fell_back(&self, reason: Fallback) {
         if !self.replicas.is_empty() {
-            let index = Fallback::ALL.iter().position(|each| *each == reason).unwrap_or(0);
-            self.counts.fallbacks[index].fetch_add(1, Ordering::Relaxed);
+            self.counts.fallbacks[reason as usize].fetch_add(1, Ordering::Relaxed);
         }
     }
 

@@ -8,12 +8,37 @@ use audit_core::StreamDestination;
 use super::batch::Batch;
 use super::{datadog, file, network, otlp, s3, splunk, syslog, webhook};
 
-/// Why a batch was not delivered.
+/// Why a batch was not delivered: what to tell the operator, and the HTTP status when the
+/// destination answered with a refusal.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct DeliveryError(pub String);
+#[error("{message}")]
+pub struct DeliveryError {
+    message: String,
+    refused_with: Option<u16>,
+}
 
 impl DeliveryError {
+    /// A failure described by `message` (no HTTP answer).
+    pub fn new(message: impl Into<String>) -> Self {
+        DeliveryError {
+            message: message.into(),
+            refused_with: None,
+        }
+    }
+
+    /// The destination answered `status` (not 2xx) with `text`.
+    pub fn refused(status: u16, text: &str) -> Self {
+        DeliveryError {
+            message: format!("HTTP {status}: {text}"),
+            refused_with: Some(status),
+        }
+    }
+
+    /// What went wrong, as shown on the stream and kept with a dead letter.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     /// A transport failure (connection refused, timeout, ...).
     pub fn from_reqwest(error: reqwest::Error) -> Self {
         let kind = if error.is_timeout() {
@@ -23,21 +48,16 @@ impl DeliveryError {
         } else {
             "request failed"
         };
-        DeliveryError(format!("{kind}: {}", error.without_url()))
+        DeliveryError::new(format!("{kind}: {}", error.without_url()))
     }
 
-    /// Whether the destination refused the batch for good: an HTTP 4xx answer (written by
-    /// [`check_status`] as `HTTP <status>: ...`) that says nothing about a wrong or unavailable
-    /// destination. 401, 403, 404 and 407 (wrong credentials or URL: every record would be
-    /// refused alike), 408, 421, 425 and 429 (try later) are transient, like 5xx answers,
-    /// timeouts and refused connections: retried with backoff, never dead-lettered.
+    /// Whether the destination refused the batch for good: an HTTP 4xx answer that says nothing
+    /// about a wrong or unavailable destination. 401, 403, 404 and 407 (wrong credentials or
+    /// URL: every record would be refused alike), 408, 421, 425 and 429 (try later) are
+    /// transient, like 5xx answers, timeouts and refused connections: retried with backoff,
+    /// never dead-lettered.
     pub fn is_permanent(&self) -> bool {
-        let status = self
-            .0
-            .strip_prefix("HTTP ")
-            .and_then(|rest| rest.split_once(':'))
-            .and_then(|(status, _)| status.parse::<u16>().ok());
-        status
+        self.refused_with
             .is_some_and(|status| (400..500).contains(&status) && !TRANSIENT_CLIENT_ERRORS.contains(&status))
     }
 }
@@ -53,11 +73,7 @@ pub async fn check_status(response: reqwest::Response) -> Result<(), DeliveryErr
     }
     let text = response.text().await.unwrap_or_default();
     let text: String = text.chars().take(200).collect();
-    Err(DeliveryError(format!(
-        "HTTP {}: {}",
-        status.as_u16(),
-        text.trim()
-    )))
+    Err(DeliveryError::refused(status.as_u16(), text.trim()))
 }
 
 /// Sends each of `bodies` in order with the request `request` builds for it; stops at the
@@ -136,14 +152,14 @@ impl Destination {
                 .as_ref()
                 .and_then(network::private_host)
         {
-            return Err(DeliveryError(format!(
+            return Err(DeliveryError::new(format!(
                 "refused: {reason} (private networks are not allowed)"
             )));
         }
         let secret = || {
             secret
                 .clone()
-                .ok_or_else(|| DeliveryError("the stream has no secret".to_owned()))
+                .ok_or_else(|| DeliveryError::new("the stream has no secret".to_owned()))
         };
         Ok(match destination {
             StreamDestination::Webhook(config) => Destination::Webhook {
@@ -160,7 +176,7 @@ impl Destination {
             },
             StreamDestination::File(config) => {
                 let root = file_root.ok_or_else(|| {
-                    DeliveryError(
+                    DeliveryError::new(
                         "file destinations are disabled (AUDIT_STREAMS_FILE_ROOT is not set)".to_owned(),
                     )
                 })?;
@@ -209,21 +225,15 @@ mod tests {
 
     #[test]
     fn only_refusals_of_the_batch_itself_are_permanent() {
-        let permanent = |text: &str| DeliveryError(text.to_owned()).is_permanent();
-        assert!(permanent("HTTP 400: bad record"));
-        assert!(permanent("HTTP 422: "));
-        assert!(permanent("HTTP 413: too large"));
-        for transient in [
-            "HTTP 401: who?",
-            "HTTP 404: no such hook",
-            "HTTP 408: slow",
-            "HTTP 429: later",
-            "HTTP 500: oops",
-            "HTTP 503: down",
-            "connection failed: refused",
-            "timed out: HTTP 400: in the text",
-        ] {
-            assert!(!permanent(transient), "{transient}");
+        let permanent = |status: u16| DeliveryError::refused(status, "").is_permanent();
+        assert!(permanent(400));
+        assert!(permanent(422));
+        assert!(permanent(413));
+        for transient in [401, 404, 408, 429, 500, 503] {
+            assert!(!permanent(transient), "HTTP {transient}");
+        }
+        for failure in ["connection failed: refused", "timed out: HTTP 400: in the text"] {
+            assert!(!DeliveryError::new(failure).is_permanent(), "{failure}");
         }
     }
 }

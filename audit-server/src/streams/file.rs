@@ -58,7 +58,7 @@ impl FileSink {
         let Some(first) = batch.records.first() else {
             return Ok(());
         };
-        let fail = |error: std::io::Error| DeliveryError(format!("file: {error}"));
+        let fail = |error: std::io::Error| DeliveryError::new(format!("file: {error}"));
         if self
             .current
             .as_ref()

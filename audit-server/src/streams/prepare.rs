@@ -34,7 +34,7 @@ pub fn destination(
         .as_deref()
         .map(|sealed| sealed::open(key, claimed.stream.id, sealed))
         .transpose()
-        .map_err(|error| DeliveryError(error.to_string()))?;
+        .map_err(|error| DeliveryError::new(error.to_string()))?;
     Destination::new(
         &claimed.stream.destination,
         secret,
@@ -51,10 +51,10 @@ pub fn privacy_key(key: &[u8; 32], claimed: &Claimed) -> Result<Vec<u8>, Deliver
     let sealed = claimed
         .privacy_key_sealed
         .as_deref()
-        .ok_or_else(|| DeliveryError("the stream has no privacy key".to_owned()))?;
-    let opened =
-        sealed::open(key, claimed.stream.id, sealed).map_err(|error| DeliveryError(error.to_string()))?;
-    hex::decode(opened).map_err(|_| DeliveryError("the stream's privacy key cannot be read".to_owned()))
+        .ok_or_else(|| DeliveryError::new("the stream has no privacy key".to_owned()))?;
+    let opened = sealed::open(key, claimed.stream.id, sealed)
+        .map_err(|error| DeliveryError::new(error.to_string()))?;
+    hex::decode(opened).map_err(|_| DeliveryError::new("the stream's privacy key cannot be read".to_owned()))
 }
 
 /// The batch of `records` (not empty) in the stream's format and privacy policy, chained to

@@ -74,17 +74,17 @@ impl S3Sink {
     /// A sink for `config` signing with `secret` (`ID:SECRET`).
     pub fn new(config: &S3Destination, secret: &str) -> Result<Self, DeliveryError> {
         let (id, key) = credentials(secret).ok_or_else(|| {
-            DeliveryError("s3: the secret is not `ACCESS_KEY_ID:SECRET_ACCESS_KEY`".to_owned())
+            DeliveryError::new("s3: the secret is not `ACCESS_KEY_ID:SECRET_ACCESS_KEY`".to_owned())
         })?;
         let url = reqwest::Url::parse(&endpoint(config))
-            .map_err(|error| DeliveryError(format!("s3: endpoint: {error}")))?;
+            .map_err(|error| DeliveryError::new(format!("s3: endpoint: {error}")))?;
         let style = if config.path_style {
             UrlStyle::Path
         } else {
             UrlStyle::VirtualHost
         };
         let bucket = Bucket::new(url, style, config.bucket.clone(), config.region.clone())
-            .map_err(|error| DeliveryError(format!("s3: bucket: {error}")))?;
+            .map_err(|error| DeliveryError::new(format!("s3: bucket: {error}")))?;
         Ok(S3Sink {
             bucket,
             credentials: Credentials::new(id, key),
@@ -132,7 +132,7 @@ impl S3Sink {
             .map_err(DeliveryError::from_reqwest)?;
         check_status(response)
             .await
-            .map_err(|error| DeliveryError(format!("s3: PUT {key}: {error}")))
+            .map_err(|error| DeliveryError::new(format!("s3: PUT {key}: {error}")))
     }
 }
 
@@ -140,14 +140,15 @@ impl S3Sink {
 fn gzipped_ndjson(events: &[Value]) -> Result<Vec<u8>, DeliveryError> {
     let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
     for event in events {
-        serde_json::to_writer(&mut encoder, event).map_err(|error| DeliveryError(format!("s3: {error}")))?;
+        serde_json::to_writer(&mut encoder, event)
+            .map_err(|error| DeliveryError::new(format!("s3: {error}")))?;
         encoder
             .write_all(b"\n")
-            .map_err(|error| DeliveryError(format!("s3: {error}")))?;
+            .map_err(|error| DeliveryError::new(format!("s3: {error}")))?;
     }
     encoder
         .finish()
-        .map_err(|error| DeliveryError(format!("s3: {error}")))
+        .map_err(|error| DeliveryError::new(format!("s3: {error}")))
 }
 
 /// What a reader checks an object against: the envelope, the object's key and the first

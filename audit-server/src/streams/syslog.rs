@@ -155,7 +155,7 @@ impl SyslogSink {
                 ))
             })
             .transpose()
-            .map_err(|error| DeliveryError(format!("syslog TLS: {error}")))?;
+            .map_err(|error| DeliveryError::new(format!("syslog TLS: {error}")))?;
         Ok(SyslogSink {
             config: config.clone(),
             allow_private,
@@ -165,7 +165,7 @@ impl SyslogSink {
     }
 
     async fn connect(&self) -> Result<Connection, DeliveryError> {
-        let fail = |error: std::io::Error| DeliveryError(format!("syslog: {error}"));
+        let fail = |error: std::io::Error| DeliveryError::new(format!("syslog: {error}"));
         let addresses: Vec<SocketAddr> =
             tokio::net::lookup_host((self.config.host.as_str(), self.config.port))
                 .await
@@ -173,7 +173,7 @@ impl SyslogSink {
                 .filter(|address| self.allow_private || network::is_public(address.ip()))
                 .collect();
         if addresses.is_empty() {
-            return Err(DeliveryError(
+            return Err(DeliveryError::new(
                 "syslog: the host has no public address (private networks are not allowed)".to_owned(),
             ));
         }
@@ -184,7 +184,7 @@ impl SyslogSink {
                 connector
                     .connect(name.clone(), tcp)
                     .await
-                    .map_err(|error| DeliveryError(format!("syslog TLS handshake: {error}")))?,
+                    .map_err(|error| DeliveryError::new(format!("syslog TLS handshake: {error}")))?,
             ),
         })
     }
@@ -199,7 +199,7 @@ impl SyslogSink {
             self.connection = Some(self.connect().await?);
         }
         let Some(connection) = self.connection.as_mut() else {
-            return Err(DeliveryError("syslog: not connected".to_owned()));
+            return Err(DeliveryError::new("syslog: not connected".to_owned()));
         };
         let written = async {
             connection.write_all(&frames).await?;
@@ -208,7 +208,7 @@ impl SyslogSink {
         .await;
         if let Err(error) = written {
             self.connection = None;
-            return Err(DeliveryError(format!("syslog: {error}")));
+            return Err(DeliveryError::new(format!("syslog: {error}")));
         }
         Ok(())
     }

@@ -356,7 +356,7 @@ async fn deliver(context: Arc<Context>, id: Uuid, mut stop: watch::Receiver<bool
                                 seq: record.seq,
                                 record_id: record.id,
                                 cursor,
-                                error: &error.0,
+                                error: error.message(),
                                 attempts: refusals,
                             };
                             set_aside(&context, stream, aside, lease_until).await;
@@ -439,7 +439,7 @@ async fn fail(
         context.owner,
         failures,
         context.settings.unhealthy_after,
-        &error.0,
+        error.message(),
         lease_until,
     )
     .await;

@@ -253,6 +253,11 @@ pub async fn verify(server: &TestServer, token: &str) -> Value {
         .clone()
 }
 
+/// The organization's head `seq`, from verify.
+pub async fn head(server: &TestServer, token: &str) -> i64 {
+    verify(server, token).await["headSeq"].as_i64().unwrap()
+}
+
 pub async fn patch(server: &TestServer, path: &str, token: &str, body: &Value) -> Answer {
     answer(
         server

@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 use audit_server::testing::TestServer;
 use serde_json::{Value, json};
 
-use crate::helpers::{Tenant, all_records, delete, event, get, metrics_text, post, record_batch, verify};
+use crate::helpers::{Tenant, all_records, delete, event, get, head, metrics_text, post, record_batch};
 use crate::on_both_backends;
 use crate::receiver::{Receiver, eventually, first_occurrences};
 use crate::streams_batches::check_chain;
@@ -26,10 +26,6 @@ async fn stream_with_attempts(server: &TestServer, token: &str, url: &str, attem
         .await
         .ok(201)
         .clone()
-}
-
-async fn head(server: &TestServer, token: &str) -> i64 {
-    verify(server, token).await["headSeq"].as_i64().unwrap()
 }
 
 async fn dead_letters(server: &TestServer, token: &str, stream_id: &str) -> Vec<Value> {

@@ -13,7 +13,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::helpers::{Tenant, get, metrics_text, post, record_many, second_server, verify};
+use crate::helpers::{Tenant, get, head, metrics_text, post, record_many, second_server};
 use crate::receiver::{Receiver, eventually, first_occurrences};
 
 /// The signing secret of the test webhooks.
@@ -25,10 +25,6 @@ async fn webhook_stream(server: &TestServer, token: &str, url: &str) -> Value {
         .await
         .ok(201)
         .clone()
-}
-
-async fn head(server: &TestServer, token: &str) -> i64 {
-    verify(server, token).await["headSeq"].as_i64().unwrap()
 }
 
 /// What a receiver does: recompute HMAC-SHA256(secret, "{t}.{body}") and compare.

@@ -134,6 +134,7 @@ pub async fn list_dead_letters(
         (status = 401, description = "Missing or unknown credentials.", body = Problem),
         (status = 403, description = "Not an organization-level key with `apiKeys:manage`.", body = Problem),
         (status = 404, description = "No such stream in this organization, or no such dead letter.", body = Problem),
+        (status = 409, description = "The record was purged by the retention policy; discard the dead letter.", body = Problem),
         (status = 502, description = "The destination refused it again; it stays listed.", body = Problem),
         (status = 503, description = "The database is unavailable; try again.", body = Problem),
     ),
@@ -161,7 +162,7 @@ pub async fn retry_dead_letter(
     let sent = redeliver::dead_letter(&state.stream_key, &settings, &claimed, &record).await;
     let settlement = match &sent {
         Ok(()) => Settlement::Delivered,
-        Err(error) => Settlement::Refused(&error.0),
+        Err(error) => Settlement::Refused(error.message()),
     };
     if !dead_letters::settle(&state.store, &claimed.stream, seq, settlement, key.id).await? {
         return Err(no_dead_letter());
